@@ -1,0 +1,1 @@
+"""Assembler, scheduler and cycle prediction."""

@@ -1,0 +1,75 @@
+"""Turning timed instructions into queue programs, and computing program length.
+
+A :class:`QueueBuilder` collects, for one queue, instructions placed at absolute cycles
+("issue this word at cycle 40 and re-issue it 63 more times, adding 1 to its address each
+time"), checks that nothing overlaps, and emits the words: NOPs for the gaps, REPEATs for the
+runs, a final HALT. The cycle in which that HALT issues is the queue's length; the program's
+length is the longest queue's (:mod:`isa.timing`).
+"""
+
+from isa.formats import FORMATS, Instruction, spec_for
+from isa.opcodes import ControlOp
+
+__all__ = ["QueueBuilder", "ScheduleError", "MAX_NOP", "MAX_REPEAT"]
+
+MAX_NOP = (1 << FORMATS["count"].positions["count"][1].width) - 1
+MAX_REPEAT = (1 << FORMATS["repeat"].positions["count"][1].width) - 1
+
+
+class ScheduleError(ValueError):
+    """The scheduler could not place an instruction (an overlap or an exhausted resource)."""
+
+
+def _control(kind, op, **fields):
+    return Instruction(spec_for(kind, op.value), fields).encode()
+
+
+class QueueBuilder:
+    """Timed instructions for one queue.
+
+    Parameters
+    ----------
+    queue : isa.geometry.Queue
+    """
+
+    def __init__(self, queue):
+        self.queue = queue
+        self.runs = []          # (cycle, word, count, stride)
+
+    def place(self, cycle, word, count=1, stride=0):
+        """Issue ``word`` in cycle ``cycle`` and ``count - 1`` more times in the following
+        cycles, adding ``stride`` to its offset field each time."""
+        if cycle < 0:
+            raise ScheduleError(f"{self.queue.name}: instruction at negative cycle {cycle}")
+        if count < 1:
+            raise ScheduleError(f"{self.queue.name}: run of {count} issues")
+        self.runs.append((cycle, word, count, stride))
+
+    @property
+    def end(self):
+        """The cycle in which this queue halts (0 for an empty queue)."""
+        return max((cycle + count for cycle, _, count, _ in self.runs), default=0)
+
+    def words(self):
+        """The queue's program: the runs in time order with NOPs between them, then HALT."""
+        kind = self.queue.kind
+        words = []
+        now = 0
+        for cycle, word, count, stride in sorted(self.runs, key=lambda run: run[0]):
+            if cycle < now:
+                raise ScheduleError(f"{self.queue.name}: instructions overlap at cycle {cycle}")
+            gap = cycle - now
+            while gap:
+                step = min(gap, MAX_NOP)
+                words.append(_control(kind, ControlOp.NOP, count=step))
+                gap -= step
+            words.append(word)
+            left = count - 1
+            while left:
+                step = min(left, MAX_REPEAT)
+                words.append(_control(kind, ControlOp.REPEAT, count=step, stride=stride))
+                left -= step
+            now = cycle + count
+        if words:
+            words.append(_control(kind, ControlOp.HALT))
+        return words

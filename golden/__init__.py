@@ -1,0 +1,1 @@
+"""NumPy golden model: the integer arithmetic (the definition) and the architectural simulator."""

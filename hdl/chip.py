@@ -1,0 +1,233 @@
+"""The chip top: every unit of the floorplan on one stream fabric, their instruction queues,
+run control, error collection and the host interface.
+
+Run control: a START (when idle) clears the fabric and the units' state and starts every
+queue; the program's cycle 0 is the next cycle. The run ends in the cycle in which the last
+queue halts; the cycle counter then holds that cycle's number, the program length defined in
+:mod:`isa.timing`.
+
+Errors: each cycle, every queue may raise :class:`~isa.host.ErrorFlag` bits (from its control
+instruction or its unit instruction). They accumulate in the sticky ERRORS register; the first
+one also records its queue number (the lowest, when several queues err in one cycle) and cycle.
+A host transfer refused (while running) or out of range records queue :data:`HOST_QUEUE`.
+"""
+
+from amaranth import *
+from amaranth.lib import wiring
+from amaranth.lib.cdc import ResetSynchronizer
+from amaranth.lib.wiring import In, Out, connect
+
+from isa.geometry import HostSpace, QueueKind, UnitKind, floorplan
+from isa.host import ErrorFlag
+from .cells import place
+from .fabric import Bypass, stream_row
+from .host import HostInterface
+from .icu import InstructionControl
+from .interfaces import ERROR_BITS, AxiLiteSignature, XferSignature
+from .mem import MemorySlice
+from .vxm import VectorUnit
+
+__all__ = ["Chip", "HOST_QUEUE", "RESET_STAGES"]
+
+#: ERROR_QUEUE value for errors raised by host transfers.
+HOST_QUEUE = 0xFFFF
+#: The core leaves reset this many cycles after ``rst`` falls (reset synchroniser depth).
+RESET_STAGES = 2
+
+
+class Chip(wiring.Component):
+    """One chip of configuration ``config``.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    library : CellLibrary or None
+        For Verilog export: place repeated units as shared cells and build memories from the
+        ``lpu_sram`` module (see :mod:`hdl.cells`, :mod:`hdl.sram`). ``None`` (the default)
+        builds one Amaranth design for Amaranth's own simulator.
+
+    Members
+    -------
+    axi : Out(AxiLiteSignature)
+        Register access (map: :mod:`isa.host`).
+    xfer : Out(XferSignature)
+        Fast load/unload port.
+    clk : In(1)
+        The clock.
+    rst : In(1)
+        Reset, synchronised inside the chip: the core leaves reset :data:`RESET_STAGES` cycles
+        after it falls.
+    running : Out(1)
+        A program runs.
+    done : Out(1)
+        The last program ran to its end (cleared by START and CLEAR).
+    """
+
+    def __init__(self, config, *, library=None):
+        self.config = config
+        self.library = library
+        super().__init__({
+            "axi":     Out(AxiLiteSignature()),
+            "xfer":    Out(XferSignature(config)),
+            "clk":     In(1),
+            "rst":     In(1),
+            "running": Out(1),
+            "done":    Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        plan = floorplan(cfg)
+        library = self.library
+        # A synchronised reset: no logic of the core depends combinationally on a chip input
+        # (which is also what keeps Verilator from re-evaluating it at every input change).
+        m.domains.sync = sync = ClockDomain("sync")
+        m.d.comb += sync.clk.eq(self.clk)
+        m.submodules.reset_sync = ResetSynchronizer(self.rst, domain="sync", stages=RESET_STAGES)
+        blackbox = library is not None
+        m.submodules.host = host = HostInterface(cfg)
+        request = host.request
+
+        # Host transfers reach every memory through shared address and data buses.
+        host_bus = {"host__addr": request.addr, "host__wdata": request.wdata}
+
+        def unit_slice(unit):
+            if unit.kind is UnitKind.MEM:
+                return (unit.name, "lpu_mem_slice", lambda: MemorySlice(cfg, blackbox=blackbox))
+            if unit.kind is UnitKind.VXM:
+                return (unit.name, "lpu_vxm", lambda: VectorUnit(cfg, library=library))
+            return (unit.name, "lpu_bypass", lambda: Bypass(cfg))
+
+        positions, _, _ = stream_row(m, cfg, library, [unit_slice(u) for u in plan.units],
+                                     bind={u.name: host_bus for u in plan.mem_units})
+        vxm = positions[plan.vxm_unit.position]
+        mems = [positions[unit.position] for unit in plan.mem_units]
+
+        queues = []
+        unit_errors = []
+        for queue in plan.queues:
+            icu = place(m, f"q{queue.number}_{queue.name.replace('.', '_')}", library, "lpu_icu",
+                        lambda: InstructionControl(cfg.queue_depth, blackbox=blackbox),
+                        bind=host_bus)
+            queues.append(icu)
+            if queue.kind in (QueueKind.MEM_READ, QueueKind.MEM_WRITE):
+                mem = mems[plan.sram_index(queue.unit)]
+                port = "read" if queue.kind is QueueKind.MEM_READ else "write"
+                connect(m, icu.issue, getattr(mem, port))
+                unit_errors.append(getattr(mem, f"{port}_error"))
+            elif queue.kind is QueueKind.VXM_ALU:
+                connect(m, icu.issue, vxm.issue[queue.index])
+                unit_errors.append(vxm.error[queue.index])
+            else:
+                # A queue whose unit this configuration does not build: every unit
+                # instruction on it is illegal.
+                unit_error = Signal(ERROR_BITS, name=f"q{queue.number}_unbuilt_error")
+                m.d.comb += unit_error.eq(Mux(icu.issue.valid, ErrorFlag.ILLEGAL_OPCODE, 0))
+                unit_errors.append(unit_error)
+
+        # --- Run control. ---
+        running = Signal()
+        done = Signal()
+        cycle = Signal(64)
+        start = Signal()
+        notify = Signal()
+        m.d.comb += [
+            start.eq(host.start & ~running),
+            self.running.eq(running),
+            self.done.eq(done),
+        ]
+        all_halting = Signal()
+        m.d.comb += all_halting.eq(Cat(q.halting for q in queues).all())
+        m.d.sync += notify.eq(Cat(q.notify_out for q in queues).any())
+        for icu in queues:
+            m.d.comb += [icu.start.eq(start), icu.notify_in.eq(notify)]
+        m.d.comb += [position.clear.eq(start) for position in positions]
+        for mem in mems:
+            m.d.comb += mem.running.eq(running)
+
+        with m.If(running):
+            with m.If(all_halting):
+                m.d.sync += [running.eq(0), done.eq(1)]
+            with m.Else():
+                m.d.sync += cycle.eq(cycle + 1)
+
+        # --- Errors. ---
+        errors = Signal(ERROR_BITS)
+        error_queue = Signal(16)
+        error_cycle = Signal(32)
+        raised = []
+        for number, (icu, unit_error) in enumerate(zip(queues, unit_errors)):
+            flags = Signal(ERROR_BITS, name=f"q{number}_errors")
+            m.d.comb += flags.eq(Mux(running, icu.error | unit_error, 0))
+            raised.append(flags)
+
+        host_error = Signal(ERROR_BITS)
+        new_errors = Signal(ERROR_BITS)
+        any_new = Signal()
+        accumulated = host_error
+        for flags in raised:
+            accumulated = accumulated | flags
+        m.d.comb += [new_errors.eq(accumulated), any_new.eq(new_errors != 0)]
+        m.d.sync += errors.eq(errors | new_errors)
+        with m.If(any_new & (errors == 0)):
+            m.d.sync += error_cycle.eq(cycle)
+            first = Const(HOST_QUEUE, 16)
+            for number in reversed(range(len(raised))):
+                first = Mux(raised[number] != 0, number, first)
+            m.d.sync += error_queue.eq(first)
+
+        with m.If(start):
+            m.d.sync += [running.eq(1), done.eq(0), cycle.eq(0), errors.eq(0),
+                         error_queue.eq(0), error_cycle.eq(0)]
+        with m.Elif(host.clear & ~running):
+            m.d.sync += [done.eq(0), errors.eq(0), error_queue.eq(0), error_cycle.eq(0)]
+
+        # --- Host transfers. ---
+        sram_count = len(mems)
+        queue_count = len(queues)
+        in_range = Signal()
+        m.d.comb += in_range.eq(
+            Mux(request.space == HostSpace.SRAM,
+                (request.index < sram_count) & (request.addr < cfg.words),
+                (request.space == HostSpace.IMEM) & (request.index < queue_count) &
+                (request.addr < cfg.queue_depth)))
+        accepted = Signal()
+        m.d.comb += accepted.eq(request.valid & ~running & in_range)
+        with m.If((request.valid | host.start) & running):
+            m.d.comb += host_error.eq(ErrorFlag.HOST_BUSY)
+        with m.Elif(request.valid & ~in_range):
+            m.d.comb += host_error.eq(ErrorFlag.ADDRESS_RANGE)
+
+        for index, mem in enumerate(mems):
+            m.d.comb += mem.host.we.eq(accepted & request.write &
+                                       (request.space == HostSpace.SRAM) & (request.index == index))
+        for index, icu in enumerate(queues):
+            m.d.comb += icu.host.we.eq(accepted & request.write &
+                                       (request.space == HostSpace.IMEM) & (request.index == index))
+
+        # Read data: the memories answer one cycle after the request; select and register.
+        read_space = Signal.like(request.space)
+        read_index = Signal.like(request.index)
+        read_ok = Signal()
+        m.d.sync += [read_space.eq(request.space), read_index.eq(request.index),
+                     read_ok.eq(accepted & ~request.write)]
+        sram_data = Array(mem.host.rdata for mem in mems)
+        imem_data = Array(icu.host.rdata for icu in queues)
+        with m.If(read_ok):
+            m.d.sync += request.rdata.eq(Mux(read_space == HostSpace.SRAM,
+                                             sram_data[read_index], imem_data[read_index]))
+        with m.Else():
+            m.d.sync += request.rdata.eq(0)
+
+        connect(m, wiring.flipped(self.axi), host.axi)
+        connect(m, wiring.flipped(self.xfer), host.xfer)
+        m.d.comb += [
+            host.running.eq(running),
+            host.done.eq(done),
+            host.cycles.eq(cycle),
+            host.errors.eq(errors),
+            host.error_queue.eq(error_queue),
+            host.error_cycle.eq(error_cycle),
+        ]
+        return m

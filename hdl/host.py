@@ -1,0 +1,211 @@
+"""Host interface: the AXI4-Lite register file and the transfer (load/unload) port.
+
+This is the chip's only handshaked boundary. It turns register accesses and fast-port requests
+into one internal transfer request per cycle and returns read data; the chip top owns the state
+it reports (run control, cycle counter, error flags). Register map: :mod:`isa.host`.
+
+Everything it passes into the chip is registered: no combinational path leads from a chip input
+into the core. (Besides timing closure on an FPGA, this keeps Verilator from re-evaluating the
+whole core's logic on every input change: it doubled simulation speed.)
+"""
+
+from amaranth import *
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from isa.config import ChipConfig
+from isa.geometry import floorplan
+from isa.host import CHIP_ID, Control, Reg, XFER_DATA_BASE, XferCommand, xfer_bits, xfer_words
+from isa.timing import HOST_READ_LATENCY
+from .interfaces import (ERROR_BITS, HOST_INDEX_BITS, HOST_SPACE_BITS, AxiLiteSignature,
+                         XferSignature)
+
+__all__ = ["HostInterface", "TransferRequestSignature", "OKAY", "SLVERR"]
+
+OKAY = 0b00
+SLVERR = 0b10
+
+
+class TransferRequestSignature(wiring.Signature):
+    """One internal transfer request per cycle (host interface side)."""
+
+    def __init__(self, config):
+        super().__init__({
+            "valid": Out(1),
+            "write": Out(1),
+            "space": Out(HOST_SPACE_BITS),
+            "index": Out(HOST_INDEX_BITS),
+            "addr":  Out(16),
+            "wdata": Out(xfer_bits(config)),
+            "rdata": In(xfer_bits(config)),   #: read data, two cycles after the request
+        })
+
+
+class HostInterface(wiring.Component):
+    """AXI4-Lite subordinate and transfer port.
+
+    Parameters
+    ----------
+    config : ChipConfig
+
+    Members
+    -------
+    axi : Out(AxiLiteSignature)
+    xfer : Out(XferSignature)
+        The fast port; it has priority over register-initiated transfers.
+    request : Out(TransferRequestSignature)
+        Transfers towards the chip's memories.
+    start, clear : Out(1)
+        One-cycle pulses from the CONTROL register (registered).
+    running, done : In(1)
+    cycles : In(64)
+    errors : In(ERROR_BITS)
+    error_queue : In(16)
+    error_cycle : In(32)
+    """
+
+    def __init__(self, config: ChipConfig):
+        self.config = config
+        super().__init__({
+            "axi":         Out(AxiLiteSignature()),
+            "xfer":        Out(XferSignature(config)),
+            "request":     Out(TransferRequestSignature(config)),
+            "start":       Out(1),
+            "clear":       Out(1),
+            "running":     In(1),
+            "done":        In(1),
+            "cycles":      In(64),
+            "errors":      In(ERROR_BITS),
+            "error_queue": In(16),
+            "error_cycle": In(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        axi = self.axi
+        words = xfer_words(cfg)
+
+        xfer_space = Signal(HOST_SPACE_BITS)
+        xfer_index = Signal(HOST_INDEX_BITS)
+        xfer_addr = Signal(16)
+        xfer_data = [Signal(32, name=f"xfer_data_{i}") for i in range(words)]
+        command = Signal(2)           # a register transfer waiting for the request bus
+        pending = Signal()            # a register transfer not yet complete
+
+        # --- Read channel: one outstanding read; data registered from the address. ---
+        registers = {
+            Reg.ID: CHIP_ID,
+            Reg.STATUS: Cat(self.running, self.done, self.errors != 0),
+            Reg.CYCLES_LO: self.cycles[:32],
+            Reg.CYCLES_HI: self.cycles[32:],
+            Reg.ERRORS: self.errors,
+            Reg.ERROR_QUEUE: self.error_queue,
+            Reg.ERROR_CYCLE: self.error_cycle,
+            Reg.LANES: cfg.lanes,
+            Reg.STREAMS: cfg.streams,
+            Reg.MEM_SLICES: cfg.mem_slices,
+            Reg.WORDS: cfg.words,
+            Reg.QUEUES: len(floorplan(cfg).queues),
+            Reg.QUEUE_DEPTH: cfg.queue_depth,
+            Reg.VXM_ALUS: cfg.vxm_alus,
+            Reg.MXMS: cfg.mxms,
+            Reg.XFER_SPACE: xfer_space,
+            Reg.XFER_INDEX: xfer_index,
+            Reg.XFER_ADDR: xfer_addr,
+            Reg.XFER_CMD: pending,
+        }
+        for i, word in enumerate(xfer_data):
+            registers[XFER_DATA_BASE + 4 * i] = word
+
+        with m.If(axi.rvalid & axi.rready):
+            m.d.sync += axi.rvalid.eq(0)
+        m.d.comb += axi.arready.eq(~axi.rvalid)
+        with m.If(axi.arvalid & axi.arready):
+            m.d.sync += [axi.rvalid.eq(1), axi.rresp.eq(SLVERR), axi.rdata.eq(0)]
+            with m.Switch(axi.araddr):
+                for address, value in registers.items():
+                    with m.Case(int(address)):
+                        m.d.sync += [axi.rdata.eq(value), axi.rresp.eq(OKAY)]
+
+        # --- Write channel: address and data accepted together. ---
+        take_write = Signal()
+        m.d.comb += [
+            take_write.eq(axi.awvalid & axi.wvalid & ~axi.bvalid),
+            axi.awready.eq(take_write),
+            axi.wready.eq(take_write),
+        ]
+        with m.If(axi.bvalid & axi.bready):
+            m.d.sync += axi.bvalid.eq(0)
+        m.d.sync += [self.start.eq(0), self.clear.eq(0)]
+        with m.If(take_write):
+            m.d.sync += [axi.bvalid.eq(1), axi.bresp.eq(OKAY)]
+            with m.Switch(axi.awaddr):
+                with m.Case(int(Reg.CONTROL)):
+                    m.d.sync += [self.start.eq((axi.wdata & Control.START) != 0),
+                                 self.clear.eq((axi.wdata & Control.CLEAR) != 0)]
+                with m.Case(int(Reg.XFER_SPACE)):
+                    m.d.sync += xfer_space.eq(axi.wdata)
+                with m.Case(int(Reg.XFER_INDEX)):
+                    m.d.sync += xfer_index.eq(axi.wdata)
+                with m.Case(int(Reg.XFER_ADDR)):
+                    m.d.sync += xfer_addr.eq(axi.wdata)
+                with m.Case(int(Reg.XFER_CMD)):
+                    with m.If(~pending & ((axi.wdata == int(XferCommand.WRITE)) |
+                                          (axi.wdata == int(XferCommand.READ)))):
+                        m.d.sync += [command.eq(axi.wdata), pending.eq(1)]
+                for i, word in enumerate(xfer_data):
+                    with m.Case(XFER_DATA_BASE + 4 * i):
+                        m.d.sync += word.eq(axi.wdata)
+                with m.Default():
+                    m.d.sync += axi.bresp.eq(SLVERR)
+
+        # --- Transfer requests: the fast port first, then a waiting register command. ---
+        request = self.request
+        fast = {name: Signal.like(getattr(self.xfer, name), name=f"fast_{name}")
+                for name in ("valid", "write", "space", "index", "addr", "wdata")}
+        m.d.sync += [register.eq(getattr(self.xfer, name)) for name, register in fast.items()]
+        from_registers = Signal()
+        with m.If(fast["valid"]):
+            m.d.comb += [
+                request.valid.eq(1),
+                request.write.eq(fast["write"]),
+                request.space.eq(fast["space"]),
+                request.index.eq(fast["index"]),
+                request.addr.eq(fast["addr"]),
+                request.wdata.eq(fast["wdata"]),
+            ]
+        with m.Elif(command != 0):
+            m.d.comb += [
+                from_registers.eq(1),
+                request.valid.eq(1),
+                request.write.eq(command == int(XferCommand.WRITE)),
+                request.space.eq(xfer_space),
+                request.index.eq(xfer_index),
+                request.addr.eq(xfer_addr),
+                request.wdata.eq(Cat(*xfer_data)),
+            ]
+            m.d.sync += command.eq(0)
+
+        # Read data returns two cycles after the internal request (one cycle more for a
+        # fast-port request, which was registered first), to whoever asked.
+        depth = HOST_READ_LATENCY - 1
+        fast_reads = Signal(depth)
+        register_reads = Signal(depth)
+        register_writes = Signal(depth)
+        is_read = request.valid & ~request.write
+        m.d.sync += [
+            fast_reads.eq(Cat(is_read & ~from_registers, fast_reads)),
+            register_reads.eq(Cat(is_read & from_registers, register_reads)),
+            register_writes.eq(Cat(request.valid & request.write & from_registers,
+                                   register_writes)),
+        ]
+        last = depth - 1
+        m.d.comb += [self.xfer.rvalid.eq(fast_reads[last]), self.xfer.rdata.eq(request.rdata)]
+        with m.If(register_reads[last]):
+            m.d.sync += [word.eq(request.rdata[32 * i:32 * i + 32])
+                         for i, word in enumerate(xfer_data)]
+            m.d.sync += pending.eq(0)
+        with m.If(register_writes[last]):
+            m.d.sync += pending.eq(0)
+        return m

@@ -1,0 +1,171 @@
+"""Instruction control: one instruction queue, its instruction memory and its issue logic.
+
+A queue issues at most one instruction per cycle and never stalls; it waits only by ``NOP n``,
+``REPEAT n`` (which re-issues the last unit instruction) and ``SYNC``. Control instructions
+(opcodes 0-7) are executed here; unit instructions (opcode >= 8) are handed to the unit through
+:class:`~hdl.interfaces.IssueSignature`. Timing rules: :mod:`isa.timing`.
+"""
+
+from amaranth import *
+from amaranth.lib import data, enum, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from isa.formats import FORMATS, WORD_BITS
+from isa.host import ErrorFlag
+from isa.opcodes import ControlOp, OPCODE_BITS
+from .interfaces import ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature
+from .sram import Sram
+
+__all__ = ["InstructionControl", "QueueState"]
+
+#: Opcodes below this are control instructions.
+FIRST_UNIT_OPCODE = 8
+
+
+class QueueState(enum.Enum, shape=2):
+    IDLE = 0
+    RUN = 1
+    HALTED = 2
+
+
+class InstructionControl(wiring.Component):
+    """One instruction queue.
+
+    Parameters
+    ----------
+    depth : int
+        Instructions the queue's memory holds. Running past the last one halts the queue.
+    blackbox : bool
+        Build the instruction memory from the ``lpu_sram`` Verilog module (see :mod:`hdl.sram`).
+
+    Members
+    -------
+    start : In(1)
+        Start pulse: the queue issues its instruction 0 in the next cycle (program cycle 0).
+    notify_in : In(1)
+        Some queue issued NOTIFY in the previous cycle.
+    issue : Out(IssueSignature)
+        Unit instructions for this queue's unit.
+    notify_out : Out(1)
+        This queue issues NOTIFY in this cycle.
+    halting : Out(1)
+        The queue has halted, or halts in this cycle.
+    running : Out(1)
+        The queue is between start and halt.
+    error : Out(ERROR_BITS)
+        :class:`~isa.host.ErrorFlag` bits raised by a control instruction this cycle.
+    host : Out(HostMemorySignature)
+        Load/unload port of the instruction memory; ignored while the queue runs.
+    """
+
+    def __init__(self, depth, *, blackbox):
+        self.depth = depth
+        self.blackbox = blackbox
+        super().__init__({
+            "start":      In(1),
+            "notify_in":  In(1),
+            "issue":      Out(IssueSignature()),
+            "notify_out": Out(1),
+            "halting":    Out(1),
+            "running":    Out(1),
+            "error":      Out(ERROR_BITS),
+            "host":       Out(HostMemorySignature(ceil_log2(depth), WORD_BITS)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.imem = imem = Sram(WORD_BITS, self.depth, blackbox=self.blackbox)
+
+        state = Signal(QueueState)
+        pc = Signal(range(self.depth + 1))
+        busy = Signal()                         # in the second or later cycle of NOP/REPEAT
+        remaining = Signal(32)                  # cycles of NOP/REPEAT left after this one
+        last_word = Signal(WORD_BITS, reset_less=True)      # qualified by has_last
+        last_offset = Signal(signed(OFFSET_BITS), reset_less=True)
+        has_last = Signal()
+
+        # Running off the end of the memory reads as HALT.
+        word = Signal(WORD_BITS)
+        m.d.comb += word.eq(Mux(pc == self.depth, ControlOp.HALT.value, imem.rdata))
+        op = word[:OPCODE_BITS]
+        nop = data.View(FORMATS["count"].layout, word)
+        rep = data.View(FORMATS["repeat"].layout, word)
+
+        advance = Signal()
+        count = Signal(32)
+        m.d.comb += count.eq(Mux(op == ControlOp.NOP.value, nop.count, rep.count))
+
+        def count_down():
+            """Spend one cycle of a counted instruction; advance after its last cycle."""
+            with m.If(~busy):
+                with m.If(count == 1):
+                    m.d.comb += advance.eq(1)
+                with m.Else():
+                    m.d.sync += [busy.eq(1), remaining.eq(count - 1)]
+            with m.Else():
+                m.d.sync += remaining.eq(remaining - 1)
+                with m.If(remaining == 1):
+                    m.d.comb += advance.eq(1)
+
+        with m.If(state == QueueState.RUN):
+            m.d.comb += self.running.eq(1)
+            with m.If(op >= FIRST_UNIT_OPCODE):
+                m.d.comb += [
+                    self.issue.valid.eq(1),
+                    self.issue.word.eq(word),
+                    self.issue.offset.eq(0),
+                    advance.eq(1),
+                ]
+                m.d.sync += [last_word.eq(word), last_offset.eq(0), has_last.eq(1)]
+            with m.Elif(op == ControlOp.HALT.value):
+                m.d.comb += self.halting.eq(1)
+                m.d.sync += state.eq(QueueState.HALTED)
+            with m.Elif(op == ControlOp.NOP.value):
+                with m.If(~busy & (count == 0)):
+                    m.d.comb += [self.error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
+                with m.Else():
+                    count_down()
+            with m.Elif(op == ControlOp.REPEAT.value):
+                with m.If(~busy & ((count == 0) | ~has_last)):
+                    m.d.comb += [self.error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
+                with m.Else():
+                    offset = Signal(signed(OFFSET_BITS))
+                    m.d.comb += [
+                        offset.eq(last_offset + rep.stride),
+                        self.issue.valid.eq(1),
+                        self.issue.word.eq(last_word),
+                        self.issue.offset.eq(offset),
+                    ]
+                    m.d.sync += last_offset.eq(offset)
+                    count_down()
+            with m.Elif(op == ControlOp.SYNC.value):
+                m.d.comb += advance.eq(self.notify_in)
+            with m.Elif(op == ControlOp.NOTIFY.value):
+                m.d.comb += [self.notify_out.eq(1), advance.eq(1)]
+            with m.Else():
+                m.d.comb += [self.error.eq(ErrorFlag.ILLEGAL_OPCODE), advance.eq(1)]
+
+        with m.If(state == QueueState.HALTED):
+            m.d.comb += self.halting.eq(1)
+
+        with m.If(advance):
+            m.d.sync += [pc.eq(pc + 1), busy.eq(0)]
+
+        # The instruction memory reads the next cycle's instruction: the one at pc, or pc + 1
+        # when this cycle advances, or instruction 0 when starting. Idle, it serves the host.
+        with m.If(self.start):
+            m.d.comb += imem.raddr.eq(0)
+            m.d.sync += [state.eq(QueueState.RUN), pc.eq(0), busy.eq(0), has_last.eq(0)]
+        with m.Elif(state == QueueState.RUN):
+            m.d.comb += imem.raddr.eq(Mux(advance, pc + 1, pc))
+        with m.Else():
+            m.d.comb += imem.raddr.eq(self.host.addr)
+
+        m.d.comb += [
+            self.host.rdata.eq(imem.rdata),
+            imem.we.eq(self.host.we & (state != QueueState.RUN)),
+            imem.waddr.eq(self.host.addr),
+            imem.wdata.eq(self.host.wdata),
+        ]
+        return m

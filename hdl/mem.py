@@ -1,0 +1,131 @@
+"""MEM slice: an SRAM of vector-wide words with one read and one write per cycle.
+
+Two queues drive a slice, one per SRAM port: ``READ addr -> stream`` on the read queue and
+``WRITE stream -> addr`` on the write queue. Timing: :data:`isa.timing.MEM_READ_LATENCY`,
+:data:`isa.timing.MEM_WRITE_TO_READ`.
+"""
+
+from amaranth import *
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from isa.formats import FORMATS
+from isa.host import ErrorFlag
+from isa.opcodes import Direction, MemReadOp, MemWriteOp
+from .interfaces import (ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature,
+                         StreamTapSignature)
+from .sram import Sram
+
+__all__ = ["MemorySlice"]
+
+
+def decode_access(m, config, issue, opcode, error):
+    """Decode a READ or WRITE issue; returns ``(fields, address, go)``.
+
+    ``go`` is set when the instruction is legal and takes effect; otherwise ``error`` is driven
+    with the flag :func:`isa.legality.check` prescribes.
+    """
+    fields = data.View(FORMATS["mem"].layout, issue.word)
+    address = Signal(signed(OFFSET_BITS + 2))
+    go = Signal()
+    m.d.comb += address.eq(fields.addr + issue.offset)
+    with m.If(issue.valid):
+        with m.If(fields.op != opcode.value):
+            m.d.comb += error.eq(ErrorFlag.ILLEGAL_OPCODE)
+        with m.Elif(fields.stream >= config.streams):
+            m.d.comb += error.eq(ErrorFlag.BAD_OPERAND)
+        with m.Elif((address < 0) | (address >= config.words)):
+            m.d.comb += error.eq(ErrorFlag.ADDRESS_RANGE)
+        with m.Else():
+            m.d.comb += go.eq(1)
+    return fields, address, go
+
+
+class MemorySlice(wiring.Component):
+    """One MEM slice.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    blackbox : bool
+        Build the SRAM from the ``lpu_sram`` Verilog module (see :mod:`hdl.sram`).
+
+    Members
+    -------
+    read, write : In(IssueSignature)
+        Instructions from the slice's read and write queues.
+    read_error, write_error : Out(ERROR_BITS)
+        Error flags raised by this cycle's read / write instruction.
+    tap : Out(StreamTapSignature)
+        The stream registers at the slice's position.
+    clear : In(1)
+        Program start: drop any read in flight.
+    running : In(1)
+        A program runs; the host port is ignored.
+    host : Out(HostMemorySignature)
+        Load/unload port of the SRAM.
+    """
+
+    def __init__(self, config, *, blackbox):
+        self.config = config
+        self.blackbox = blackbox
+        super().__init__({
+            "read":        In(IssueSignature()),
+            "write":       In(IssueSignature()),
+            "read_error":  Out(ERROR_BITS),
+            "write_error": Out(ERROR_BITS),
+            "tap":         Out(StreamTapSignature(config)),
+            "clear":       In(1),
+            "running":     In(1),
+            "host":        Out(HostMemorySignature(ceil_log2(config.words), config.vector_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        config = self.config
+        m.submodules.sram = sram = Sram(config.vector_bits, config.words, blackbox=self.blackbox)
+
+        # Read port: address in the issue cycle, word on the stream one cycle later.
+        rd, rd_address, rd_go = decode_access(m, config, self.read, MemReadOp.READ,
+                                              self.read_error)
+        out_valid = Signal()
+        out_stream = Signal(5, reset_less=True)
+        out_dir = Signal(Direction, reset_less=True)
+        m.d.sync += [out_valid.eq(rd_go), out_stream.eq(rd.stream), out_dir.eq(rd.dir)]
+        with m.If(self.clear):
+            m.d.sync += out_valid.eq(0)
+
+        select = Signal(config.streams)
+        m.d.comb += select.eq(Mux(out_valid, 1 << out_stream, 0))
+        for s in range(config.streams):
+            m.d.comb += [self.tap.east_out[s].eq(sram.rdata), self.tap.west_out[s].eq(sram.rdata)]
+        m.d.comb += [
+            self.tap.east_we.eq(Mux(out_dir == Direction.EAST, select, 0)),
+            self.tap.west_we.eq(Mux(out_dir == Direction.WEST, select, 0)),
+        ]
+
+        # Write port: the stream is sampled in the issue cycle and written at its end.
+        wr, wr_address, wr_go = decode_access(m, config, self.write, MemWriteOp.WRITE,
+                                              self.write_error)
+        passing = Signal(config.vector_bits)
+        streams = Array([*self.tap.east, *self.tap.west])
+        m.d.comb += passing.eq(streams[Mux(wr.dir == Direction.WEST, config.streams, 0) +
+                                       wr.stream])
+
+        with m.If(self.running):
+            m.d.comb += [
+                sram.raddr.eq(rd_address),
+                sram.we.eq(wr_go),
+                sram.waddr.eq(wr_address),
+                sram.wdata.eq(passing),
+            ]
+        with m.Else():
+            m.d.comb += [
+                sram.raddr.eq(self.host.addr),
+                sram.we.eq(self.host.we),
+                sram.waddr.eq(self.host.addr),
+                sram.wdata.eq(self.host.wdata),
+            ]
+        m.d.comb += self.host.rdata.eq(sram.rdata)
+        return m

@@ -1,0 +1,366 @@
+"""VXM: the central vector unit, ``vxm_alus`` lane-wise ALUs sharing one stream position.
+
+Each ALU has its own queue. An operation issued in cycle t reads its operands in cycle t from
+the stream registers at the VXM's position, from any ALU's result register or from a constant
+register; in cycle t + 1 it computes; its result is in the ALU's result register and at the
+neighbouring stream position in cycle t + :data:`~isa.timing.VXM_LATENCY`. Arithmetic:
+:mod:`golden.vector` (RTL form: :mod:`hdl.lane`).
+
+Every ALU carries a 256-entry int32 lookup table (written by LUTW, read by LUT; a LUTW issued in
+cycle t is seen by a LUT issued in cycle t + 1 or later). The constant registers are shared:
+an LDC issued in cycle t is visible to operands read from cycle t + 2.
+
+Two writes to one stream register, or to one constant register, in one cycle are a conflict:
+the lower-numbered ALU's instruction takes effect, the other is dropped and raises
+:attr:`~isa.host.ErrorFlag.STREAM_CONFLICT`.
+"""
+
+from amaranth import *
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from isa.config import LUT_ENTRIES
+from isa.formats import FORMATS, INSTRUCTIONS
+from isa.host import ErrorFlag
+from isa.opcodes import DType, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
+from .cells import place
+from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature,
+                         stream_bundle)
+from .lane import lane_result, read_as
+
+__all__ = ["VectorAlu", "VectorUnit"]
+
+_VECTOR_SPECS = [s for s in INSTRUCTIONS if isinstance(s.op, VectorOp)]
+_OPCODES = [s.op.value for s in _VECTOR_SPECS]
+_NO_RESULT = [s.op.value for s in _VECTOR_SPECS if not s.result]
+
+
+def _ops_reading(operand):
+    return [s.op.value for s in _VECTOR_SPECS if operand in s.operands]
+
+
+def _vector32(config):
+    return data.ArrayLayout(signed(32), config.lanes)
+
+
+def _type_bytes(dtype):
+    return Mux(dtype == DType.I32, 4, Mux(dtype == DType.I16, 2, 1))
+
+
+class VectorAlu(wiring.Component):
+    """One VXM ALU: decode, operand read, a two-stage lane array and a lookup table.
+
+    Members
+    -------
+    issue : In(IssueSignature)
+    east, west : In(vector_bits).array(streams)
+        The stream registers at the VXM's position.
+    results : In(vector32).array(vxm_alus)
+        Every ALU's result register (this one's included).
+    consts : In(vector32).array(vxm_consts)
+    clear : In(1)
+    cancel : In(1)
+        Drop this cycle's instruction (a conflict with a lower-numbered ALU).
+    check : Out(ERROR_BITS)
+        The flag this cycle's instruction raises by itself (see :mod:`isa.legality`).
+    writes, dst_dir, dst_mask : Out
+        This cycle's instruction is legal and will write streams ``dst_mask`` in ``dst_dir``.
+    ldc, ldc_index : Out
+        This cycle's instruction is a legal LDC to constant register ``ldc_index``.
+    result : Out(vector32)
+        The result register.
+    east_in, east_we_in, west_in, west_we_in : In
+        Stream outputs of the higher-numbered ALUs (a daisy chain).
+    east_out, east_we_out, west_out, west_we_out : Out
+        The same with this ALU's stage-1 result written over them.
+    x_ldc, x_ldc_index, x_ldc_value : Out
+        Stage 1 writes ``x_ldc_value`` to constant register ``x_ldc_index``.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        vector32 = _vector32(config)
+        super().__init__({
+            "issue":       In(IssueSignature()),
+            "east":        stream_bundle(config, In),
+            "west":        stream_bundle(config, In),
+            "results":     In(vector32).array(config.vxm_alus),
+            "consts":      In(vector32).array(config.vxm_consts),
+            "clear":       In(1),
+            "cancel":      In(1),
+            "check":       Out(ERROR_BITS),
+            "writes":      Out(1),
+            "dst_dir":     Out(Direction),
+            "dst_mask":    Out(config.streams),
+            "ldc":         Out(1),
+            "ldc_index":   Out(4),
+            "result":      Out(vector32),
+            "east_in":     stream_bundle(config, In),
+            "east_we_in":  In(config.streams),
+            "west_in":     stream_bundle(config, In),
+            "west_we_in":  In(config.streams),
+            "east_out":    stream_bundle(config, Out),
+            "east_we_out": Out(config.streams),
+            "west_out":    stream_bundle(config, Out),
+            "west_we_out": Out(config.streams),
+            "x_ldc":       Out(1),
+            "x_ldc_index": Out(4),
+            "x_ldc_value": Out(vector32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        lanes, streams = cfg.lanes, cfg.streams
+        vector32 = _vector32(cfg)
+        f = data.View(FORMATS["vector"].layout, self.issue.word)
+        op = f.op
+
+        # ---- Stage 0: decode and check. ----
+        imm = Signal(signed(OFFSET_BITS))
+        m.d.comb += imm.eq(f.imm + self.issue.offset)
+
+        def group_ok(index, dtype):
+            size = _type_bytes(dtype)
+            return ((index & (size - 1)) == 0) & (index + size <= streams)
+
+        def operand_ok(operand):
+            return Mux(operand.kind == OperandKind.ALU, operand.index < cfg.vxm_alus,
+                   Mux(operand.kind == OperandKind.CONST,
+                       (operand.index < cfg.vxm_consts) | (operand.index == IMMEDIATE_INDEX),
+                       group_ok(operand.index, f.stype)))
+
+        no_result = op.matches(*_NO_RESULT)
+        is_ldc = op == VectorOp.LDC.value
+        is_lutw = op == VectorOp.LUTW.value
+        rules = [  # (violated, flag), highest priority first
+            (~op.matches(*_OPCODES), ErrorFlag.ILLEGAL_OPCODE),
+            ((f.stype.as_value() == 3) | (f.dtype.as_value() == 3), ErrorFlag.BAD_OPERAND),
+            *((op.matches(*_ops_reading(name)) & ~operand_ok(f[name]), ErrorFlag.BAD_OPERAND)
+              for name in "abc"),
+            (f.dst_en & (no_result | ~group_ok(f.dst_stream, f.dtype)), ErrorFlag.BAD_OPERAND),
+            (is_ldc & ((imm < 0) | (imm >= cfg.vxm_consts)), ErrorFlag.BAD_OPERAND),
+            (is_lutw & ((imm < 0) | (imm >= LUT_ENTRIES)), ErrorFlag.BAD_OPERAND),
+        ]
+        flag = Const(0, ERROR_BITS)
+        for violated, error in reversed(rules):
+            flag = Mux(violated, error, flag)
+        with m.If(self.issue.valid):
+            m.d.comb += self.check.eq(flag)
+        legal = Signal()
+        m.d.comb += [
+            legal.eq(self.issue.valid & (flag == 0)),
+            self.writes.eq(legal & f.dst_en),
+            self.dst_dir.eq(f.dst_dir),
+            self.dst_mask.eq(((1 << _type_bytes(f.dtype)) - 1) << f.dst_stream),
+            self.ldc.eq(legal & is_ldc),
+            self.ldc_index.eq(imm),
+        ]
+
+        # ---- Stage 0: read the operands. ----
+        planes = Array([self.east[s] for s in range(streams)] +
+                       [self.west[s] for s in range(streams)])
+        results = Array(r.as_value() for r in self.results)
+        consts = Array(k.as_value() for k in self.consts)
+
+        def operand_value(operand, name):
+            """The operand lane by lane, read as ``stype``."""
+            base = Mux(operand.kind == OperandKind.WEST, streams, 0) + operand.index
+            byte = [Signal(cfg.vector_bits, name=f"{name}_plane{k}") for k in range(4)]
+            from_alu = Signal(vector32, name=f"{name}_alu")
+            from_const = Signal(vector32, name=f"{name}_const")
+            m.d.comb += [plane.eq(planes[base + k]) for k, plane in enumerate(byte)]
+            m.d.comb += [from_alu.eq(results[operand.index]), from_const.eq(consts[operand.index])]
+            value = Signal(vector32, name=name)
+            for lane in range(lanes):
+                from_stream = Cat(*(plane[8 * lane:8 * lane + 8] for plane in byte))
+                raw = Mux(operand.kind == OperandKind.ALU, from_alu[lane],
+                      Mux(operand.kind == OperandKind.CONST,
+                          Mux(operand.index == IMMEDIATE_INDEX, imm, from_const[lane]),
+                          from_stream))
+                m.d.comb += value[lane].eq(read_as(raw.as_signed(), f.stype))
+            return value
+
+        a, b, c = (operand_value(f[name], name) for name in "abc")
+
+        # ---- Stage 1: compute and commit. ----
+        # Only the valid bit is reset; the data registers are qualified by it.
+        x_valid = Signal()
+        x_op = Signal(6, reset_less=True)
+        x_stype = Signal(DType, reset_less=True)
+        x_dtype = Signal(DType, reset_less=True)
+        x_dir = Signal(Direction, reset_less=True)
+        x_dst_en = Signal(reset_less=True)
+        x_mask = Signal(streams, reset_less=True)
+        x_imm = Signal(signed(OFFSET_BITS), reset_less=True)
+        x_a, x_b, x_c = (Signal(vector32, name=f"x_{name}", reset_less=True) for name in "abc")
+        m.d.sync += [
+            x_valid.eq(legal & ~self.cancel), x_op.eq(op), x_stype.eq(f.stype),
+            x_dtype.eq(f.dtype), x_dst_en.eq(f.dst_en), x_dir.eq(f.dst_dir),
+            x_mask.eq(self.dst_mask), x_imm.eq(imm), x_a.eq(a), x_b.eq(b), x_c.eq(c),
+        ]
+        with m.If(self.clear):
+            m.d.sync += x_valid.eq(0)
+
+        m.submodules.table = table = memory.Memory(shape=signed(32), depth=LUT_ENTRIES, init=[])
+        for lane in range(min(lanes, LUT_ENTRIES)):
+            port = table.write_port()
+            m.d.comb += [
+                port.addr.eq(x_imm + lane),
+                port.data.eq(x_a[lane]),
+                port.en.eq(x_valid & (x_op == VectorOp.LUTW.value) & (x_imm + lane < LUT_ENTRIES)),
+            ]
+
+        result = Signal(vector32)
+        for lane in range(lanes):
+            port = table.read_port(domain="comb")
+            m.d.comb += port.addr.eq(x_a[lane][:8])
+            m.d.comb += result[lane].eq(lane_result(
+                m, x_op, x_dtype, x_a[lane], x_b[lane], x_c[lane], port.data,
+                name=f"lane{lane}"))
+
+        has_result = ~x_op.matches(*_NO_RESULT)
+        result_register = Signal(vector32, reset_less=True)   # zeroed by `clear` at start
+        with m.If(x_valid & has_result):
+            m.d.sync += result_register.eq(result)
+        with m.If(self.clear):
+            m.d.sync += result_register.eq(0)
+        m.d.comb += self.result.eq(result_register)
+        # Stream s of an n-byte value aligned at its base carries byte s mod n.
+        planes = [Cat(*(result[lane][8 * k:8 * k + 8] for lane in range(lanes)))
+                  for k in range(4)]
+        we = Signal(streams)
+        m.d.comb += we.eq(Mux(x_valid & x_dst_en & has_result, x_mask, 0))
+        for direction in (Direction.EAST, Direction.WEST):
+            name = direction.name.lower()
+            mine = Signal(streams, name=f"{name}_we")
+            m.d.comb += mine.eq(Mux(x_dir == direction, we, 0))
+            chain_in = getattr(self, f"{name}_in")
+            chain_out = getattr(self, f"{name}_out")
+            for s in range(streams):
+                plane = Mux(x_dtype == DType.I32, planes[s % 4],
+                            Mux(x_dtype == DType.I16, planes[s % 2], planes[0]))
+                m.d.comb += chain_out[s].eq(Mux(mine[s], plane, chain_in[s]))
+            m.d.comb += getattr(self, f"{name}_we_out").eq(getattr(self, f"{name}_we_in") | mine)
+        m.d.comb += [
+            self.x_ldc.eq(x_valid & (x_op == VectorOp.LDC.value)),
+            self.x_ldc_index.eq(x_imm),
+            self.x_ldc_value.eq(x_a),
+        ]
+        return m
+
+
+class VectorUnit(wiring.Component):
+    """The VXM: ``vxm_alus`` :class:`VectorAlu` s, the constant registers, conflict checks and
+    the stream output.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    library : CellLibrary or None
+        Where to place the ALUs (see :mod:`hdl.cells`).
+
+    Members
+    -------
+    issue : In(IssueSignature).array(vxm_alus)
+        Instructions from each ALU's queue.
+    error : Out(ERROR_BITS).array(vxm_alus)
+        Error flags raised by each ALU's instruction this cycle.
+    tap : Out(StreamTapSignature)
+    clear : In(1)
+        Program start: zero the result and constant registers, drop work in flight.
+    """
+
+    def __init__(self, config, *, library=None):
+        self.config = config
+        self.library = library
+        super().__init__({
+            "issue": In(IssueSignature()).array(config.vxm_alus),
+            "error": Out(ERROR_BITS).array(config.vxm_alus),
+            "tap":   Out(StreamTapSignature(config)),
+            "clear": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        vector32 = _vector32(cfg)
+        alus = cfg.vxm_alus
+        streams = range(cfg.streams)
+        # Zeroed by `clear` at program start, so no reset.
+        consts = [Signal(vector32, name=f"const_{k}", reset_less=True)
+                  for k in range(cfg.vxm_consts)]
+        results = [Signal(vector32, name=f"result_{j}") for j in range(alus)]
+        # Stream outputs pass from the highest-numbered ALU down to ALU 0, each writing its
+        # result over them: lower-numbered ALUs take priority (conflicts are dropped at issue
+        # anyway).
+        chain = []
+        for j in range(alus):
+            link = {}
+            for direction in ("east", "west"):
+                for s in streams:
+                    link[f"{direction}__{s}"] = Signal(cfg.vector_bits, name=f"{direction}_{j}_{s}")
+                link[f"{direction}_we"] = Signal(cfg.streams, name=f"{direction}_we_{j}")
+            chain.append(link)
+        chain.append({key: Const(0, len(value)) for key, value in chain[0].items()})
+
+        def chain_ports(link, suffix):
+            ports = {}
+            for key, value in link.items():
+                direction, _, rest = key.partition("__")
+                if rest:
+                    ports[f"{direction}_{suffix}__{rest}"] = value
+                else:
+                    ports[f"{key}_{suffix}"] = value
+            return ports
+
+        units = []
+        for j in range(alus):
+            bind = {
+                "issue__valid": self.issue[j].valid,
+                "issue__word": self.issue[j].word,
+                "issue__offset": self.issue[j].offset,
+                "clear": self.clear,
+                "result": results[j],
+                **{f"east__{s}": self.tap.east[s] for s in streams},
+                **{f"west__{s}": self.tap.west[s] for s in streams},
+                **{f"results__{k}": result for k, result in enumerate(results)},
+                **{f"consts__{k}": const for k, const in enumerate(consts)},
+                **chain_ports(chain[j + 1], "in"),
+                **chain_ports(chain[j], "out"),
+            }
+            units.append(place(m, f"alu{j}", self.library, "lpu_vxm_alu",
+                               lambda: VectorAlu(cfg), bind))
+
+        for j, alu in enumerate(units):
+            clash = Const(0)
+            for other in units[:j]:
+                clash |= (other.writes & alu.writes & (other.dst_dir == alu.dst_dir) &
+                          ((other.dst_mask & alu.dst_mask) != 0))
+                clash |= other.ldc & alu.ldc & (other.ldc_index == alu.ldc_index)
+            m.d.comb += [
+                alu.cancel.eq(clash),
+                self.error[j].eq(Mux(alu.check != 0, alu.check,
+                                     Mux(clash, ErrorFlag.STREAM_CONFLICT, 0))),
+            ]
+
+        for s in streams:
+            m.d.comb += [self.tap.east_out[s].eq(chain[0][f"east__{s}"]),
+                         self.tap.west_out[s].eq(chain[0][f"west__{s}"])]
+        m.d.comb += [self.tap.east_we.eq(chain[0]["east_we"]),
+                     self.tap.west_we.eq(chain[0]["west_we"])]
+
+        # Constant registers: at most one LDC per register per cycle (conflicts are dropped).
+        ldc_value = Signal(vector32)
+        ldc_index = Signal(4)
+        ldc = Signal()
+        for alu in reversed(units):
+            with m.If(alu.x_ldc):
+                m.d.comb += [ldc.eq(1), ldc_index.eq(alu.x_ldc_index),
+                             ldc_value.eq(alu.x_ldc_value)]
+        for k, const in enumerate(consts):
+            with m.If(ldc & (ldc_index == k)):
+                m.d.sync += const.eq(ldc_value)
+        with m.If(self.clear):
+            m.d.sync += [const.eq(0) for const in consts]
+        return m

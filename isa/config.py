@@ -1,0 +1,154 @@
+"""Chip configuration: the geometry every other part of the project reads.
+
+A :class:`ChipConfig` is frozen and validated on construction; every preset is derived from
+:data:`DEFAULT` with :func:`dataclasses.replace`, so a preset states only what differs.
+"""
+
+from dataclasses import dataclass, fields, replace
+
+__all__ = ["ConfigError", "ChipConfig", "DEFAULT", "PRESETS", "preset"]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration parameter. The message names the parameter and its value."""
+
+
+#: Architectural ceilings fixed by the instruction encoding (see :mod:`isa.formats`): a stream
+#: index is 5 bits, an SRAM address 16 bits, a queue program counter 16 bits.
+MAX_STREAMS = 32
+MAX_WORDS = 1 << 16
+MAX_QUEUE_DEPTH = 1 << 16
+#: Every VXM ALU carries a lookup table of this many entries, indexed by an int8 lane value.
+LUT_ENTRIES = 256
+#: The SXM transposes 16 x 16 blocks, one superlane wide and 16 streams deep.
+SUPERLANE = 16
+
+
+@dataclass(frozen=True)
+class ChipConfig:
+    """The geometry of one chip.
+
+    Parameters
+    ----------
+    name : str
+        Preset name, recorded in generated files.
+    lanes : int
+        Bytes in a vector (one byte per lane per stream); a multiple of 16 (one superlane).
+    streams : int
+        Stream registers per direction at every slice position; a multiple of 4 (an int32
+        value occupies 4 adjacent streams), at most 32.
+    mem_slices : int
+        MEM slices per hemisphere.
+    words : int
+        Vector words of SRAM in each MEM slice, at most 65536.
+    vxm_alus : int
+        ALUs in the central VXM; each has its own instruction queue and lookup table.
+    vxm_consts : int
+        Vector constant registers shared by the VXM ALUs, at most 16.
+    mxms : int
+        Matrix units per hemisphere, at the hemisphere's edge (0 for a vector-only core).
+    mxm_acc_depth : int
+        Accumulator rows (int32 vectors) in each matrix unit.
+    mxm_fold : int
+        Cycles a matrix unit takes per activation vector: 1 is a full ``lanes x lanes``
+        multiplier array; ``f`` > 1 time-multiplexes ``lanes / f`` input rows per cycle (for
+        FPGAs with few multipliers). Must divide ``lanes``.
+    queue_depth : int
+        Instructions each queue's instruction memory holds.
+    """
+
+    name: str = "default"
+    lanes: int = 32
+    streams: int = 16
+    mem_slices: int = 8
+    words: int = 4096
+    vxm_alus: int = 8
+    vxm_consts: int = 8
+    mxms: int = 1
+    mxm_acc_depth: int = 128
+    mxm_fold: int = 1
+    queue_depth: int = 1024
+
+    def __post_init__(self):
+        def need(ok, message):
+            if not ok:
+                raise ConfigError(message)
+
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "name":
+                need(isinstance(value, str) and value.isidentifier(),
+                     f"Configuration name must be an identifier, not {value!r}")
+                continue
+            need(isinstance(value, int) and not isinstance(value, bool),
+                 f"Parameter {f.name} must be an integer, not {value!r}")
+
+        need(self.lanes >= SUPERLANE and self.lanes % SUPERLANE == 0,
+             f"Lane count must be a positive multiple of {SUPERLANE}, not {self.lanes}")
+        need(4 <= self.streams <= MAX_STREAMS and self.streams % 4 == 0,
+             f"Stream count must be a multiple of 4 between 4 and {MAX_STREAMS}, "
+             f"not {self.streams}")
+        need(self.mem_slices >= 1,
+             f"MEM slices per hemisphere must be at least 1, not {self.mem_slices}")
+        need(2 <= self.words <= MAX_WORDS,
+             f"SRAM words per slice must be between 2 and {MAX_WORDS}, not {self.words}")
+        need(self.vxm_alus >= 1,
+             f"VXM ALU count must be at least 1, not {self.vxm_alus}")
+        need(1 <= self.vxm_consts <= 16,
+             f"VXM constant register count must be between 1 and 16, not {self.vxm_consts}")
+        need(self.mxms >= 0,
+             f"Matrix units per hemisphere must be at least 0, not {self.mxms}")
+        need(self.mxm_acc_depth >= 1,
+             f"Matrix unit accumulator depth must be at least 1, not {self.mxm_acc_depth}")
+        need(self.mxm_fold >= 1 and self.lanes % self.mxm_fold == 0,
+             f"Matrix unit fold must be a positive divisor of the lane count {self.lanes}, "
+             f"not {self.mxm_fold}")
+        need(2 <= self.queue_depth <= MAX_QUEUE_DEPTH,
+             f"Queue depth must be between 2 and {MAX_QUEUE_DEPTH}, not {self.queue_depth}")
+
+    @property
+    def vector_bits(self):
+        """Bits in one vector (one stream register, one SRAM word)."""
+        return 8 * self.lanes
+
+    @property
+    def sram_bytes(self):
+        """SRAM bytes on the whole chip."""
+        return 2 * self.mem_slices * self.words * self.lanes
+
+    def derive(self, **changes):
+        """A copy of this configuration with ``changes`` applied and validated."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"Unknown configuration parameter {sorted(unknown)[0]!r}")
+        return replace(self, **changes)
+
+    def summary(self):
+        """One line naming every parameter, for logs and generated-file headers."""
+        return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+
+#: The default simulation preset: small enough to simulate fast on Verilator, large enough for
+#: the transformer-sized GEMMs in the regression.
+DEFAULT = ChipConfig()
+
+PRESETS = {
+    "tiny": DEFAULT.derive(name="tiny", lanes=16, mem_slices=4, words=8192, vxm_alus=6,
+                           mxm_acc_depth=64, queue_depth=512),
+    "default": DEFAULT,
+    # Groq's first-generation TSP: 320 lanes (20 superlanes), 32 streams per direction,
+    # 44 MEM slices per hemisphere of 8192 words, two 320 x 320 MXMs per hemisphere, a VXM
+    # with 16 ALUs.
+    "groq": DEFAULT.derive(name="groq", lanes=320, streams=32, mem_slices=44, words=8192,
+                           vxm_alus=16, vxm_consts=16, mxms=2, mxm_acc_depth=512,
+                           queue_depth=4096),
+}
+
+
+def preset(name):
+    """The preset called ``name``; raises :class:`ConfigError` naming the known presets."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"Unknown preset {name!r}; known presets: "
+                          f"{', '.join(sorted(PRESETS))}") from None

@@ -1,0 +1,84 @@
+"""The host interface: AXI4-Lite register map, error flags, and the load/unload port.
+
+The host interface is the chip's only handshaked boundary. Registers are 32 bits wide at
+word-aligned byte addresses.
+
+The load/unload ("transfer") port moves one word of a memory space (:class:`~isa.geometry.HostSpace`)
+per request: an SRAM word (``lanes`` bytes) or an instruction (64 bits). The same transfers are
+reachable through the registers (``XFER_*``: slow, for a board driven over a serial bridge) and
+through a wide port on the chip top (one word per cycle, for simulation and fast hosts). Both
+are refused, and flagged with :attr:`ErrorFlag.HOST_BUSY`, while a program runs.
+"""
+
+import enum
+
+from .formats import WORD_BITS
+
+__all__ = ["ErrorFlag", "Reg", "Control", "Status", "XferCommand", "CHIP_ID", "xfer_bits",
+           "xfer_words", "XFER_DATA_BASE"]
+
+#: Value of the ID register: "LPU1" in ASCII.
+CHIP_ID = 0x4C505531
+
+
+class ErrorFlag(enum.IntFlag):
+    """Sticky error flags (the ERRORS register); cleared by START or CLEAR."""
+    ILLEGAL_OPCODE = 1 << 0   #: an opcode the queue's kind does not define
+    BAD_OPERAND = 1 << 1      #: a field out of range: stream, type, operand, register, count
+    ADDRESS_RANGE = 1 << 2    #: an SRAM address (after REPEAT's offset) outside 0..words-1
+    STREAM_CONFLICT = 1 << 3  #: two results sent to one stream register in one cycle
+    HOST_BUSY = 1 << 4        #: a host transfer requested while a program runs
+
+
+class Reg(enum.IntEnum):
+    """Register byte addresses."""
+    ID = 0x00           #: R: :data:`CHIP_ID`
+    CONTROL = 0x04      #: W: :class:`Control` bits
+    STATUS = 0x08       #: R: :class:`Status` bits
+    CYCLES_LO = 0x0C    #: R: cycle counter, bits 31:0 (program length once DONE)
+    CYCLES_HI = 0x10    #: R: cycle counter, bits 63:32
+    ERRORS = 0x14       #: R: :class:`ErrorFlag` bits
+    ERROR_QUEUE = 0x18  #: R: number of the queue that raised the first error (0xFFFF: host)
+    ERROR_CYCLE = 0x1C  #: R: cycle of the first error
+    LANES = 0x20        #: R: configuration: lanes
+    STREAMS = 0x24      #: R: configuration: streams per direction
+    MEM_SLICES = 0x28   #: R: configuration: MEM slices per hemisphere
+    WORDS = 0x2C        #: R: configuration: SRAM words per slice
+    QUEUES = 0x30       #: R: number of instruction queues
+    QUEUE_DEPTH = 0x34  #: R: instructions per queue
+    VXM_ALUS = 0x38     #: R: configuration: VXM ALUs
+    MXMS = 0x3C         #: R: configuration: matrix units per hemisphere
+    XFER_SPACE = 0x40   #: RW: :class:`~isa.geometry.HostSpace` of the register transfer
+    XFER_INDEX = 0x44   #: RW: SRAM slice or queue number
+    XFER_ADDR = 0x48    #: RW: word address
+    XFER_CMD = 0x4C     #: W: :class:`XferCommand`; R: 1 while a register transfer is pending
+
+
+#: XFER_DATA word ``i`` (bits 32i+31:32i of the transfer word) is at ``XFER_DATA_BASE + 4 i``.
+XFER_DATA_BASE = 0x100
+
+
+class Control(enum.IntFlag):
+    START = 1 << 0      #: clear state and errors, start every queue at cycle 0
+    CLEAR = 1 << 1      #: clear DONE and the error flags
+
+
+class Status(enum.IntFlag):
+    RUNNING = 1 << 0
+    DONE = 1 << 1       #: the last program ran to its end
+    ERROR = 1 << 2      #: some error flag is set
+
+
+class XferCommand(enum.IntEnum):
+    WRITE = 1           #: write XFER_DATA to (space, index, addr)
+    READ = 2            #: read (space, index, addr) into XFER_DATA
+
+
+def xfer_bits(config):
+    """Width of a transfer word: the wider of a vector and an instruction."""
+    return max(config.vector_bits, WORD_BITS)
+
+
+def xfer_words(config):
+    """32-bit register words in a transfer word."""
+    return (xfer_bits(config) + 31) // 32

@@ -1,0 +1,109 @@
+"""Opcodes and small field enumerations, as typed Amaranth enums (usable in plain Python too).
+
+Every instruction word starts with a 6-bit opcode. Opcodes 0-7 are control instructions that
+every queue's :class:`~hdl.icu.InstructionControl` executes itself; opcodes 8 and up mean
+different things to different queue kinds (:class:`~isa.geometry.QueueKind`), and each kind has
+its own enumeration below. An opcode a queue kind does not define is illegal on that queue.
+"""
+
+from amaranth.lib import enum
+
+__all__ = [
+    "OPCODE_BITS", "ControlOp", "MemReadOp", "MemWriteOp", "VectorOp", "DType", "Direction",
+    "OperandKind", "IMMEDIATE_INDEX", "unit_opcodes",
+]
+
+OPCODE_BITS = 6
+
+
+class ControlOp(enum.Enum, shape=OPCODE_BITS):
+    """Executed by the instruction queue itself, on every queue kind."""
+    HALT = 0    #: stop this queue; opcode 0 so that an empty instruction memory halts at once
+    NOP = 1     #: idle for ``count`` cycles (``count`` >= 1)
+    REPEAT = 2  #: re-issue the last unit instruction ``count`` times, offset += ``stride`` each
+    SYNC = 3    #: wait for a NOTIFY (see :mod:`isa.timing`)
+    NOTIFY = 4  #: release every queue waiting in SYNC
+
+
+class MemReadOp(enum.Enum, shape=OPCODE_BITS):
+    READ = 8    #: SRAM[addr] -> stream
+
+
+class MemWriteOp(enum.Enum, shape=OPCODE_BITS):
+    WRITE = 8   #: stream -> SRAM[addr]
+
+
+class VectorOp(enum.Enum, shape=OPCODE_BITS):
+    """VXM ALU operations; their arithmetic is defined in :mod:`golden.vector`."""
+    MOV = 8     #: a, converted to the destination type by wrapping (widen / truncate)
+    MOVS = 9    #: a, converted to the destination type with saturation
+    ADD = 10
+    ADDS = 11
+    SUB = 12
+    SUBS = 13
+    MUL = 14
+    MULS = 15
+    MIN = 16
+    MAX = 17
+    AND = 18
+    OR = 19
+    XOR = 20
+    SHL = 21    #: a << (b mod 32), wrapping
+    SHR = 22    #: a >> (b mod 32), arithmetic
+    RSHR = 23   #: a / 2**(b mod 32), rounded half away from zero (gemmlowp RoundingDivideByPOT)
+    MULQ = 24   #: gemmlowp SaturatingRoundingDoublingHighMul(a, b)
+    REQ = 25    #: TFLite MultiplyByQuantizedMultiplier(a, b, c), saturated to the dtype
+    EQ = 26     #: 1 if a == b else 0
+    LT = 27     #: 1 if a < b else 0
+    LE = 28     #: 1 if a <= b else 0
+    SEL = 29    #: a if c != 0 else b
+    CLZ = 30    #: leading zeros of a as a 32-bit word (32 for 0)
+    LUT = 31    #: table[a mod 256]
+    LUTW = 32   #: table[imm + lane] = a, for every lane with imm + lane < 256
+    LDC = 33    #: constant register [imm] = a
+
+
+class DType(enum.Enum, shape=2):
+    """Lane element types. A value of ``n`` bytes occupies ``n`` adjacent streams."""
+    I8 = 0
+    I16 = 1
+    I32 = 2
+
+    @property
+    def bytes(self):
+        return 1 << self.value
+
+    @property
+    def bits(self):
+        return 8 << self.value
+
+
+class Direction(enum.Enum, shape=1):
+    EAST = 0    #: towards higher positions
+    WEST = 1
+
+
+class OperandKind(enum.Enum, shape=2):
+    """Where a VXM operand comes from; the operand's 5-bit index says which one."""
+    EAST = 0    #: eastward stream (base) index at the VXM's position
+    WEST = 1    #: westward stream (base) index at the VXM's position
+    ALU = 2     #: the result register of ALU ``index``
+    CONST = 3   #: constant register ``index``, or the instruction's immediate if
+                #: ``index == IMMEDIATE_INDEX``
+
+
+IMMEDIATE_INDEX = 31
+
+
+def unit_opcodes(queue_kind):
+    """The unit-opcode enumeration for a :class:`~isa.geometry.QueueKind`."""
+    from .geometry import QueueKind
+    table = {
+        QueueKind.MEM_READ: MemReadOp,
+        QueueKind.MEM_WRITE: MemWriteOp,
+        QueueKind.VXM_ALU: VectorOp,
+    }
+    try:
+        return table[queue_kind]
+    except KeyError:
+        raise NotImplementedError(f"queue kind {queue_kind} has no opcodes yet") from None

@@ -1,0 +1,82 @@
+"""Latencies and the space-time rule of the stream fabric.
+
+Cycle ``t`` is counted from the start of a program: every queue issues its first instruction in
+cycle 0. The rules below are the whole timing model; the RTL implements them, the golden
+simulator executes them and the compiler schedules with them.
+
+Streams
+    At every position ``p`` there are ``streams`` eastward and ``streams`` westward stream
+    registers. A unit at ``p`` that issues an instruction in cycle ``t`` reads the registers at
+    ``p`` in cycle ``t``. A result it sends east (west) is in the register at ``p + 1``
+    (``p - 1``) in cycle ``t + latency`` and then moves one position per cycle, unconditionally,
+    until a unit overwrites it or it leaves the chip at the edge. So a unit at ``q`` downstream of
+    ``p`` sees it in cycle ``t + latency + |q - p| - 1`` (:func:`arrival`).
+
+Queues
+    A queue issues at most one instruction per cycle. An instruction occupies its queue for one
+    cycle, except ``NOP n`` and ``REPEAT n`` (``n`` cycles), ``SYNC`` (until released) and
+    ``HALT`` (forever). An illegal instruction occupies one cycle and has no effect but raising
+    an error flag.
+
+SYNC / NOTIFY
+    A NOTIFY issued in cycle ``n`` releases every queue that is in SYNC in cycle ``n + 1``
+    (including a SYNC issued in that very cycle); a released queue issues its next instruction
+    in cycle ``n + 2``. A SYNC issued after cycle ``n + 1`` waits for a later NOTIFY.
+
+Program length
+    A queue halts in the cycle its HALT issues. A program's length in cycles is the cycle in
+    which the last queue halts; the chip's cycle counter reports exactly that number.
+"""
+
+from .opcodes import VectorOp
+
+__all__ = [
+    "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "VXM_LATENCY", "NOTIFY_TO_ISSUE",
+    "HOST_READ_LATENCY", "latency", "arrival", "issue_for_arrival",
+]
+
+#: READ issued in cycle t: the word is at the neighbouring position in cycle t + 2 (one cycle
+#: of synchronous SRAM read, one to enter the stream register).
+MEM_READ_LATENCY = 2
+#: WRITE issued in cycle t reads its stream in cycle t; a READ of the same address issued in
+#: cycle t + 1 or later returns the new word (a READ in cycle t returns the old one).
+MEM_WRITE_TO_READ = 1
+#: VXM operation issued in cycle t reads its operands in cycle t; its result is in the ALU's
+#: result register, and at the neighbouring stream position, in cycle t + 2. (One cycle selects
+#: and registers the operands, one computes.) All VXM operations share this latency, so an ALU's
+#: results never collide.
+VXM_LATENCY = 2
+#: NOTIFY in cycle n: released queues issue in cycle n + 2.
+NOTIFY_TO_ISSUE = 2
+#: Fast-port unload request in cycle t: data on the port in cycle t + 3 (the request is
+#: registered at the chip boundary, the SRAM reads in one cycle, the data is registered).
+HOST_READ_LATENCY = 3
+
+
+def latency(op):
+    """Cycles from issue to the result at the neighbouring stream position."""
+    if isinstance(op, VectorOp):
+        return VXM_LATENCY
+    if op.name == "READ":
+        return MEM_READ_LATENCY
+    raise ValueError(f"{op!r} sends nothing onto a stream")
+
+
+def arrival(issue, latency, source, consumer):
+    """Cycle in which a unit at position ``consumer`` sees a result sent by a unit at position
+    ``source`` that issued in cycle ``issue`` with ``latency``.
+
+    The consumer must be downstream: ``consumer != source``; the direction is implied by the
+    sign of ``consumer - source``.
+    """
+    if consumer == source:
+        raise ValueError("a unit never sees its own stream output at its own position")
+    return issue + latency + abs(consumer - source) - 1
+
+
+def issue_for_arrival(cycle, latency, source, consumer):
+    """Inverse of :func:`arrival`: the issue cycle that makes the result reach ``consumer`` in
+    ``cycle``."""
+    if consumer == source:
+        raise ValueError("a unit never sees its own stream output at its own position")
+    return cycle - latency - abs(consumer - source) + 1

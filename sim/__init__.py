@@ -1,0 +1,1 @@
+"""Verilog generation, Verilator/cocotb runner glue and the build cache."""

@@ -1,0 +1,168 @@
+"""The golden architectural simulator: queue timing, the stream timing rule, errors and strict
+checks. Expected cycle numbers are worked out by hand from isa.timing."""
+
+import numpy as np
+import pytest
+
+from compiler.asm import assemble
+from golden.archsim import ArchSim, ChipError, ProgramError
+from isa import preset
+from isa.geometry import floorplan
+from isa.formats import Instruction, spec_for
+from isa.geometry import QueueKind
+from isa.host import ErrorFlag
+from isa.opcodes import ControlOp
+
+CONFIG = preset("tiny")
+PLAN = floorplan(CONFIG)
+W0 = PLAN.sram_index(PLAN.unit("mem_w0"))      # distance 1 west of the VXM
+W2 = PLAN.sram_index(PLAN.unit("mem_w2"))      # distance 3 west of the VXM
+E0 = PLAN.sram_index(PLAN.unit("mem_e0"))      # distance 1 east
+
+
+def run(text, sram=(), strict=True):
+    sim = ArchSim(CONFIG, strict=strict)
+    for index, address, words in sram:
+        sim.load_sram(index, address, words)
+    assemble(text, CONFIG).load_into(sim)
+    return sim, sim.run(trace=True)
+
+
+def issues(result, queue):
+    number = PLAN.queue(queue).number
+    return [(cycle, offset) for cycle, q, word, offset, _ in result.trace
+            if q == number and word is not None]
+
+
+def vectors(*rows):
+    return np.array([[r] * CONFIG.lanes for r in rows], dtype=np.uint8)
+
+
+def test_empty_program_takes_no_cycles():
+    _, result = run("")
+    assert result.cycles == 0 and result.errors == 0
+
+
+def test_nop_and_repeat_timing():
+    _, result = run("""
+        .queue mem_w0.rd
+            nop 5                   ; cycles 0-4
+            read 100 -> e0          ; cycle 5
+            repeat 3, 2             ; cycles 6, 7, 8: addresses 102, 104, 106
+            nop 2                   ; cycles 9, 10
+            repeat 1, 10            ; cycle 11: address 116
+    """, sram=[(W0, 100, vectors(*range(17)))])
+    assert issues(result, "mem_w0.rd") == [(5, 0), (6, 2), (7, 4), (8, 6), (11, 16)]
+    assert result.cycles == 12          # HALT (end of program) issues in cycle 12
+
+
+def test_read_reaches_consumers_by_the_timing_rule():
+    # READ at cycle t from distance d arrives at the VXM at t + 2 + d - 1.
+    sim, result = run("""
+        .queue mem_w2.rd
+            read 0 -> e0            ; cycle 0, distance 3: at the VXM in cycle 4
+        .queue vxm.alu0
+            nop 4
+            add.i8 e0, #1 -> e4     ; cycle 4; result one east in cycle 6
+        .queue mem_e0.wr
+            nop 6
+            write e4 -> 7           ; mem_e0 is one east of the VXM: cycle 6
+    """, sram=[(W2, 0, vectors(41))])
+    assert result.errors == 0 and result.cycles == 7
+    assert list(sim.read_sram(E0, 7, 1)[0]) == [42] * CONFIG.lanes
+
+
+def test_reading_a_stream_one_cycle_early_is_a_program_error():
+    text = """
+        .queue mem_w2.rd
+            read 0 -> e0
+        .queue vxm.alu0
+            nop 3
+            add.i8 e0, #1 -> e4
+    """
+    with pytest.raises(ProgramError, match="vxm.alu0 reads stream e0 at cycle 3, which "
+                                           "carries no value"):
+        run(text, sram=[(W2, 0, vectors(1))])
+    _, result = run(text, sram=[(W2, 0, vectors(1))], strict=False)
+    assert result.errors == 0
+
+
+def test_reading_unloaded_sram_is_a_program_error():
+    with pytest.raises(ProgramError, match="mem_w0.rd reads SRAM word 9 at cycle 0"):
+        run(".queue mem_w0.rd\n read 9 -> e0\n")
+
+
+def test_sync_waits_for_notify():
+    # NOTIFY in cycle 3 releases queues in SYNC in cycle 4; they issue again in cycle 5.
+    _, result = run("""
+        .queue mem_w1.rd
+            nop 3
+            notify                  ; cycle 3
+        .queue mem_w0.rd
+            sync                    ; waits from cycle 0
+            read 0 -> e0            ; cycle 5
+        .queue mem_e0.rd
+            nop 4
+            sync                    ; cycle 4: released at once
+            read 0 -> w0            ; cycle 5
+    """, sram=[(W0, 0, vectors(1)), (E0, 0, vectors(1))])
+    assert issues(result, "mem_w0.rd") == [(5, 0)]
+    assert issues(result, "mem_e0.rd") == [(5, 0)]
+    assert result.cycles == 6
+
+
+def test_sync_without_notify_is_reported():
+    with pytest.raises(ProgramError, match="queues mem_w0.rd wait in SYNC forever"):
+        run(".queue mem_w0.rd\n sync\n")
+
+
+def test_illegal_instruction_is_flagged_without_effect():
+    # The assembler refuses this program, so build its last word by hand.
+    program = assemble(".queue mem_e0.wr\n nop 2\n write w0 -> 8190\n", CONFIG)
+    number = PLAN.queue("mem_e0.wr").number
+    repeat = Instruction(spec_for(QueueKind.MEM_WRITE, ControlOp.REPEAT.value),
+                         {"count": 2, "stride": 1})   # offset 2 reaches 8192: out of range
+    program.queues[number].append(repeat.encode())
+    sim = ArchSim(CONFIG, strict=False)
+    program.load_into(sim)
+    result = sim.run()
+    assert result.errors == ErrorFlag.ADDRESS_RANGE
+    assert result.error_queue == PLAN.queue("mem_e0.wr").number
+    assert result.error_cycle == 4
+    assert result.cycles == 5
+
+
+def test_unknown_opcode_and_bad_counts_are_flagged():
+    sim = ArchSim(CONFIG)
+    number = PLAN.queue("vxm.alu1").number
+    sim.load_program(number, [5, 1])      # opcode 5 is no instruction; NOP 0 is illegal
+    result = sim.run()
+    assert result.errors == ErrorFlag.ILLEGAL_OPCODE | ErrorFlag.BAD_OPERAND
+    assert (result.error_queue, result.error_cycle, result.cycles) == (number, 0, 2)
+
+
+def test_two_alus_sending_to_one_stream_conflict():
+    _, result = run("""
+        .queue vxm.alu0
+            mov.i8 #1 -> e0
+        .queue vxm.alu2
+            mov.i8 #2 -> e0
+        .queue vxm.alu3
+            mov.i32 #3 -> e0        ; overlaps e0..e3
+        .queue vxm.alu4
+            mov.i8 #4 -> w0         ; other direction: no conflict
+    """)
+    assert result.errors == ErrorFlag.STREAM_CONFLICT
+    assert result.error_queue == PLAN.queue("vxm.alu2").number
+
+
+def test_host_side_errors_are_clear():
+    sim = ArchSim(CONFIG)
+    with pytest.raises(ChipError, match="SRAM index 99 out of range"):
+        sim.load_sram(99, 0, vectors(1))
+    with pytest.raises(ChipError, match=r"SRAM words must have shape \[n, 16\], not \[1, 8\]"):
+        sim.load_sram(0, 0, np.zeros((1, 8), dtype=np.uint8))
+    with pytest.raises(ChipError, match="2 words at address 8191 do not fit 8192 words"):
+        sim.load_sram(0, 8191, vectors(1, 2))
+    with pytest.raises(ChipError, match="513 instructions do not fit queue depth 512"):
+        sim.load_program(0, [1] * 513)

@@ -1,0 +1,143 @@
+"""The elementwise scheduler, checked on the golden simulator: outputs equal the NumPy
+reference and the simulated length equals the prediction, for hand-built and random graphs."""
+
+import numpy as np
+import pytest
+
+from compiler.elementwise import Graph, GraphError, ScheduleError, compile_graph
+from golden.archsim import ArchSim
+from isa import preset
+from isa.opcodes import DType, VectorOp
+from verification.programs import graph_case, hand_written
+
+PRESETS = ["tiny", "default"]
+
+
+def simulate(case_or_program, config):
+    program = getattr(case_or_program, "program", case_or_program)
+    sim = ArchSim(config)
+    program.load_into(sim)
+    result = sim.run()
+    return result, program.read_outputs(sim)
+
+
+def check_case(case, config):
+    result, regions = simulate(case, config)
+    assert result.errors == 0
+    assert result.cycles == case.kernel.predicted_cycles
+    outputs = case.kernel.decode_outputs(regions)
+    for name, expected in case.expected.items():
+        np.testing.assert_array_equal(outputs[name], expected, err_msg=name)
+
+
+@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("seed", range(12))
+def test_random_graphs_match_numpy_and_prediction(preset_name, seed):
+    config = preset(preset_name)
+    check_case(graph_case(config, seed), config)
+
+
+def test_deep_graph_splits_into_passes():
+    config = preset("tiny")
+    g = Graph(50)
+    x = g.input("x", DType.I16)
+    value = x
+    for step in range(2 * config.vxm_alus):
+        value = g.op(VectorOp.ADD, value, step + 1)
+    g.output("y", value)
+    kernel = compile_graph(g, config)
+    assert kernel.passes >= 2
+    rng = np.random.default_rng(0)
+    inputs = {"x": rng.integers(-1000, 1000, 50)}
+    result, regions = simulate(kernel.program(inputs), config)
+    assert result.cycles == kernel.predicted_cycles
+    np.testing.assert_array_equal(kernel.decode_outputs(regions)["y"],
+                                  g.evaluate(inputs)["y"])
+
+
+def test_skip_connection_is_delayed_by_mov_nodes():
+    config = preset("tiny")
+    g = Graph(40)
+    x = g.input("x", DType.I32)
+    deep = g.op(VectorOp.MUL, g.op(VectorOp.ADD, g.op(VectorOp.ADD, x, 3), 5), 7)
+    g.output("y", g.op(VectorOp.SUB, deep, g.op(VectorOp.SHL, x, 2)))
+    kernel = compile_graph(g, config)
+    assert kernel.passes == 1
+    inputs = {"x": np.arange(40) * 1000 - 20000}
+    result, regions = simulate(kernel.program(inputs), config)
+    assert result.cycles == kernel.predicted_cycles
+    np.testing.assert_array_equal(kernel.decode_outputs(regions)["y"],
+                                  (np.arange(40) * 1000 - 20000 + 8) * 7 -
+                                  (np.arange(40) * 1000 - 20000) * 4)
+
+
+def test_per_lane_constants_and_wide_scalars():
+    config = preset("tiny")
+    g = Graph(64)
+    x = g.input("x", DType.I32)
+    multipliers = g.constant_vector([(1 << 30) + 1000 * lane for lane in range(16)])
+    g.output("y", g.requantize(x, multiplier=multipliers, shift=-4))
+    g.output("z", g.op(VectorOp.AND, x, 0x7FFF_F00F))
+    kernel = compile_graph(g, config)
+    rng = np.random.default_rng(1)
+    inputs = {"x": rng.integers(-(1 << 31), 1 << 31, 64)}
+    result, regions = simulate(kernel.program(inputs), config)
+    assert result.cycles == kernel.predicted_cycles
+    outputs = kernel.decode_outputs(regions)
+    expected = g.evaluate(inputs)
+    for name in ("y", "z"):
+        np.testing.assert_array_equal(outputs[name], expected[name])
+
+
+@pytest.mark.parametrize("preset_name", PRESETS)
+def test_hand_written_program(preset_name):
+    config = preset(preset_name)
+    program, expected = hand_written(config, "add_requant")
+    result, regions = simulate(program, config)
+    assert result.errors == 0 and result.cycles == program.predicted_cycles
+    np.testing.assert_array_equal(regions["out"], expected["out"])
+
+
+def test_checker_fails_on_a_deliberately_wrong_reference():
+    """The comparison above can fail: corrupt one lane of the reference and it must."""
+    config = preset("tiny")
+    case = graph_case(config, 3)
+    name = next(iter(case.expected))
+    case.expected[name] = case.expected[name].copy()
+    case.expected[name][0] += 1
+    with pytest.raises(AssertionError):
+        check_case(case, config)
+
+
+def test_graph_errors_are_clear():
+    g = Graph(10)
+    x = g.input("x", DType.I8)
+    with pytest.raises(GraphError, match="ADD takes 2 operand\\(s\\), got 1"):
+        g.op(VectorOp.ADD, x)
+    with pytest.raises(GraphError, match="LUT is not supported in elementwise graphs"):
+        g.op(VectorOp.LUT, x)
+    with pytest.raises(GraphError, match="operand 1.5 is neither a value nor an integer"):
+        g.op(VectorOp.ADD, x, 1.5)
+    with pytest.raises(GraphError, match="tensor length must be a positive integer, not 0"):
+        Graph(0)
+    y = g.op(VectorOp.ADD, x, 1)
+    g.output("y", y)
+    with pytest.raises(GraphError, match="input 'x' must have shape \\(10,\\), not \\(3,\\)"):
+        g.evaluate({"x": np.zeros(3)})
+    with pytest.raises(GraphError, match="missing input 'x'"):
+        g.evaluate({})
+    g.op(VectorOp.ADD, x, 2)
+    with pytest.raises(GraphError, match="is never used"):
+        compile_graph(g, preset("tiny"))
+
+
+def test_too_many_constants_is_a_schedule_error():
+    config = preset("tiny")
+    g = Graph(4)
+    x = g.input("x", DType.I32)
+    value = x
+    for k in range(config.vxm_consts + 1):
+        value = g.op(VectorOp.ADD, value, (1 << 30) + k)
+    g.output("y", value)
+    with pytest.raises(ScheduleError, match="needs 9 constant registers, the VXM has 8"):
+        compile_graph(g, config)

@@ -1,0 +1,149 @@
+"""Host-side driver for the chip top in cocotb: the fast transfer port and AXI4-Lite registers.
+
+Inputs are driven between clock edges and outputs are sampled at the edge, so every
+``await RisingEdge`` corresponds to exactly one chip cycle.
+"""
+
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, First, RisingEdge, Timer
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+
+from hdl.chip import RESET_STAGES
+from isa.geometry import HostSpace, floorplan
+from isa.host import Control, ErrorFlag, Reg, Status
+from isa.timing import HOST_READ_LATENCY
+
+__all__ = ["HostDriver", "RunReport", "CLOCK_NS"]
+
+#: Simulated clock period. Only cycle counts matter; this sets the waveform time axis.
+CLOCK_NS = 10
+
+
+class RunReport:
+    """What the host reads back after a run."""
+
+    def __init__(self, cycles, errors, error_queue, error_cycle, wall_seconds):
+        self.cycles = cycles
+        self.errors = ErrorFlag(errors)
+        self.error_queue = error_queue
+        self.error_cycle = error_cycle
+        self.wall_seconds = wall_seconds
+
+
+class HostDriver:
+    """Drives ``dut`` (an ``lpu_chip`` top) as a host would.
+
+    Parameters
+    ----------
+    dut : cocotb handle of the chip top
+    config : ChipConfig
+        The configuration the chip was built for.
+    """
+
+    def __init__(self, dut, config):
+        self.dut = dut
+        self.config = config
+        self.plan = floorplan(config)
+        self.axi = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axi", bus_separator="__"),
+                                 dut.clk, dut.rst)
+        self.axi.write_if.log.setLevel("WARNING")
+        self.axi.read_if.log.setLevel("WARNING")
+        self._idle_request()
+
+    def _idle_request(self):
+        dut = self.dut
+        dut.xfer__valid.value = 0
+        dut.xfer__write.value = 0
+        dut.xfer__space.value = 0
+        dut.xfer__index.value = 0
+        dut.xfer__addr.value = 0
+        dut.xfer__wdata.value = 0
+
+    async def reset(self):
+        """Start the clock, reset the chip and wait until its core is out of reset."""
+        Clock(self.dut.clk, CLOCK_NS, unit="ns").start()
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 2)
+        self.dut.rst.value = 0
+        await ClockCycles(self.dut.clk, RESET_STAGES + 1)
+
+    # ---- Transfers (fast port). ----
+
+    async def write_words(self, space, index, address, words):
+        """Write ``words`` (ints) to consecutive addresses, one per cycle."""
+        dut = self.dut
+        dut.xfer__valid.value = 1
+        dut.xfer__write.value = 1
+        dut.xfer__space.value = int(space)
+        dut.xfer__index.value = index
+        for offset, word in enumerate(words):
+            dut.xfer__addr.value = address + offset
+            dut.xfer__wdata.value = int(word)
+            await RisingEdge(dut.clk)
+        self._idle_request()
+
+    async def read_words(self, space, index, address, count):
+        """Read ``count`` words from consecutive addresses, one request per cycle."""
+        dut = self.dut
+        words = []
+        dut.xfer__write.value = 0
+        dut.xfer__space.value = int(space)
+        dut.xfer__index.value = index
+        for step in range(count + HOST_READ_LATENCY):
+            if step < count:
+                dut.xfer__valid.value = 1
+                dut.xfer__addr.value = address + step
+            else:
+                dut.xfer__valid.value = 0
+            await RisingEdge(dut.clk)
+            if dut.xfer__rvalid.value == 1:
+                words.append(int(dut.xfer__rdata.value))
+        self._idle_request()
+        if len(words) != count:
+            raise RuntimeError(f"expected {count} words back, got {len(words)}")
+        return words
+
+    async def load_sram(self, index, address, words):
+        """Load ``words`` (``[n, lanes]`` uint8) into MEM slice ``index``."""
+        words = np.asarray(words, dtype=np.uint8)
+        ints = [int.from_bytes(row.tobytes(), "little") for row in words]
+        await self.write_words(HostSpace.SRAM, index, address, ints)
+
+    async def read_sram(self, index, address, count):
+        """``[count, lanes]`` uint8 from MEM slice ``index``."""
+        ints = await self.read_words(HostSpace.SRAM, index, address, count)
+        lanes = self.config.lanes
+        return np.array([np.frombuffer(w.to_bytes(lanes, "little"), dtype=np.uint8)
+                         for w in ints]).reshape(count, lanes)
+
+    async def load_program(self, queue, words):
+        """Load instruction words into queue number ``queue``."""
+        await self.write_words(HostSpace.IMEM, queue, 0, words)
+
+    # ---- Registers. ----
+
+    async def read_reg(self, reg):
+        return int.from_bytes((await self.axi.read(int(reg), 4)).data, "little")
+
+    async def write_reg(self, reg, value):
+        await self.axi.write(int(reg), int(value).to_bytes(4, "little"))
+
+    async def run(self, *, timeout_cycles):
+        """START the loaded program, let the chip run freely until DONE, and report."""
+        import time
+        await self.write_reg(Reg.CONTROL, Control.START)
+        begin = time.perf_counter()
+        if not self.dut.done.value:
+            done = RisingEdge(self.dut.done)
+            timeout = Timer(timeout_cycles * CLOCK_NS, unit="ns")
+            if await First(done, timeout) is timeout:
+                raise TimeoutError(f"no DONE within {timeout_cycles} cycles")
+        wall = time.perf_counter() - begin
+        status = Status(await self.read_reg(Reg.STATUS))
+        if Status.RUNNING in status or Status.DONE not in status:
+            raise RuntimeError(f"unexpected status after DONE: {status!r}")
+        cycles = await self.read_reg(Reg.CYCLES_LO) | (await self.read_reg(Reg.CYCLES_HI)) << 32
+        return RunReport(cycles, await self.read_reg(Reg.ERRORS),
+                         await self.read_reg(Reg.ERROR_QUEUE),
+                         await self.read_reg(Reg.ERROR_CYCLE), wall)

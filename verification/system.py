@@ -1,0 +1,39 @@
+"""Run compiled programs on the RTL (Verilator) from a pytest process or a command.
+
+The chip's Verilog is the file ``make verilog`` writes (:func:`sim.verilog.export_chip`); the
+Verilator build is cached per configuration under ``build/sim``.
+"""
+
+import pickle
+
+from sim.env import BUILD
+from sim.runner import run_cocotb
+from sim.verilog import TOP, config_directory, export_chip
+
+__all__ = ["run_programs_on_rtl", "chip_build_dir"]
+
+
+def chip_build_dir(config):
+    return BUILD / "sim" / f"chip-{config_directory(config).name}"
+
+
+def run_programs_on_rtl(config, programs, *, progress=None, name="programs"):
+    """Load and run each :class:`~compiler.program.Program` in turn on one simulated chip.
+
+    Returns one dict per program: ``cycles``, ``errors``, ``error_queue``, ``error_cycle``,
+    ``outputs`` (``{region: [count, lanes] uint8}``) and ``wall_seconds`` (run phase only).
+    """
+    verilog = export_chip(config, progress=progress)
+    build_dir = chip_build_dir(config)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    stem = build_dir / f"{name}"
+    inputs = stem.with_suffix(".in.pickle")
+    outputs = stem.with_suffix(".out.pickle")
+    with open(inputs, "wb") as handle:
+        pickle.dump({"config": config, "programs": list(programs)}, handle)
+    outputs.unlink(missing_ok=True)
+    run_cocotb(toplevel=TOP, sources=[verilog], test_module="verification.tb_chip",
+               build_dir=build_dir, run_name=name,
+               extra_env={"LPU_PROGRAMS": str(inputs), "LPU_RESULTS": str(outputs)})
+    with open(outputs, "rb") as handle:
+        return pickle.load(handle)
