@@ -15,10 +15,21 @@ Syntax (one instruction per line; ``;`` starts a comment)::
         ldc.i32 w4 @ 3          ; constant register 3
     .queue mem_e0.wr
         write w2 -> 32          ; westward stream 2 into SRAM[32]
+    .queue mxm_w0.load
+        lw 0, w0, 8             ; shadow weight rows 0..7 from westward streams 0..7
+        lb 0, w8, 4             ; shadow int32 bias, byte planes 0..3 from westward streams 8..11
+    .queue mxm_w0.mm
+        mm w1 -> 5 install accumulate emit e4   ; acc row 5 += w1 @ weights; send it on e4..e7
+    .queue sxm_e0.sxm
+        rot.i32 w0 -> e4, 3     ; rotate int32 lanes by 3
+        shup.i8 w0 -> e0, 1 fill -1
+        perm.i8 w0 -> e1, map w2
+        trans w0 -> e16         ; 16 x 16 int8 transpose
 
 Operands: ``e<n>``/``w<n>`` stream (base) index, ``alu<n>`` an ALU's result register, ``c<n>`` a
 constant register, ``#<int>`` the immediate; ``@ <int>`` sets the immediate field directly
-(LUTW's table base, LDC's register). Numbers are decimal or ``0x`` hex.
+(LUTW's table base, LDC's register). Numbers are decimal or ``0x`` hex. A switch instruction's
+type suffix is the element type moved together (TRANS takes none: it moves int8).
 
 Every instruction is checked against the configuration (:func:`isa.legality.check`), REPEAT
 included: the assembler follows each queue's REPEAT offsets, so an address that a repeat walks
@@ -30,7 +41,8 @@ import re
 from isa.formats import INSTRUCTIONS, Instruction, Operand, EncodingError, decode, spec_for
 from isa.geometry import QueueKind, floorplan
 from isa.legality import check
-from isa.opcodes import ControlOp, DType, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
+from isa.opcodes import (ControlOp, DType, Direction, IMMEDIATE_INDEX, MatrixLoadOp, MatrixOp,
+                         OperandKind, SwitchOp, VectorOp)
 from .program import Program
 
 __all__ = ["AsmError", "assemble", "disassemble", "format_instruction"]
@@ -156,6 +168,12 @@ class _Assembler:
             if args:
                 self.fail(f"{spec.mnemonic} takes no operands", rest)
             return {}
+        if self.queue.kind is QueueKind.MXM_LOAD:
+            return self.load_fields(spec, types, rest, head)
+        if self.queue.kind is QueueKind.MXM_COMPUTE:
+            return self.matmul_fields(types, rest, head)
+        if self.queue.kind is QueueKind.SXM:
+            return self.switch_fields(spec, types, rest, head)
         if self.queue.kind in (QueueKind.MEM_READ, QueueKind.MEM_WRITE):
             if types:
                 self.fail("memory instructions take no type", head)
@@ -172,6 +190,96 @@ class _Assembler:
             self.tokens.update(addr=address, stream=stream_token)
             return {"addr": _number(address), "stream": stream[1], "dir": stream[0]}
         return self.vector_fields(spec, types, rest, head)
+
+    def stream_arg(self, token, field):
+        stream = _stream(token)
+        if stream is None:
+            self.fail("expected a stream (e<n> or w<n>), got", token)
+        self.tokens[field] = token
+        return stream
+
+    def number_arg(self, token, field):
+        value = _number(token)
+        if value is None:
+            self.fail("expected a number, got", token)
+        self.tokens[field] = token
+        return value
+
+    def load_fields(self, spec, types, rest, head):
+        if types:
+            self.fail("matrix instructions take no type", head)
+        args = [a.strip() for a in rest.split(",")] if rest else []
+        if not 2 <= len(args) <= 3:
+            what = "a bias byte plane (0..3)" if spec.op.name == "LB" else "a row"
+            self.fail(f"{spec.mnemonic} takes {what}, a stream and optionally a count",
+                      rest or head)
+        row = self.number_arg(args[0], "row")
+        direction, stream = self.stream_arg(args[1], "stream")
+        count = self.number_arg(args[2], "count") if len(args) == 3 else 1
+        return {"row": row, "stream": stream, "count": count, "dir": direction}
+
+    def matmul_fields(self, types, rest, head):
+        if types:
+            self.fail("matrix instructions take no type", head)
+        source, arrow, target = rest.partition("->")
+        if not arrow:
+            self.fail("expected '->' in", rest or head)
+        act_dir, act_stream = self.stream_arg(source.strip(), "act_stream")
+        words = target.split()
+        if not words:
+            self.fail("expected an accumulator row after '->' in", rest)
+        fields = {"act_stream": act_stream, "act_dir": act_dir,
+                  "acc": self.number_arg(words[0], "acc"), "accumulate": 0, "emit": 0,
+                  "install": 0, "out_stream": 0, "out_dir": Direction.EAST}
+        words = words[1:]
+        while words:
+            word = words.pop(0)
+            if word in ("install", "accumulate"):
+                fields[word] = 1
+            elif word == "emit":
+                if not words:
+                    self.fail("emit needs a stream", word)
+                out_dir, out_stream = self.stream_arg(words.pop(0), "out_stream")
+                fields.update(emit=1, out_dir=out_dir, out_stream=out_stream)
+            else:
+                self.fail("expected install, accumulate or emit <stream>, got", word)
+        return fields
+
+    def switch_fields(self, spec, types, rest, head):
+        trans = spec.op.name == "TRANS"
+        if trans:
+            if types not in ([], ["i8"]):
+                self.fail("trans moves int8 only", head)
+            dtype = DType.I8
+        else:
+            if len(types) != 1 or types[0].lower() not in _DTYPES:
+                self.fail("expected one type suffix (.i8, .i16, .i32) in", head)
+            dtype = _DTYPES[types[0].lower()]
+        source, arrow, target = rest.partition("->")
+        if not arrow:
+            self.fail("expected '->' in", rest or head)
+        src_dir, src = self.stream_arg(source.strip(), "src")
+        args = [a.strip() for a in target.split(",")]
+        dst_dir, dst = self.stream_arg(args[0], "dst")
+        fields = {"src": src, "src_dir": src_dir, "dst": dst, "dst_dir": dst_dir,
+                  "dtype": dtype, "amount": 0, "fill": 0, "map": 0, "map_dir": Direction.EAST}
+        rest_args = args[1:]
+        if trans:
+            if rest_args:
+                self.fail("trans takes no further operands", ", ".join(rest_args))
+            return fields
+        if spec.op.name == "PERM":
+            if len(rest_args) != 1 or not rest_args[0].startswith("map "):
+                self.fail("perm needs 'map <stream>' after the destination", rest)
+            fields["map_dir"], fields["map"] = self.stream_arg(rest_args[0][4:].strip(), "map")
+            return fields
+        if len(rest_args) != 1:
+            self.fail(f"{spec.mnemonic} needs ', <amount>' after the destination", rest)
+        amount, _, fill = rest_args[0].partition(" fill ")
+        fields["amount"] = self.number_arg(amount.strip(), "amount")
+        if fill:
+            fields["fill"] = self.number_arg(fill.strip(), "fill")
+        return fields
 
     def count(self, args, most, token, optional=0):
         if not most - optional <= len(args) <= most:
@@ -273,10 +381,34 @@ def format_instruction(instr):
         if op is ControlOp.REPEAT:
             return f"repeat {instr.count}, {instr.stride}"
         return name
+    def stream(direction, index):
+        return f"{'e' if direction is Direction.EAST else 'w'}{index}"
+
+    if op is MatrixLoadOp.LW:
+        return f"lw {instr.row}, {stream(instr.dir, instr.stream)}, {instr.count}"
+    if op is MatrixLoadOp.LB:
+        return f"lb {instr.row}, {stream(instr.dir, instr.stream)}, {instr.count}"
+    if op is MatrixOp.MM:
+        text = f"mm {stream(instr.act_dir, instr.act_stream)} -> {instr.acc}"
+        for flag in ("install", "accumulate"):
+            if getattr(instr, flag):
+                text += f" {flag}"
+        if instr.emit:
+            text += f" emit {stream(instr.out_dir, instr.out_stream)}"
+        return text
+    if isinstance(op, SwitchOp):
+        move = f"{stream(instr.src_dir, instr.src)} -> {stream(instr.dst_dir, instr.dst)}"
+        if op is SwitchOp.TRANS:
+            return f"trans {move}"
+        text = f"{name}.{instr.dtype.name.lower()} {move}"
+        if op is SwitchOp.PERM:
+            return text + f", map {stream(instr.map_dir, instr.map)}"
+        text += f", {instr.amount}"
+        return text + (f" fill {instr.fill}" if instr.fill else "")
     if op.name in ("READ", "WRITE"):
-        stream = f"{'e' if instr.dir is Direction.EAST else 'w'}{instr.stream}"
-        return (f"read {instr.addr} -> {stream}" if op.name == "READ"
-                else f"write {stream} -> {instr.addr}")
+        where = stream(instr.dir, instr.stream)
+        return (f"read {instr.addr} -> {where}" if op.name == "READ"
+                else f"write {where} -> {instr.addr}")
     types = (f".{instr.stype.name.lower()}" if instr.stype == instr.dtype else
              f".{instr.stype.name.lower()}.{instr.dtype.name.lower()}")
     operands = []
@@ -288,7 +420,7 @@ def format_instruction(instr):
     if op in (VectorOp.LUTW, VectorOp.LDC):
         text += f" @ {instr.imm}"
     if instr.spec.result and instr.dst_en:
-        text += f" -> {'e' if instr.dst_dir is Direction.EAST else 'w'}{instr.dst_stream}"
+        text += f" -> {stream(instr.dst_dir, instr.dst_stream)}"
     return text
 
 

@@ -3,17 +3,20 @@
 A :class:`QueueBuilder` collects, for one queue, instructions placed at absolute cycles
 ("issue this word at cycle 40 and re-issue it 63 more times, adding 1 to its address each
 time"), checks that nothing overlaps, and emits the words: NOPs for the gaps, REPEATs for the
-runs, a final HALT. The cycle in which that HALT issues is the queue's length; the program's
+runs, a final HALT. Instructions placed one by one in consecutive cycles that differ only by a
+constant step of their offset field (an address, a row) are merged into one run. The cycle in which that HALT issues is the queue's length; the program's
 length is the longest queue's (:mod:`isa.timing`).
 """
 
 from isa.formats import FORMATS, Instruction, spec_for
-from isa.opcodes import ControlOp
+from isa.opcodes import ControlOp, OPCODE_BITS
 
 __all__ = ["QueueBuilder", "ScheduleError", "MAX_NOP", "MAX_REPEAT"]
 
 MAX_NOP = (1 << FORMATS["count"].positions["count"][1].width) - 1
 MAX_REPEAT = (1 << FORMATS["repeat"].positions["count"][1].width) - 1
+_STRIDE = FORMATS["repeat"].positions["stride"][1]
+_MIN_STRIDE, _MAX_STRIDE = -(1 << (_STRIDE.width - 1)), (1 << (_STRIDE.width - 1)) - 1
 
 
 class ScheduleError(ValueError):
@@ -50,12 +53,39 @@ class QueueBuilder:
         """The cycle in which this queue halts (0 for an empty queue)."""
         return max((cycle + count for cycle, _, count, _ in self.runs), default=0)
 
+    def _split(self, word):
+        """``(word without its offset field, offset field value)``, or ``(word, None)``."""
+        spec = spec_for(self.queue.kind, word & ((1 << OPCODE_BITS) - 1))
+        if spec is None or spec.format.offset is None:
+            return word, None
+        lsb, field = spec.format.positions[spec.format.offset]
+        mask = ((1 << field.width) - 1) << lsb
+        return word & ~mask, field.decode((word & mask) >> lsb)
+
+    def merged(self):
+        """The runs in time order, consecutive compatible ones merged."""
+        runs = []
+        for cycle, word, count, stride in sorted(self.runs, key=lambda run: run[0]):
+            if runs:
+                last_cycle, last_word, last_count, last_stride = runs[-1]
+                key, value = self._split(word)
+                last_key, last_value = self._split(last_word)
+                if (cycle == last_cycle + last_count and value is not None and key == last_key):
+                    step = last_stride if last_count > 1 else value - last_value
+                    if (value == last_value + step * last_count and
+                            (count == 1 or stride == step) and
+                            _MIN_STRIDE <= step <= _MAX_STRIDE):
+                        runs[-1] = (last_cycle, last_word, last_count + count, step)
+                        continue
+            runs.append((cycle, word, count, stride))
+        return runs
+
     def words(self):
         """The queue's program: the runs in time order with NOPs between them, then HALT."""
         kind = self.queue.kind
         words = []
         now = 0
-        for cycle, word, count, stride in sorted(self.runs, key=lambda run: run[0]):
+        for cycle, word, count, stride in self.merged():
             if cycle < now:
                 raise ScheduleError(f"{self.queue.name}: instructions overlap at cycle {cycle}")
             gap = cycle - now

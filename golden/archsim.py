@@ -26,16 +26,35 @@ from isa.formats import FORMATS, decode
 from isa.geometry import QueueKind, floorplan
 from isa.host import ErrorFlag
 from isa.legality import check
-from isa.opcodes import ControlOp, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
-from isa.timing import MEM_READ_LATENCY, NOTIFY_TO_ISSUE, VXM_LATENCY
-from . import vector
+from isa.opcodes import (ControlOp, Direction, DType, IMMEDIATE_INDEX, MatrixLoadOp, OperandKind,
+                         SwitchOp, VectorOp)
+from isa.timing import MEM_READ_LATENCY, NOTIFY_TO_ISSUE, SXM_LATENCY, VXM_LATENCY
+from . import switch, vector
 
 __all__ = ["ArchSim", "RunResult", "ProgramError", "ChipError"]
 
 FIRST_UNIT_OPCODE = 8
 
-assert MEM_READ_LATENCY == 2 and VXM_LATENCY == 2 and NOTIFY_TO_ISSUE == 2, \
-    "the pipelines below model two-cycle READ, VXM and NOTIFY latencies"
+assert MEM_READ_LATENCY == 2 and VXM_LATENCY == 2 and NOTIFY_TO_ISSUE == 2 and \
+    SXM_LATENCY == 2, "the pipelines below model two-cycle READ, VXM, SXM and NOTIFY latencies"
+
+
+class _MatrixUnit:
+    """State of one MXM: shadow and active weights (row k = the weights of input lane k) and
+    bias, the accumulator rows, and the MM in progress."""
+
+    def __init__(self, config):
+        lanes = config.lanes
+        self.shadow = np.zeros((lanes, lanes), dtype=np.int64)
+        self.shadow_ok = np.zeros(lanes, dtype=bool)
+        self.weights = np.zeros((lanes, lanes), dtype=np.int64)
+        self.weights_ok = np.zeros(lanes, dtype=bool)
+        self.shadow_bias = np.zeros(lanes, dtype=np.int64)
+        self.bias = np.zeros(lanes, dtype=np.int64)
+        self.acc = np.zeros((config.mxm_acc_depth, lanes), dtype=np.int64)
+        self.acc_ok = np.zeros(config.mxm_acc_depth, dtype=bool)
+        self.busy_until = 0             # first cycle a new MM may issue
+        self.pending = []               # (finish cycle, instr, acc row, product, bias)
 
 
 class ProgramError(RuntimeError):
@@ -182,6 +201,14 @@ class ArchSim:
         tables_ok = np.zeros((alus, LUT_ENTRIES), dtype=bool)
         stage1 = {}                 # ALU -> operation issued last cycle
         mem_pending = {}            # MEM slice -> READ issued last cycle
+        sxm_pending = []            # switch results sent this cycle
+        matrix = [_MatrixUnit(cfg) for _ in plan.mxm_units]
+        mxm_pos = [u.position for u in plan.mxm_units]
+        sxm_pos = [u.position for u in plan.sxm_units]
+        queue_mxm = {q.number: plan.mxm_units.index(q.unit) for q in plan.queues
+                     if q.kind in (QueueKind.MXM_LOAD, QueueKind.MXM_COMPUTE)}
+        queue_sxm = {q.number: plan.sxm_units.index(q.unit) for q in plan.queues
+                     if q.kind is QueueKind.SXM}
         notify = False
         errors = ErrorFlag(0)
         error_queue = error_cycle = 0
@@ -278,6 +305,10 @@ class ArchSim:
 
             sram_writes = []
             vxm_issues = {}
+            matrix_loads, matrix_issues = [], []
+            # SXM: results computed last cycle reach the stream now.
+            sends.extend(sxm_pending)
+            sxm_pending = []
             for number, (word, offset) in issued.items():
                 q = self.queues[number]
                 instr, flag = self._decode(q.kind, word, offset)
@@ -286,6 +317,21 @@ class ArchSim:
                     continue
                 if flag:
                     flags[number] = flag
+                    continue
+                if q.kind in (QueueKind.MXM_LOAD, QueueKind.MXM_COMPUTE):
+                    unit = matrix[queue_mxm[number]]
+                    position = mxm_pos[queue_mxm[number]]
+                    if q.kind is QueueKind.MXM_LOAD:
+                        matrix_loads.append((unit, instr, offset, position, q.name))
+                    elif cycle < unit.busy_until:
+                        flags[number] = ErrorFlag.BAD_OPERAND
+                    else:
+                        matrix_issues.append((unit, instr, offset, position, q.name))
+                    continue
+                if q.kind is QueueKind.SXM:
+                    position = sxm_pos[queue_sxm[number]]
+                    sxm_pending.extend(self._switch(instr, offset, position, east, west,
+                                                    east_ok, west_ok, cycle, q.name))
                     continue
                 i = queue_slice[number]
                 address = instr.addr + offset
@@ -354,6 +400,65 @@ class ArchSim:
                           for name in "abc"]
                 stage1[j] = (instr, imm, *values)
 
+            # ---- MXM: MMs issued now capture their activation (installing first); loads write
+            # the shadow after any install of this cycle; MMs finishing now commit. ----
+            for unit, instr, offset, position, name in matrix_issues:
+                slot, regs, ok = self._slot(instr.act_dir, position, cycle, east, west,
+                                            east_ok, west_ok)
+                self._require(ok[slot, instr.act_stream],
+                              f"{name} reads activation stream {instr.act_dir.name.lower()}"
+                              f"{instr.act_stream} at cycle {cycle}, which carries no value")
+                if instr.install:
+                    unit.weights, unit.weights_ok = unit.shadow.copy(), unit.shadow_ok.copy()
+                    unit.bias = unit.shadow_bias.copy()
+                self._require(unit.weights_ok.all(), f"{name} multiplies by weight rows never "
+                                                     f"loaded at cycle {cycle}")
+                activation = vector.read_as(regs[slot, instr.act_stream], DType.I8)
+                product = (activation @ unit.weights)
+                finish = cycle + cfg.mxm_fold
+                unit.busy_until = finish
+                unit.pending.append((finish, instr, instr.acc + offset, product,
+                                     unit.bias.copy(), name, position))
+            for unit, instr, offset, position, name in matrix_loads:
+                slot, regs, ok = self._slot(instr.dir, position, cycle, east, west,
+                                            east_ok, west_ok)
+                if instr.op is MatrixLoadOp.LB:
+                    planes = vector.to_bytes(unit.shadow_bias, DType.I32)
+                    for k in range(instr.count):
+                        plane, stream = instr.row + offset + k, instr.stream + k
+                        self._require(ok[slot, stream],
+                                      f"{name} loads bias plane {plane} from stream "
+                                      f"{instr.dir.name.lower()}{stream} at cycle {cycle}, "
+                                      f"which carries no value")
+                        planes[plane] = regs[slot, stream]
+                    unit.shadow_bias = vector.from_bytes(planes, DType.I32)
+                else:
+                    row = instr.row + offset
+                    for k in range(instr.count):
+                        stream = instr.stream + k
+                        self._require(ok[slot, stream],
+                                      f"{name} loads weight row {row + k} from stream "
+                                      f"{instr.dir.name.lower()}{stream} at cycle {cycle}, "
+                                      f"which carries no value")
+                        unit.shadow[row + k] = vector.read_as(regs[slot, stream], DType.I8)
+                        unit.shadow_ok[row + k] = True
+            for unit in matrix:
+                while unit.pending and unit.pending[0][0] == cycle:
+                    _, instr, row, product, bias, name, position = unit.pending.pop(0)
+                    if instr.accumulate:
+                        self._require(unit.acc_ok[row], f"{name} accumulates into row {row}, "
+                                                        f"never written, at cycle {cycle}")
+                        base = unit.acc[row]
+                    else:
+                        base = bias
+                    unit.acc[row] = vector.wrap(base + product, DType.I32)
+                    unit.acc_ok[row] = True
+                    if instr.emit:
+                        planes = vector.to_bytes(unit.acc[row], DType.I32)
+                        for k in range(4):
+                            sends.append((position, instr.out_dir, instr.out_stream + k,
+                                          planes[k], True))
+
             # ---- Errors of this cycle. ----
             if flags:
                 if not errors:
@@ -393,7 +498,8 @@ class ArchSim:
 
             # ---- Next cycle; jump over cycles in which nothing happens. ----
             cycle += 1
-            quiet = not (stage1 or mem_pending or notify)
+            quiet = not (stage1 or mem_pending or notify or sxm_pending or
+                         any(unit.pending for unit in matrix))
             if quiet and not wake:
                 names = ", ".join(sorted(self.queues[n].name for n in syncing))
                 raise ProgramError(f"queues {names} wait in SYNC forever (from cycle {cycle})")
@@ -416,6 +522,36 @@ class ArchSim:
     def _require(self, condition, message):
         if self.strict and not condition:
             raise ProgramError(message)
+
+    def _slot(self, direction, position, cycle, east, west, east_ok, west_ok):
+        """The ring-buffer slot holding the ``direction`` registers at ``position`` now."""
+        P = self.plan.positions
+        if direction is Direction.EAST:
+            return (cycle - position) % P, east, east_ok
+        return (cycle + position) % P, west, west_ok
+
+    def _switch(self, instr, offset, position, east, west, east_ok, west_ok, cycle, name):
+        """An SXM operation issued now: its sends (made next cycle)."""
+        slot, regs, ok = self._slot(instr.src_dir, position, cycle, east, west, east_ok, west_ok)
+        count = 16 if instr.op is SwitchOp.TRANS else instr.dtype.bytes
+        sources = range(instr.src, instr.src + count)
+        self._require(all(ok[slot, s] for s in sources),
+                      f"{name} reads streams {instr.src_dir.name.lower()}{instr.src}.. at "
+                      f"cycle {cycle}, which carry no value")
+        planes = regs[slot, instr.src:instr.src + count]
+        if instr.op is SwitchOp.TRANS:
+            out = switch.transpose(planes)
+        else:
+            map_planes = None
+            if instr.op is SwitchOp.PERM:
+                map_slot, map_regs, map_ok = self._slot(instr.map_dir, position, cycle, east,
+                                                        west, east_ok, west_ok)
+                self._require(map_ok[map_slot, instr.map] and map_ok[map_slot, instr.map + 1],
+                              f"{name} reads a map carrying no value at cycle {cycle}")
+                map_planes = map_regs[map_slot, instr.map:instr.map + 2]
+            out = switch.move(instr.op, planes, instr.dtype, instr.amount + offset, instr.fill,
+                              map_planes)
+        return [(position, instr.dst_dir, instr.dst + k, out[k], True) for k in range(count)]
 
     def _operand(self, operand, stype, imm, east, west, east_ok, west_ok, cycle, position,
                  results, consts, alu):

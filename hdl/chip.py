@@ -25,6 +25,8 @@ from .host import HostInterface
 from .icu import InstructionControl
 from .interfaces import ERROR_BITS, AxiLiteSignature, XferSignature
 from .mem import MemorySlice
+from .mxm import MatrixUnit
+from .sxm import SwitchUnit
 from .vxm import VectorUnit
 
 __all__ = ["Chip", "HOST_QUEUE", "RESET_STAGES"]
@@ -97,12 +99,18 @@ class Chip(wiring.Component):
                 return (unit.name, "lpu_mem_slice", lambda: MemorySlice(cfg, blackbox=blackbox))
             if unit.kind is UnitKind.VXM:
                 return (unit.name, "lpu_vxm", lambda: VectorUnit(cfg, library=library))
+            if unit.kind is UnitKind.MXM:
+                return (unit.name, "lpu_mxm", lambda: MatrixUnit(cfg, blackbox=blackbox))
+            if unit.kind is UnitKind.SXM:
+                return (unit.name, "lpu_sxm", lambda: SwitchUnit(cfg))
             return (unit.name, "lpu_bypass", lambda: Bypass(cfg))
 
         positions, _, _ = stream_row(m, cfg, library, [unit_slice(u) for u in plan.units],
                                      bind={u.name: host_bus for u in plan.mem_units})
         vxm = positions[plan.vxm_unit.position]
         mems = [positions[unit.position] for unit in plan.mem_units]
+        mxms = {unit: positions[unit.position] for unit in plan.mxm_units}
+        sxms = {unit: positions[unit.position] for unit in plan.sxm_units}
 
         queues = []
         unit_errors = []
@@ -119,12 +127,13 @@ class Chip(wiring.Component):
             elif queue.kind is QueueKind.VXM_ALU:
                 connect(m, icu.issue, vxm.issue[queue.index])
                 unit_errors.append(vxm.error[queue.index])
+            elif queue.kind in (QueueKind.MXM_LOAD, QueueKind.MXM_COMPUTE):
+                port = "load" if queue.kind is QueueKind.MXM_LOAD else "compute"
+                connect(m, icu.issue, getattr(mxms[queue.unit], port))
+                unit_errors.append(getattr(mxms[queue.unit], f"{port}_error"))
             else:
-                # A queue whose unit this configuration does not build: every unit
-                # instruction on it is illegal.
-                unit_error = Signal(ERROR_BITS, name=f"q{queue.number}_unbuilt_error")
-                m.d.comb += unit_error.eq(Mux(icu.issue.valid, ErrorFlag.ILLEGAL_OPCODE, 0))
-                unit_errors.append(unit_error)
+                connect(m, icu.issue, sxms[queue.unit].issue)
+                unit_errors.append(sxms[queue.unit].error)
 
         # --- Run control. ---
         running = Signal()
@@ -194,7 +203,7 @@ class Chip(wiring.Component):
                 (request.addr < cfg.queue_depth)))
         accepted = Signal()
         m.d.comb += accepted.eq(request.valid & ~running & in_range)
-        with m.If((request.valid | host.start) & running):
+        with m.If((request.valid | host.start | host.clear) & running):
             m.d.comb += host_error.eq(ErrorFlag.HOST_BUSY)
         with m.Elif(request.valid & ~in_range):
             m.d.comb += host_error.eq(ErrorFlag.ADDRESS_RANGE)

@@ -138,25 +138,33 @@ class HostInterface(wiring.Component):
         with m.If(axi.bvalid & axi.bready):
             m.d.sync += axi.bvalid.eq(0)
         m.d.sync += [self.start.eq(0), self.clear.eq(0)]
+        # Byte strobes: a register keeps the bytes a write does not strobe.
+        strobe = Cat(*(axi.wstrb[b].replicate(8) for b in range(4)))
+
+        def write(register):
+            m.d.sync += register.eq((register & ~strobe[:len(register)]) |
+                                    (axi.wdata & strobe)[:len(register)])
+
+        data = axi.wdata & strobe
         with m.If(take_write):
             m.d.sync += [axi.bvalid.eq(1), axi.bresp.eq(OKAY)]
             with m.Switch(axi.awaddr):
                 with m.Case(int(Reg.CONTROL)):
-                    m.d.sync += [self.start.eq((axi.wdata & Control.START) != 0),
-                                 self.clear.eq((axi.wdata & Control.CLEAR) != 0)]
+                    m.d.sync += [self.start.eq((data & Control.START) != 0),
+                                 self.clear.eq((data & Control.CLEAR) != 0)]
                 with m.Case(int(Reg.XFER_SPACE)):
-                    m.d.sync += xfer_space.eq(axi.wdata)
+                    write(xfer_space)
                 with m.Case(int(Reg.XFER_INDEX)):
-                    m.d.sync += xfer_index.eq(axi.wdata)
+                    write(xfer_index)
                 with m.Case(int(Reg.XFER_ADDR)):
-                    m.d.sync += xfer_addr.eq(axi.wdata)
+                    write(xfer_addr)
                 with m.Case(int(Reg.XFER_CMD)):
-                    with m.If(~pending & ((axi.wdata == int(XferCommand.WRITE)) |
-                                          (axi.wdata == int(XferCommand.READ)))):
-                        m.d.sync += [command.eq(axi.wdata), pending.eq(1)]
+                    with m.If(~pending & ((data == int(XferCommand.WRITE)) |
+                                          (data == int(XferCommand.READ)))):
+                        m.d.sync += [command.eq(data), pending.eq(1)]
                 for i, word in enumerate(xfer_data):
                     with m.Case(XFER_DATA_BASE + 4 * i):
-                        m.d.sync += word.eq(axi.wdata)
+                        write(word)
                 with m.Default():
                     m.d.sync += axi.bresp.eq(SLVERR)
 

@@ -332,17 +332,28 @@ class VectorUnit(wiring.Component):
             units.append(place(m, f"alu{j}", self.library, "lpu_vxm_alu",
                                lambda: VectorAlu(cfg), bind))
 
+        # Conflicts, in ALU order: an instruction clashes with the claims of the lower-numbered
+        # ALUs whose instructions go ahead; a dropped instruction claims nothing.
+        claimed = {Direction.EAST: Const(0, cfg.streams), Direction.WEST: Const(0, cfg.streams)}
+        claimed_ldc = Const(0, cfg.vxm_consts)
         for j, alu in enumerate(units):
-            clash = Const(0)
-            for other in units[:j]:
-                clash |= (other.writes & alu.writes & (other.dst_dir == alu.dst_dir) &
-                          ((other.dst_mask & alu.dst_mask) != 0))
-                clash |= other.ldc & alu.ldc & (other.ldc_index == alu.ldc_index)
+            mine = Signal(cfg.streams, name=f"claims_{j}")
+            m.d.comb += mine.eq(Mux(alu.writes, alu.dst_mask, 0))
+            east = Mux(alu.dst_dir == Direction.EAST, mine, 0)
+            west = Mux(alu.dst_dir == Direction.WEST, mine, 0)
+            ldc_bit = Mux(alu.ldc, Const(1, cfg.vxm_consts) << alu.ldc_index, 0)
+            clash = Signal(name=f"clash_{j}")
+            m.d.comb += clash.eq(((claimed[Direction.EAST] & east) != 0) |
+                                 ((claimed[Direction.WEST] & west) != 0) |
+                                 ((claimed_ldc & ldc_bit) != 0))
             m.d.comb += [
                 alu.cancel.eq(clash),
                 self.error[j].eq(Mux(alu.check != 0, alu.check,
                                      Mux(clash, ErrorFlag.STREAM_CONFLICT, 0))),
             ]
+            claimed = {Direction.EAST: claimed[Direction.EAST] | Mux(clash, 0, east),
+                       Direction.WEST: claimed[Direction.WEST] | Mux(clash, 0, west)}
+            claimed_ldc = claimed_ldc | Mux(clash, 0, ldc_bit)
 
         for s in streams:
             m.d.comb += [self.tap.east_out[s].eq(chain[0][f"east__{s}"]),
@@ -350,17 +361,12 @@ class VectorUnit(wiring.Component):
         m.d.comb += [self.tap.east_we.eq(chain[0]["east_we"]),
                      self.tap.west_we.eq(chain[0]["west_we"])]
 
-        # Constant registers: at most one LDC per register per cycle (conflicts are dropped).
-        ldc_value = Signal(vector32)
-        ldc_index = Signal(4)
-        ldc = Signal()
-        for alu in reversed(units):
-            with m.If(alu.x_ldc):
-                m.d.comb += [ldc.eq(1), ldc_index.eq(alu.x_ldc_index),
-                             ldc_value.eq(alu.x_ldc_value)]
+        # Constant registers: each may be written by any ALU's LDC (conflicts were dropped, so
+        # at most one per register and cycle; lower-numbered ALUs are applied last anyway).
         for k, const in enumerate(consts):
-            with m.If(ldc & (ldc_index == k)):
-                m.d.sync += const.eq(ldc_value)
+            for alu in reversed(units):
+                with m.If(alu.x_ldc & (alu.x_ldc_index == k)):
+                    m.d.sync += const.eq(alu.x_ldc_value)
         with m.If(self.clear):
             m.d.sync += [const.eq(0) for const in consts]
         return m

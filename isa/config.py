@@ -18,6 +18,9 @@ class ConfigError(ValueError):
 MAX_STREAMS = 32
 MAX_WORDS = 1 << 16
 MAX_QUEUE_DEPTH = 1 << 16
+#: A weight row and an accumulator row are 12-bit fields of the matrix unit's instructions.
+MAX_LANES = 1 << 12
+MAX_ACC_DEPTH = 1 << 12
 #: Every VXM ALU carries a lookup table of this many entries, indexed by an int8 lane value.
 LUT_ENTRIES = 256
 #: The SXM transposes 16 x 16 blocks, one superlane wide and 16 streams deep.
@@ -67,7 +70,7 @@ class ChipConfig:
     mxms: int = 1
     mxm_acc_depth: int = 128
     mxm_fold: int = 1
-    queue_depth: int = 1024
+    queue_depth: int = 4096
 
     def __post_init__(self):
         def need(ok, message):
@@ -83,8 +86,9 @@ class ChipConfig:
             need(isinstance(value, int) and not isinstance(value, bool),
                  f"Parameter {f.name} must be an integer, not {value!r}")
 
-        need(self.lanes >= SUPERLANE and self.lanes % SUPERLANE == 0,
-             f"Lane count must be a positive multiple of {SUPERLANE}, not {self.lanes}")
+        need(SUPERLANE <= self.lanes <= MAX_LANES and self.lanes % SUPERLANE == 0,
+             f"Lane count must be a positive multiple of {SUPERLANE} up to {MAX_LANES}, "
+             f"not {self.lanes}")
         need(4 <= self.streams <= MAX_STREAMS and self.streams % 4 == 0,
              f"Stream count must be a multiple of 4 between 4 and {MAX_STREAMS}, "
              f"not {self.streams}")
@@ -98,8 +102,9 @@ class ChipConfig:
              f"VXM constant register count must be between 1 and 16, not {self.vxm_consts}")
         need(self.mxms >= 0,
              f"Matrix units per hemisphere must be at least 0, not {self.mxms}")
-        need(self.mxm_acc_depth >= 1,
-             f"Matrix unit accumulator depth must be at least 1, not {self.mxm_acc_depth}")
+        need(2 <= self.mxm_acc_depth <= MAX_ACC_DEPTH,
+             f"Matrix unit accumulator depth must be between 2 and {MAX_ACC_DEPTH}, "
+             f"not {self.mxm_acc_depth}")
         need(self.mxm_fold >= 1 and self.lanes % self.mxm_fold == 0,
              f"Matrix unit fold must be a positive divisor of the lane count {self.lanes}, "
              f"not {self.mxm_fold}")
@@ -134,7 +139,7 @@ DEFAULT = ChipConfig()
 
 PRESETS = {
     "tiny": DEFAULT.derive(name="tiny", lanes=16, mem_slices=4, words=8192, vxm_alus=6,
-                           mxm_acc_depth=64, queue_depth=512),
+                           mxm_acc_depth=64, queue_depth=8192),
     "default": DEFAULT,
     # Groq's first-generation TSP: 320 lanes (20 superlanes), 32 streams per direction,
     # 44 MEM slices per hemisphere of 8192 words, two 320 x 320 MXMs per hemisphere, a VXM

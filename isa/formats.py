@@ -11,8 +11,8 @@ import enum as py_enum
 
 from amaranth.lib import data
 
-from .opcodes import (OPCODE_BITS, ControlOp, MemReadOp, MemWriteOp, VectorOp, DType,
-                      Direction, OperandKind, IMMEDIATE_INDEX)
+from .opcodes import (OPCODE_BITS, ControlOp, MemReadOp, MemWriteOp, VectorOp, MatrixLoadOp,
+                      MatrixOp, SwitchOp, DType, Direction, OperandKind, IMMEDIATE_INDEX)
 from .geometry import QueueKind
 
 __all__ = [
@@ -188,6 +188,33 @@ FORMATS = {f.name: f for f in [
         Field("dst_stream", 5, "result stream (base) index"),
         Field("imm", -26, "immediate operand; table base for LUTW; register for LDC"),
     ), offset="imm"),
+    Format("load", (
+        Field("row", 12, "first shadow weight row (LB: the first bias byte plane, 0..3)"),
+        _STREAM,
+        Field("count", 6, "rows (streams) loaded, 1 .. streams"),
+        _DIR,
+    ), offset="row"),
+    Format("matmul", (
+        Field("act_stream", 5, "activation stream"),
+        Field("act_dir", Direction, "activation stream direction"),
+        Field("acc", 12, "accumulator row"),
+        Field("accumulate", 1, "add to the accumulator row (else start from the bias)"),
+        Field("emit", 1, "send the new accumulator row (int32, four streams)"),
+        Field("install", 1, "install the shadow weights and bias first"),
+        Field("out_stream", 5, "result stream base (a multiple of 4)"),
+        Field("out_dir", Direction, "result direction"),
+    ), offset="acc"),
+    Format("switch", (
+        Field("src", 5, "source stream (base)"),
+        Field("src_dir", Direction, "source direction"),
+        Field("dst", 5, "destination stream (base)"),
+        Field("dst_dir", Direction, "destination direction"),
+        Field("dtype", DType, "element type: how many adjacent streams move together"),
+        Field("amount", 12, "shift / rotation amount, or the lane BCAST copies"),
+        Field("fill", -16, "value shifted in (sign-extended to dtype)"),
+        Field("map", 5, "PERM: map stream base (uint16 lane indexes on map, map + 1)"),
+        Field("map_dir", Direction, "PERM: map direction"),
+    ), offset="amount"),
 ]}
 
 
@@ -212,6 +239,7 @@ class InstructionSpec:
 
 _ALL_QUEUES = frozenset(QueueKind)
 _VXM = frozenset({QueueKind.VXM_ALU})
+_SXM = frozenset({QueueKind.SXM})
 
 
 def _vector(op, operands, summary, result=True):
@@ -258,6 +286,20 @@ INSTRUCTIONS = (
     _vector(VectorOp.LUTW, "a", "this ALU's table[imm + lane] = a (lanes with imm + lane < 256)",
             result=False),
     _vector(VectorOp.LDC, "a", "constant register [imm] = a", result=False),
+    InstructionSpec(MatrixLoadOp.LW, FORMATS["load"], frozenset({QueueKind.MXM_LOAD}),
+                    "shadow weight rows row .. row+count-1 <- streams stream .. stream+count-1"),
+    InstructionSpec(MatrixLoadOp.LB, FORMATS["load"], frozenset({QueueKind.MXM_LOAD}),
+                    "byte planes row .. row+count-1 of the shadow int32 bias <- streams stream "
+                    ".. stream+count-1"),
+    InstructionSpec(MatrixOp.MM, FORMATS["matmul"], frozenset({QueueKind.MXM_COMPUTE}),
+                    "acc[acc] = (acc[acc] if accumulate else bias) + activation @ weights"),
+    InstructionSpec(SwitchOp.SHUP, FORMATS["switch"], _SXM, "out[l] = in[l - amount] (fill)"),
+    InstructionSpec(SwitchOp.SHDN, FORMATS["switch"], _SXM, "out[l] = in[l + amount] (fill)"),
+    InstructionSpec(SwitchOp.ROT, FORMATS["switch"], _SXM, "out[l] = in[(l + amount) mod lanes]"),
+    InstructionSpec(SwitchOp.BCAST, FORMATS["switch"], _SXM, "out[l] = in[amount]"),
+    InstructionSpec(SwitchOp.PERM, FORMATS["switch"], _SXM, "out[l] = in[map[l]] (fill)"),
+    InstructionSpec(SwitchOp.TRANS, FORMATS["switch"], _SXM,
+                    "16 x 16 int8 transpose: out[dst + j][16 s + i] = in[src + i][16 s + j]"),
 )
 
 _BY_KIND = {}

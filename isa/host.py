@@ -8,6 +8,8 @@ per request: an SRAM word (``lanes`` bytes) or an instruction (64 bits). The sam
 reachable through the registers (``XFER_*``: slow, for a board driven over a serial bridge) and
 through a wide port on the chip top (one word per cycle, for simulation and fast hosts). Both
 are refused, and flagged with :attr:`ErrorFlag.HOST_BUSY`, while a program runs.
+
+Register writes honour the AXI byte strobes; CONTROL acts only on bits whose byte is strobed.
 """
 
 import enum
@@ -27,7 +29,7 @@ class ErrorFlag(enum.IntFlag):
     BAD_OPERAND = 1 << 1      #: a field out of range: stream, type, operand, register, count
     ADDRESS_RANGE = 1 << 2    #: an SRAM address (after REPEAT's offset) outside 0..words-1
     STREAM_CONFLICT = 1 << 3  #: two results sent to one stream register in one cycle
-    HOST_BUSY = 1 << 4        #: a host transfer requested while a program runs
+    HOST_BUSY = 1 << 4        #: a host transfer, START or CLEAR while a program runs
 
 
 class Reg(enum.IntEnum):

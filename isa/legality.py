@@ -9,7 +9,9 @@ from .config import LUT_ENTRIES
 from .formats import decode
 from .geometry import QueueKind
 from .host import ErrorFlag
-from .opcodes import ControlOp, DType, OperandKind, IMMEDIATE_INDEX, VectorOp
+from .opcodes import (ControlOp, DType, OperandKind, IMMEDIATE_INDEX, MatrixLoadOp, SwitchOp,
+                      VectorOp)
+from .config import SUPERLANE
 
 __all__ = ["check", "check_word", "stream_group_ok"]
 
@@ -70,6 +72,42 @@ def check(config, queue_kind, instr, offset=0, *, has_last=True):
         if op is VectorOp.LDC and not 0 <= imm < config.vxm_consts:
             return ErrorFlag.BAD_OPERAND
         if op is VectorOp.LUTW and not 0 <= imm < LUT_ENTRIES:
+            return ErrorFlag.BAD_OPERAND
+        return ok
+
+    if queue_kind is QueueKind.MXM_LOAD:
+        row = instr.row + offset
+        rows = 4 if op is MatrixLoadOp.LB else config.lanes
+        if not (1 <= instr.count and instr.stream + instr.count <= config.streams and
+                0 <= row and row + instr.count <= rows):
+            return ErrorFlag.BAD_OPERAND
+        return ok
+
+    if queue_kind is QueueKind.MXM_COMPUTE:
+        if instr.act_stream >= config.streams:
+            return ErrorFlag.BAD_OPERAND
+        if instr.emit and not stream_group_ok(config, instr.out_stream, DType.I32):
+            return ErrorFlag.BAD_OPERAND
+        if not 0 <= instr.acc + offset < config.mxm_acc_depth:
+            return ErrorFlag.ADDRESS_RANGE
+        return ok
+
+    if queue_kind is QueueKind.SXM:
+        if not isinstance(instr.dtype, DType):
+            return ErrorFlag.BAD_OPERAND
+        if op is SwitchOp.TRANS:
+            block_ok = (instr.dtype is DType.I8 and config.streams >= SUPERLANE and
+                        instr.src % SUPERLANE == 0 and instr.dst % SUPERLANE == 0 and
+                        instr.src + SUPERLANE <= config.streams and
+                        instr.dst + SUPERLANE <= config.streams)
+            return ok if block_ok else ErrorFlag.BAD_OPERAND
+        if not (stream_group_ok(config, instr.src, instr.dtype) and
+                stream_group_ok(config, instr.dst, instr.dtype)):
+            return ErrorFlag.BAD_OPERAND
+        if op is SwitchOp.PERM:
+            return ok if stream_group_ok(config, instr.map, DType.I16) else \
+                ErrorFlag.BAD_OPERAND
+        if not 0 <= instr.amount + offset < config.lanes:
             return ErrorFlag.BAD_OPERAND
         return ok
 

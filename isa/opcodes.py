@@ -9,8 +9,9 @@ its own enumeration below. An opcode a queue kind does not define is illegal on 
 from amaranth.lib import enum
 
 __all__ = [
-    "OPCODE_BITS", "ControlOp", "MemReadOp", "MemWriteOp", "VectorOp", "DType", "Direction",
-    "OperandKind", "IMMEDIATE_INDEX", "unit_opcodes",
+    "OPCODE_BITS", "ControlOp", "MemReadOp", "MemWriteOp", "VectorOp", "MatrixLoadOp",
+    "MatrixOp", "SwitchOp", "DType", "Direction", "OperandKind", "IMMEDIATE_INDEX",
+    "unit_opcodes",
 ]
 
 OPCODE_BITS = 6
@@ -63,6 +64,28 @@ class VectorOp(enum.Enum, shape=OPCODE_BITS):
     LDC = 33    #: constant register [imm] = a
 
 
+class MatrixLoadOp(enum.Enum, shape=OPCODE_BITS):
+    """The matrix unit's weight loader (arithmetic: :mod:`golden.matrix`)."""
+    LW = 8      #: shadow weight rows row .. row+count-1 <- streams stream .. stream+count-1
+    LB = 9      #: byte planes row .. row+count-1 (of 0..3) of the shadow int32 bias <- streams
+
+
+class MatrixOp(enum.Enum, shape=OPCODE_BITS):
+    """The matrix unit's multiply/accumulate pipeline."""
+    MM = 8      #: acc[acc] = (acc[acc] if accumulate else bias) + activation @ weights
+
+
+class SwitchOp(enum.Enum, shape=OPCODE_BITS):
+    """The switch unit: lane movement within a vector, and 16 x 16 transposes across streams
+    (semantics: :mod:`golden.switch`)."""
+    SHUP = 8    #: out[l] = in[l - amount], fill below
+    SHDN = 9    #: out[l] = in[l + amount], fill above
+    ROT = 10    #: out[l] = in[(l + amount) mod lanes]
+    BCAST = 11  #: out[l] = in[amount]
+    PERM = 12   #: out[l] = in[map[l]] (fill where map[l] >= lanes); map: uint16 on 2 streams
+    TRANS = 13  #: 16 x 16 transpose of int8 blocks: out[dst + j][16 s + i] = in[src + i][16 s + j]
+
+
 class DType(enum.Enum, shape=2):
     """Lane element types. A value of ``n`` bytes occupies ``n`` adjacent streams."""
     I8 = 0
@@ -102,8 +125,8 @@ def unit_opcodes(queue_kind):
         QueueKind.MEM_READ: MemReadOp,
         QueueKind.MEM_WRITE: MemWriteOp,
         QueueKind.VXM_ALU: VectorOp,
+        QueueKind.MXM_LOAD: MatrixLoadOp,
+        QueueKind.MXM_COMPUTE: MatrixOp,
+        QueueKind.SXM: SwitchOp,
     }
-    try:
-        return table[queue_kind]
-    except KeyError:
-        raise NotImplementedError(f"queue kind {queue_kind} has no opcodes yet") from None
+    return table[queue_kind]

@@ -26,13 +26,21 @@ SYNC / NOTIFY
 Program length
     A queue halts in the cycle its HALT issues. A program's length in cycles is the cycle in
     which the last queue halts; the chip's cycle counter reports exactly that number.
+
+Matrix unit
+    MM issued in cycle t reads its activation in cycle t; its int32 result row is at the
+    neighbouring position in cycle t + :func:`mxm_latency`. It occupies the multiplier array
+    for ``mxm_fold`` cycles: the next MM may issue in cycle t + ``mxm_fold``. An MM with
+    ``install`` uses the weight rows and bias loaded (LW, LB) in cycle t - 1 or earlier; an
+    MM reads its accumulator row as every earlier MM left it.
 """
 
-from .opcodes import VectorOp
+from .opcodes import MatrixOp, SwitchOp, VectorOp
 
 __all__ = [
-    "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "VXM_LATENCY", "NOTIFY_TO_ISSUE",
-    "HOST_READ_LATENCY", "latency", "arrival", "issue_for_arrival",
+    "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "VXM_LATENCY", "SXM_LATENCY", "NOTIFY_TO_ISSUE",
+    "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "mxm_latency", "latency", "arrival",
+    "issue_for_arrival",
 ]
 
 #: READ issued in cycle t: the word is at the neighbouring position in cycle t + 2 (one cycle
@@ -46,6 +54,11 @@ MEM_WRITE_TO_READ = 1
 #: and registers the operands, one computes.) All VXM operations share this latency, so an ALU's
 #: results never collide.
 VXM_LATENCY = 2
+#: Switch operation issued in cycle t reads its streams in cycle t; its result is at the
+#: neighbouring position in cycle t + 2 (it is computed and registered in cycle t).
+SXM_LATENCY = 2
+#: LW / LB issued in cycle t: an MM with ``install`` issued in cycle t + 1 or later uses them.
+LOAD_TO_INSTALL = 1
 #: NOTIFY in cycle n: released queues issue in cycle n + 2.
 NOTIFY_TO_ISSUE = 2
 #: Fast-port unload request in cycle t: data on the port in cycle t + 3 (the request is
@@ -53,10 +66,23 @@ NOTIFY_TO_ISSUE = 2
 HOST_READ_LATENCY = 3
 
 
-def latency(op):
-    """Cycles from issue to the result at the neighbouring stream position."""
+def mxm_latency(config):
+    """Cycles from an MM's issue to its result at the neighbouring position: one cycle to
+    capture the activation, ``mxm_fold`` cycles of multiply-accumulate."""
+    return config.mxm_fold + 1
+
+
+def latency(op, config=None):
+    """Cycles from issue to the result at the neighbouring stream position (``config`` is
+    needed for the matrix unit, whose latency depends on its fold)."""
     if isinstance(op, VectorOp):
         return VXM_LATENCY
+    if isinstance(op, SwitchOp):
+        return SXM_LATENCY
+    if op is MatrixOp.MM:
+        if config is None:
+            raise ValueError("the matrix unit's latency depends on the configuration")
+        return mxm_latency(config)
     if op.name == "READ":
         return MEM_READ_LATENCY
     raise ValueError(f"{op!r} sends nothing onto a stream")

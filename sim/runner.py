@@ -6,14 +6,16 @@ cocotb runner would make them: full visibility made a 16x16 array build four tim
 simulate three to five times slower.
 """
 
+import hashlib
 import os
 import re
+import shutil
 from pathlib import Path
 
-from .env import setup_verilator
+from .env import BUILD, setup_verilator
 from .verilog import locked
 
-__all__ = ["VERILATOR_ARGS", "run_cocotb", "module_ports", "CocotbFailure"]
+__all__ = ["VERILATOR_ARGS", "build_model", "run_cocotb", "module_ports", "CocotbFailure"]
 
 #: Warnings in Amaranth's generated Verilog are waived for simulation builds; `make lint`
 #: checks the same files with `-Wall` and the documented waivers. Splitting generated functions
@@ -59,17 +61,41 @@ def _control_file(sources, toplevel):
     return "\n".join(lines) + "\n"
 
 
-def run_cocotb(*, toplevel, sources, test_module, build_dir, extra_env=None, testcase=None,
-               waves=False, run_name="run"):
-    """Build ``sources`` (cached in ``build_dir``) and run the cocotb module ``test_module``.
+#: Verilator's runtime library, compiled into every model: identical across models built with
+#: the same flags, so compiled once and copied (about 30 s of every build otherwise). cocotb's
+#: `verilator.o` includes the model's header and is not shared.
+_RUNTIME = ("verilated", "verilated_dpi", "verilated_threads", "verilated_vpi")
 
-    Returns the directory the run wrote its files to. Raises :class:`CocotbFailure` when a
-    cocotb test fails or the simulator exits with an error.
-    """
+
+def _runtime_cache(waves):
+    root = os.environ.get("VERILATOR_ROOT", "")
+    key = hashlib.sha256(f"{root} {os.environ.get('MAKEFLAGS', '')} {waves} "
+                         f"{' '.join(VERILATOR_ARGS)}".encode()).hexdigest()[:12]
+    return BUILD / "sim" / "_runtime" / key
+
+
+def _share_runtime(build_dir, waves, *, store):
+    """Copy the runtime objects into ``build_dir`` from the cache (or, with ``store``, from
+    ``build_dir`` into the cache). Copies keep modification times, so make sees them fresh."""
+    cache = _runtime_cache(waves)
+    source, target = (build_dir, cache) if store else (cache, build_dir)
+    if store:
+        cache.mkdir(parents=True, exist_ok=True)
+    for name in _RUNTIME:
+        for suffix in (".o", ".d"):
+            if (source / f"{name}{suffix}").exists() and not (target / f"{name}{suffix}").exists():
+                if source.exists():
+                    shutil.copy2(source / f"{name}{suffix}", target / f"{name}{suffix}")
+
+
+def build_model(*, toplevel, sources, build_dir, waves=False, clean=False):
+    """Build (or reuse) the Verilator model of ``toplevel`` in ``build_dir``; returns the
+    runner, ready to run tests, and the seconds the build took."""
+    import time
     setup_verilator()
-    from cocotb_tools.check_results import get_results
-
     build_dir = Path(build_dir).resolve()
+    if clean and build_dir.exists():
+        shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     control = build_dir / "public.vlt"
     text = _control_file(sources, toplevel)
@@ -78,6 +104,9 @@ def run_cocotb(*, toplevel, sources, test_module, build_dir, extra_env=None, tes
         if not control.exists() or control.read_text() != text:
             control.write_text(text)
         log = build_dir / "build.log"
+        start = time.monotonic()
+        with locked(_runtime_cache(waves)):
+            _share_runtime(build_dir, waves, store=False)
         try:
             runner.build(sources=[Path(s).resolve() for s in sources], hdl_toplevel=toplevel,
                          build_dir=build_dir, build_args=VERILATOR_ARGS + [str(control)],
@@ -86,14 +115,33 @@ def run_cocotb(*, toplevel, sources, test_module, build_dir, extra_env=None, tes
             tail = log.read_text()[-3000:] if log.exists() else ""
             raise CocotbFailure(f"Verilator build of {toplevel} failed ({error}); "
                                 f"log {log}:\n{tail}") from None
+        with locked(_runtime_cache(waves)):
+            _share_runtime(build_dir, waves, store=True)
+    return runner, time.monotonic() - start
 
+
+def run_cocotb(*, toplevel, sources, test_module, build_dir, extra_env=None, testcase=None,
+               waves=False, run_name="run"):
+    """Build ``sources`` (cached in ``build_dir``) and run the cocotb module ``test_module``.
+
+    Returns the directory the run wrote its files to. Raises :class:`CocotbFailure` when a
+    cocotb test fails or the simulator exits with an error.
+    """
+    from cocotb_tools.check_results import get_results
+
+    build_dir = Path(build_dir).resolve()
+    runner, _ = build_model(toplevel=toplevel, sources=sources, build_dir=build_dir,
+                            waves=waves)
     run_dir = build_dir / f"{run_name}-{os.getpid()}"
     run_dir.mkdir(exist_ok=True)
     results = run_dir / "results.xml"
     try:
+        # cocotb rewrites assertions in every module it imports unless told which: only the
+        # testbenches (about a second per run otherwise).
+        env = {"COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py", **(extra_env or {})}
         runner.test(hdl_toplevel=toplevel, test_module=test_module, build_dir=build_dir,
                     test_dir=run_dir, testcase=testcase, waves=waves,
-                    timescale=("1ns", "1ps"), extra_env=dict(extra_env or {}),
+                    timescale=("1ns", "1ps"), extra_env=env,
                     results_xml=str(results), log_file=run_dir / "sim.log")
     except SystemExit as exit:
         raise CocotbFailure(f"cocotb tests of {toplevel} failed (exit {exit.code}); "

@@ -13,8 +13,8 @@ from isa.timing import arrival, issue_for_arrival
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"lanes": 40}, "Lane count must be a positive multiple of 16, not 40"),
-    ({"lanes": 0}, "Lane count must be a positive multiple of 16, not 0"),
+    ({"lanes": 40}, "Lane count must be a positive multiple of 16 up to 4096, not 40"),
+    ({"lanes": 0}, "Lane count must be a positive multiple of 16 up to 4096, not 0"),
     ({"streams": 6}, "Stream count must be a multiple of 4 between 4 and 32, not 6"),
     ({"streams": 36}, "Stream count must be a multiple of 4 between 4 and 32, not 36"),
     ({"mem_slices": 0}, "MEM slices per hemisphere must be at least 1, not 0"),

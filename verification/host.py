@@ -18,6 +18,9 @@ __all__ = ["HostDriver", "RunReport", "CLOCK_NS"]
 
 #: Simulated clock period. Only cycle counts matter; this sets the waveform time axis.
 CLOCK_NS = 10
+#: Cycles after the START write completes by which the chip has started (and cleared DONE):
+#: the host interface registers the pulse, then the run control takes it.
+START_SETTLE = 3
 
 
 class RunReport:
@@ -134,6 +137,9 @@ class HostDriver:
         import time
         await self.write_reg(Reg.CONTROL, Control.START)
         begin = time.perf_counter()
+        # START is registered at the chip boundary: let it clear DONE of a previous run
+        # before looking at DONE.
+        await ClockCycles(self.dut.clk, START_SETTLE)
         if not self.dut.done.value:
             done = RisingEdge(self.dut.done)
             timeout = Timer(timeout_cycles * CLOCK_NS, unit="ns")

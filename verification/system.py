@@ -17,14 +17,14 @@ def chip_build_dir(config):
     return BUILD / "sim" / f"chip-{config_directory(config).name}"
 
 
-def run_programs_on_rtl(config, programs, *, progress=None, name="programs"):
+def run_programs_on_rtl(config, programs, *, progress=None, name="programs", build_dir=None):
     """Load and run each :class:`~compiler.program.Program` in turn on one simulated chip.
 
     Returns one dict per program: ``cycles``, ``errors``, ``error_queue``, ``error_cycle``,
     ``outputs`` (``{region: [count, lanes] uint8}``) and ``wall_seconds`` (run phase only).
     """
     verilog = export_chip(config, progress=progress)
-    build_dir = chip_build_dir(config)
+    build_dir = build_dir or chip_build_dir(config)
     build_dir.mkdir(parents=True, exist_ok=True)
     stem = build_dir / f"{name}"
     inputs = stem.with_suffix(".in.pickle")

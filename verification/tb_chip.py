@@ -27,15 +27,19 @@ async def run_programs(dut):
     results = []
     loaded = set(range(len(host.plan.queues)))   # unknown contents at power-up
     for program in bundle["programs"]:
-        # Queues the program leaves empty must halt at once, whatever an earlier program left.
+        # Every queue ends in HALT, whatever an earlier program left after its last word (the
+        # golden simulator reads past the end of a program as HALT).
+        depth = config.queue_depth
         for number in range(len(host.plan.queues)):
-            words = program.queues.get(number)
-            if words:
+            words = list(program.queues.get(number, []))
+            if len(words) < depth:
+                words.append(HALT)
+            if words != [HALT] or number in loaded:
                 await host.load_program(number, words)
-                loaded.add(number)
-            elif number in loaded:
-                await host.load_program(number, [HALT])
+            if words == [HALT]:
                 loaded.discard(number)
+            else:
+                loaded.add(number)
         for index, address, words in program.sram:
             await host.load_sram(index, address, words)
         budget = 4 * (program.predicted_cycles or 100_000) + 1000

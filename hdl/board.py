@@ -1,0 +1,143 @@
+"""FPGA tops around the exported chip: a pin-level shell for the resource report and the ULX3S
+board top.
+
+Both instantiate the chip as the Verilog module ``lpu_chip`` that ``make verilog`` writes (see
+:mod:`sim.verilog`), so what an FPGA user builds is the very file the regression simulates. The
+fast transfer port is left idle (it is for simulation and wide host buses); the board reaches
+every memory through the AXI4-Lite transfer registers (``XFER_*`` in :mod:`isa.host`).
+
+Board top (:class:`BoardTop`, ULX3S 85F via ``amaranth-boards``):
+
+- clock: the 25 MHz oscillator, used directly (:attr:`BoardTop.CLOCK_MHZ`);
+- reset: held for 16 cycles after configuration, and while button F1 (``button_fire 0``) is
+  pressed;
+- host: the FTDI USB-serial port through :class:`~hdl.uart.UartBridge` (8N1, 115200 baud by
+  default), driven from a PC by :mod:`sim.board_host`;
+- LEDs: 0 running, 1 done, 2 bridge busy, 3 receive overflow, 7 heartbeat (about 1.5 Hz).
+"""
+
+from amaranth import *
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from isa.host import xfer_bits
+from .interfaces import AxiLiteSignature, HOST_INDEX_BITS, HOST_SPACE_BITS
+from .uart import UartBridge
+
+__all__ = ["CHIP_MODULE", "chip_instance", "ChipShell", "BoardTop", "board_plan"]
+
+#: Module name of the exported chip (:data:`sim.verilog.TOP`).
+CHIP_MODULE = "lpu_chip"
+
+
+def chip_instance(config, *, clk, rst, axi, running, done):
+    """An ``Instance`` of the exported chip with its AXI4-Lite port on ``axi`` (an interface
+    with :class:`~hdl.interfaces.AxiLiteSignature`'s members) and the transfer port idle."""
+    ports = {"i_clk": clk, "i_rst": rst, "o_running": running, "o_done": done}
+    for name, member in AxiLiteSignature().members.items():
+        ports[("i_" if member.flow is In else "o_") + f"axi__{name}"] = getattr(axi, name)
+    idle = {"valid": 1, "write": 1, "space": HOST_SPACE_BITS, "index": HOST_INDEX_BITS,
+            "addr": 16, "wdata": xfer_bits(config)}
+    for name, width in idle.items():
+        ports[f"i_xfer__{name}"] = Const(0, width)
+    return Instance(CHIP_MODULE, **ports)
+
+
+class ChipShell(wiring.Component):
+    """The chip with its register port on pins: the design of the FPGA resource report.
+
+    Parameters
+    ----------
+    config : ChipConfig
+
+    Members
+    -------
+    axi : Out(AxiLiteSignature)
+    clk, rst : In(1)
+    running, done : Out(1)
+    """
+
+    #: Module name of the shell in generated Verilog.
+    MODULE = "lpu_fpga_top"
+
+    def __init__(self, config):
+        self.config = config
+        super().__init__({
+            "axi":     Out(AxiLiteSignature()),
+            "clk":     In(1),
+            "rst":     In(1),
+            "running": Out(1),
+            "done":    Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.chip = chip_instance(self.config, clk=self.clk, rst=self.rst,
+                                          axi=self.axi, running=self.running, done=self.done)
+        return m
+
+
+class BoardTop(Elaboratable):
+    """The ULX3S 85F top: the chip, the UART bridge, reset and LEDs (see the module docstring).
+
+    Parameters
+    ----------
+    config : ChipConfig
+    baud : int
+        UART baud rate; the divisor (25 MHz / baud) must be at least 4.
+    """
+
+    #: The board oscillator, which clocks the whole design.
+    CLOCK_MHZ = 25
+    #: Cycles the chip is held in reset after configuration.
+    BOOT_CYCLES = 16
+
+    def __init__(self, config, *, baud=115200):
+        divisor = round(self.CLOCK_MHZ * 1e6 / baud)
+        if divisor < 4:
+            raise ValueError(f"Baud rate must be at most {self.CLOCK_MHZ * 1e6 / 4:.0f} for a "
+                             f"{self.CLOCK_MHZ} MHz clock, not {baud}")
+        self.config = config
+        self.baud = baud
+        self.divisor = divisor
+
+    def elaborate(self, platform):
+        m = Module()
+        uart = platform.request("uart", 0)
+        button = platform.request("button_fire", 0)
+        leds = [platform.request("led", i) for i in range(8)]
+
+        m.submodules.bridge = bridge = UartBridge(self.divisor)
+        m.d.comb += [bridge.rx.eq(uart.rx.i), uart.tx.o.eq(bridge.tx)]
+
+        boot = Signal(range(self.BOOT_CYCLES + 1), init=self.BOOT_CYCLES)
+        with m.If(boot != 0):
+            m.d.sync += boot.eq(boot - 1)
+        reset = Signal()
+        m.d.comb += reset.eq((boot != 0) | button.i)
+
+        axi = AxiLiteSignature().create(path=("axi",))
+        wiring.connect(m, bridge.axi, axi)
+        running = Signal()
+        done = Signal()
+        m.submodules.chip = chip_instance(self.config, clk=ClockSignal(), rst=reset, axi=axi,
+                                          running=running, done=done)
+
+        heartbeat = Signal(24)
+        m.d.sync += heartbeat.eq(heartbeat + 1)
+        m.d.comb += [
+            leds[0].o.eq(running),
+            leds[1].o.eq(done),
+            leds[2].o.eq(bridge.busy),
+            leds[3].o.eq(bridge.overflow),
+            leds[7].o.eq(heartbeat[-1]),
+        ]
+        return m
+
+
+def board_plan(top, *, name="lpu_board"):
+    """The amaranth-boards build plan of ``top`` for the ULX3S 85F: the top as RTLIL and the
+    pin constraints (LPF). The chip's Verilog is not included; :func:`sim.fpga.build_board`
+    reads it from the export."""
+    from amaranth_boards.ulx3s import ULX3S_85F_Platform
+    return ULX3S_85F_Platform().prepare(top, name=name)

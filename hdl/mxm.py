@@ -1,0 +1,226 @@
+"""MXM: the weight-stationary matrix unit, a ``lanes x lanes`` int8 array with int32
+accumulators.
+
+Two queues drive it. The load queue fills a shadow copy of the weights (``LW``: up to one row per
+stream per cycle) and of the int32 bias (``LB``: byte planes from up to four streams, so a
+single stream and MEM slice can deliver it plane by plane); an ``MM`` with ``install`` copies them into the array in one
+cycle, so the next tile loads while the current one computes. Each ``MM`` takes one int8
+activation vector ``a`` from a stream and computes, for every output lane ``n``,
+``acc[row][n] = (acc[row][n] if accumulate else bias[n]) + sum_k a[k] * W[k][n]`` (int32,
+wrapping); with ``emit`` the new row leaves on four adjacent streams.
+
+With ``mxm_fold = f`` the array has ``lanes / f`` rows of multipliers and takes ``f`` cycles per
+activation vector (for FPGAs with few multipliers). Timing: :mod:`isa.timing`; arithmetic:
+:mod:`golden.matrix`.
+"""
+
+from amaranth import *
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from isa.formats import FORMATS
+from isa.host import ErrorFlag
+from isa.opcodes import Direction, MatrixLoadOp, MatrixOp
+from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
+from .lane import sign_extend
+from .sram import Sram
+
+__all__ = ["MatrixUnit"]
+
+
+def _tree_sum(m, terms, name):
+    """A balanced adder tree over signed ``terms``."""
+    level = 0
+    while len(terms) > 1:
+        paired = []
+        for i in range(0, len(terms) - 1, 2):
+            total = Signal(signed(max(len(terms[i]), len(terms[i + 1])) + 1),
+                           name=f"{name}_l{level}_{i // 2}")
+            m.d.comb += total.eq(terms[i] + terms[i + 1])
+            paired.append(total)
+        if len(terms) % 2:
+            paired.append(terms[-1])
+        terms = paired
+        level += 1
+    return terms[0]
+
+
+class MatrixUnit(wiring.Component):
+    """One MXM.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    blackbox : bool
+        Build the accumulator SRAM from the ``lpu_sram`` Verilog module (see :mod:`hdl.sram`).
+
+    Members
+    -------
+    load, compute : In(IssueSignature)
+        Instructions from the load queue and the compute queue.
+    load_error, compute_error : Out(ERROR_BITS)
+    tap : Out(StreamTapSignature)
+    clear : In(1)
+        Program start: zero the weights and bias, drop work in flight.
+    """
+
+    def __init__(self, config, *, blackbox):
+        self.config = config
+        self.blackbox = blackbox
+        super().__init__({
+            "load":          In(IssueSignature()),
+            "compute":       In(IssueSignature()),
+            "load_error":    Out(ERROR_BITS),
+            "compute_error": Out(ERROR_BITS),
+            "tap":           Out(StreamTapSignature(config)),
+            "clear":         In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        lanes, streams, vb, fold = cfg.lanes, cfg.streams, cfg.vector_bits, cfg.mxm_fold
+        planes = Array([self.tap.east[s] for s in range(streams)] +
+                       [self.tap.west[s] for s in range(streams)])
+
+        def plane(direction, stream):
+            return planes[Mux(direction == Direction.WEST, streams, 0) + stream]
+
+        # ---- Weights and bias: shadow (loaded) and active (installed), reset-free data. ----
+        shadow = [Signal(vb, name=f"shadow_{k}", reset_less=True) for k in range(lanes)]
+        weights = [Signal(vb, name=f"weight_{k}", reset_less=True) for k in range(lanes)]
+        shadow_bias = Signal(32 * lanes, reset_less=True)
+        bias = Signal(32 * lanes, reset_less=True)
+
+        # ---- Load queue: LW and LB. ----
+        ld = data.View(FORMATS["load"].layout, self.load.word)
+        row = Signal(signed(OFFSET_BITS + 1))
+        m.d.comb += row.eq(ld.row + self.load.offset)
+        is_lw = ld.op == MatrixLoadOp.LW.value
+        is_lb = ld.op == MatrixLoadOp.LB.value
+        rows = Mux(is_lb, 4, lanes)
+        counts_ok = ((ld.count >= 1) & (ld.stream + ld.count <= streams) & (row >= 0) &
+                     (row + ld.count <= rows))
+        load_flag = Mux(~(is_lw | is_lb), ErrorFlag.ILLEGAL_OPCODE,
+                        Mux(counts_ok, 0, ErrorFlag.BAD_OPERAND))
+        load_go = Signal()
+        m.d.comb += load_go.eq(self.load.valid & (load_flag == 0))
+        with m.If(self.load.valid):
+            m.d.comb += self.load_error.eq(load_flag)
+        for k in range(lanes):
+            hit = load_go & is_lw & (row <= k) & (k < row + ld.count)
+            with m.If(hit):
+                m.d.sync += shadow[k].eq(plane(ld.dir, ld.stream + (k - row)[:5]))
+        for b in range(4):
+            with m.If(load_go & is_lb & (row <= b) & (b < row + ld.count)):
+                bias_plane = plane(ld.dir, ld.stream + (b - row)[:5])
+                for l in range(lanes):
+                    m.d.sync += shadow_bias[32 * l + 8 * b:32 * l + 8 * b + 8].eq(
+                        bias_plane[8 * l:8 * l + 8])
+
+        # ---- Compute queue: MM. ----
+        mm = data.View(FORMATS["matmul"].layout, self.compute.word)
+        acc_row = Signal(signed(OFFSET_BITS + 1))
+        m.d.comb += acc_row.eq(mm.acc + self.compute.offset)
+        busy = Signal()             # an MM occupies the array
+        finishing = Signal()        # ... and leaves it at the end of this cycle
+        is_mm = mm.op == MatrixOp.MM.value
+        mm_ok = ((mm.act_stream < streams) &
+                 (~mm.emit | (((mm.out_stream & 3) == 0) & (mm.out_stream + 4 <= streams))))
+        in_range = (acc_row >= 0) & (acc_row < cfg.mxm_acc_depth)
+        compute_flag = Mux(~is_mm, ErrorFlag.ILLEGAL_OPCODE,
+                           Mux(~mm_ok | (busy & ~finishing), ErrorFlag.BAD_OPERAND,
+                               Mux(in_range, 0, ErrorFlag.ADDRESS_RANGE)))
+        go = Signal()
+        m.d.comb += go.eq(self.compute.valid & (compute_flag == 0))
+        with m.If(self.compute.valid):
+            m.d.comb += self.compute_error.eq(compute_flag)
+
+        # Install at the end of the issue cycle: this MM already multiplies by the new rows.
+        with m.If(go & mm.install):
+            m.d.sync += [w.eq(s) for w, s in zip(weights, shadow)]
+            m.d.sync += bias.eq(shadow_bias)
+
+        # The MM in flight: activation, accumulator row, flags, fold phase.
+        activation = Signal(vb, reset_less=True)
+        x_row = Signal(range(cfg.mxm_acc_depth), reset_less=True)
+        x_accumulate = Signal(reset_less=True)
+        x_emit = Signal(reset_less=True)
+        x_out = Signal(5, reset_less=True)
+        x_dir = Signal(Direction, reset_less=True)
+        phase = Signal(range(fold))
+        with m.If(go):
+            m.d.sync += [
+                activation.eq(plane(mm.act_dir, mm.act_stream)),
+                x_row.eq(acc_row), x_accumulate.eq(mm.accumulate), x_emit.eq(mm.emit),
+                x_out.eq(mm.out_stream), x_dir.eq(mm.out_dir), busy.eq(1), phase.eq(0),
+            ]
+        m.d.comb += finishing.eq(busy & (phase == fold - 1))
+        with m.If(busy & ~go):
+            with m.If(finishing):
+                m.d.sync += busy.eq(0)
+            with m.Else():
+                m.d.sync += phase.eq(phase + 1)
+        with m.If(self.clear):
+            m.d.sync += [busy.eq(0)] + [w.eq(0) for w in weights + shadow] + \
+                        [bias.eq(0), shadow_bias.eq(0)]
+
+        # The multiplier array: rows phase * (lanes / fold) ... of the weights, this cycle.
+        block = lanes // fold
+        a_lanes = [activation[8 * k:8 * k + 8].as_signed() for k in range(lanes)]
+        rows_a = [Array(a_lanes[p * block + i] for p in range(fold)) for i in range(block)]
+        rows_w = [Array(weights[p * block + i] for p in range(fold)) for i in range(block)]
+        a_now = [Signal(signed(8), name=f"a_{i}") for i in range(block)]
+        w_now = [Signal(vb, name=f"w_{i}") for i in range(block)]
+        m.d.comb += [a.eq(rows_a[i][phase]) for i, a in enumerate(a_now)]
+        m.d.comb += [w.eq(rows_w[i][phase]) for i, w in enumerate(w_now)]
+        column_sums = []
+        for n in range(lanes):
+            products = []
+            for i in range(block):
+                product = Signal(signed(16), name=f"p_{i}_{n}")
+                m.d.comb += product.eq(a_now[i] * w_now[i][8 * n:8 * n + 8].as_signed())
+                products.append(product)
+            column_sums.append(_tree_sum(m, products, f"col{n}"))
+        sum_bits = len(column_sums[0])
+
+        # Accumulator SRAM: read the row one cycle before the MM finishes; forward the row the
+        # previous MM wrote in that cycle (the SRAM returns the old word then).
+        m.submodules.acc = acc = Sram(32 * lanes, cfg.mxm_acc_depth, blackbox=self.blackbox)
+        read_row = Mux(go & (fold == 1), acc_row, x_row)
+        m.d.comb += acc.raddr.eq(read_row)
+        wrote_row = Signal.like(x_row)
+        wrote_data = Signal(32 * lanes, reset_less=True)
+        wrote = Signal()
+        read_was = Signal.like(x_row)
+        m.d.sync += [read_was.eq(read_row), wrote.eq(acc.we), wrote_row.eq(acc.waddr),
+                     wrote_data.eq(acc.wdata)]
+        forward = wrote & (wrote_row == read_was)
+        old = Signal(32 * lanes)
+        m.d.comb += old.eq(Mux(forward, wrote_data, acc.rdata))
+
+        # Partial sums across the fold phases.
+        partial = [Signal(32, name=f"partial_{n}", reset_less=True) for n in range(lanes)]
+        new = Signal(32 * lanes)
+        for n in range(lanes):
+            running = Signal(32, name=f"running_{n}")
+            m.d.comb += running.eq((Mux(phase == 0, 0, partial[n]) +
+                                    sign_extend(column_sums[n].as_unsigned(), sum_bits))[:32])
+            with m.If(busy):
+                m.d.sync += partial[n].eq(running)
+            start = Mux(x_accumulate, old[32 * n:32 * n + 32], bias[32 * n:32 * n + 32])
+            m.d.comb += new[32 * n:32 * n + 32].eq((start + running)[:32])
+        m.d.comb += [acc.we.eq(finishing), acc.waddr.eq(x_row), acc.wdata.eq(new)]
+
+        # Emit: the new row's four byte planes on four streams, one cycle after it is formed.
+        emit = finishing & x_emit
+        out = [Cat(new[32 * l + 8 * b:32 * l + 8 * b + 8] for l in range(lanes))
+               for b in range(4)]
+        we = Signal(streams)
+        m.d.comb += we.eq(Mux(emit, 0b1111 << x_out, 0))
+        for s in range(streams):
+            m.d.comb += [self.tap.east_out[s].eq(out[s % 4]), self.tap.west_out[s].eq(out[s % 4])]
+        m.d.comb += [self.tap.east_we.eq(Mux(x_dir == Direction.EAST, we, 0)),
+                     self.tap.west_we.eq(Mux(x_dir == Direction.WEST, we, 0))]
+        return m

@@ -1,0 +1,133 @@
+"""Generate ``docs/isa.md`` from the ISA package: presets, floorplan, instruction formats,
+the instruction table, latencies, error flags and the host register map.
+
+    python -m isa.docs            # writes docs/isa.md
+    python -m isa.docs --check    # exits 1 if docs/isa.md is out of date
+"""
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from . import timing
+from .config import PRESETS
+from .formats import FORMATS, INSTRUCTIONS, WORD_BITS
+from .geometry import QueueKind, floorplan
+from .host import CHIP_ID, XFER_DATA_BASE, Control, ErrorFlag, Reg, Status, XferCommand
+from .opcodes import OPCODE_BITS
+
+__all__ = ["render", "main"]
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "isa.md"
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _shape(field):
+    from .formats import Operand
+    if field.shape is Operand:
+        return "operand (kind 2, index 5)"
+    if isinstance(field.shape, int):
+        return f"{'s' if field.signed else 'u'}{field.width}"
+    return f"{field.shape.__name__} ({field.width})"
+
+
+def render():
+    out = ["# Instruction set reference",
+           "",
+           "Generated from `isa/` by `python -m isa.docs`; do not edit (a test checks it is "
+           "current).",
+           ""]
+
+    out += ["## Presets", ""]
+    names = [f.name for f in fields(next(iter(PRESETS.values()))) if f.name != "name"]
+    rows = [[name] + [getattr(config, name) for name in names] for name, config in PRESETS.items()]
+    out += [_table(["preset"] + names, rows), ""]
+    rows = []
+    for name, config in PRESETS.items():
+        plan = floorplan(config)
+        rows.append([name, plan.positions, len(plan.queues), f"{config.sram_bytes // 1024} KiB",
+                     2 * config.mxms * config.lanes ** 2])
+    out += [_table(["preset", "positions", "queues", "SRAM", "MACs per cycle"], rows), ""]
+
+    plan = floorplan(PRESETS["tiny"])
+    out += ["## Floorplan (preset `tiny`)", "",
+            "Positions from the west edge; each unit's queues drive it.", ""]
+    rows = [[u.position, u.name, ", ".join(q.name for q in plan.queues_of(u))]
+            for u in plan.units]
+    out += [_table(["position", "unit", "queues"], rows), ""]
+
+    out += ["## Instruction word", "",
+            f"Every instruction is {WORD_BITS} bits. Bits {OPCODE_BITS - 1}:0 hold the opcode; "
+            "the format's fields follow from bit 6 upwards. Opcodes 0-7 are control "
+            "instructions every queue executes; opcodes 8 and up mean different things on "
+            "different queue kinds. `REPEAT` adds its stride to the format's *offset field*.",
+            ""]
+    for fmt in FORMATS.values():
+        rows = [[name, f"{lsb + f.width - 1}:{lsb}", _shape(f), f.doc]
+                for name, (lsb, f) in fmt.positions.items()]
+        offset = f" (offset field: `{fmt.offset}`)" if fmt.offset else ""
+        out += [f"### Format `{fmt.name}`{offset}", ""]
+        out += [_table(["field", "bits", "type", "meaning"], rows) if rows else "(no fields)", ""]
+
+    out += ["## Instructions", ""]
+    for kind in QueueKind:
+        specs = [s for s in INSTRUCTIONS if kind in s.queues and s.op.value >= 8]
+        rows = [[s.op.value, f"`{s.mnemonic}`", s.format.name, s.summary] for s in specs]
+        out += [f"### Queue kind `{kind.value}` ({kind.name})", "",
+                _table(["opcode", "mnemonic", "format", "effect"], rows), ""]
+    control = [s for s in INSTRUCTIONS if s.op.value < 8]
+    out += ["### Control (every queue)", "",
+            _table(["opcode", "mnemonic", "format", "effect"],
+                   [[s.op.value, f"`{s.mnemonic}`", s.format.name, s.summary]
+                    for s in control]), ""]
+
+    out += ["## Latencies", "",
+            "Cycles from an instruction's issue to its result at the neighbouring position "
+            "(see `isa/timing.py` for the whole timing model).", ""]
+    rows = [["READ", timing.MEM_READ_LATENCY],
+            ["every VXM operation", timing.VXM_LATENCY],
+            ["every SXM operation", timing.SXM_LATENCY],
+            ["MM", "mxm_fold + 1"],
+            ["WRITE -> READ of the same word", timing.MEM_WRITE_TO_READ],
+            ["LW / LB -> MM with install", timing.LOAD_TO_INSTALL],
+            ["NOTIFY -> released queues issue", timing.NOTIFY_TO_ISSUE],
+            ["host unload request -> data", timing.HOST_READ_LATENCY]]
+    out += [_table(["what", "cycles"], rows), ""]
+
+    def flags(flag_enum):
+        return [[f"0x{int(m):x}", m.name] for m in flag_enum]
+
+    out += ["## Error flags", "", _table(["bit", "flag"], flags(ErrorFlag)), ""]
+    out += ["## Host registers (AXI4-Lite, 32-bit)", "",
+            f"ID reads `0x{CHIP_ID:08x}`. XFER_DATA word i is at `0x{XFER_DATA_BASE:x} + 4 i`.",
+            ""]
+    out += [_table(["address", "register"], [[f"0x{int(r):02x}", r.name] for r in Reg]), ""]
+    out += [_table(["CONTROL bit", "name"], flags(Control)), ""]
+    out += [_table(["STATUS bit", "name"], flags(Status)), ""]
+    out += [_table(["XFER_CMD", "name"], [[int(c), c.name] for c in XferCommand]), ""]
+    return "\n".join(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m isa.docs")
+    parser.add_argument("--check", action="store_true", help="fail if docs/isa.md is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
+            print(f"{DOCUMENT} is out of date: run `python -m isa.docs`", file=sys.stderr)
+            return 1
+        return 0
+    DOCUMENT.write_text(text)
+    print(f"wrote {DOCUMENT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""``make bench``: build time and simulation speed of the RTL, and the GEMM table.
+
+    python -m sim.bench [--preset default] [--amaranth-cycles 150] [--skip-build]
+
+Tables (all numbers measured in this run):
+
+1. The Verilator build of the chip, from scratch.
+2. Simulation speed: the same programs on Verilator and on Amaranth's own simulator (which
+   runs only the first ``--amaranth-cycles`` cycles: it is several thousand times slower), and
+   the ratio.
+3. GEMMs on the RTL: cycles (simulated = predicted, checked), MXM utilisation (useful MACs /
+   (cycles x MXMs x lanes^2)), and for M = 1 the ratio to the weight-streaming bounds: weight
+   bytes over what the streams can carry to the MXMs per cycle, and over what the MEM slices
+   can read per cycle.
+"""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from isa import ConfigError, preset
+
+__all__ = ["main"]
+
+
+def _table(header, rows):
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    lines = ["  ".join(str(cell).rjust(width) if i else str(cell).ljust(width)
+                       for i, (cell, width) in enumerate(zip(row, widths)))
+             for row in [header] + rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join("  " + line for line in lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sim.bench",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--amaranth-cycles", type=int, default=150,
+                        help="cycles to run on Amaranth's simulator (default 150)")
+    parser.add_argument("--skip-build", action="store_true",
+                        help="reuse the cached Verilator build instead of timing a clean one")
+    args = parser.parse_args(argv)
+    try:
+        config = preset(args.preset)
+    except ConfigError as error:
+        parser.error(str(error))
+
+    from golden.archsim import ArchSim
+    from sim.amaranth_sim import run_on_amaranth
+    from sim.env import BUILD
+    from sim.runner import build_model
+    from sim.verilog import TOP, export_chip
+    from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case
+    from verification.system import run_programs_on_rtl
+
+    def say(message):
+        print(message, flush=True)
+
+    say(f"Open LPU bench, preset {config.name!r}: {config.summary()}")
+    verilog = export_chip(config, progress=lambda m: say(f"  {m}"))
+    build_dir = BUILD / "bench" / f"chip-{config.name}"
+    if args.skip_build:
+        build_seconds = None
+    else:
+        say("building the Verilator model from scratch ...")
+        _, build_seconds = build_model(toplevel=TOP, sources=[verilog], build_dir=build_dir,
+                                       clean=True)
+
+    say("compiling the GEMMs ...")
+    cases = [gemm_case(config, *shape, seed=7, per_channel=True) for shape in ACCEPTANCE_SHAPES]
+    say("checking them on the golden simulator ...")
+    for case in cases:
+        sim = ArchSim(config)
+        case.program.load_into(sim)
+        if sim.run().cycles != case.kernel.predicted_cycles:
+            raise SystemExit(f"golden simulator disagrees with the prediction for {case.name}")
+    say("running them on the RTL ...")
+    results = run_programs_on_rtl(config, [c.program for c in cases], name="bench",
+                                  build_dir=build_dir)
+    for case, result in zip(cases, results):
+        exact = np.array_equal(case.kernel.decode_outputs(result["outputs"]), case.expected)
+        if not exact or result["cycles"] != case.kernel.predicted_cycles or result["errors"]:
+            raise SystemExit(f"RTL result of {case.name} is wrong: the bench measures only "
+                             f"correct runs")
+
+    speed_case = max(zip(cases, results), key=lambda pair: pair[1]["cycles"])
+    say(f"running the first {args.amaranth_cycles} cycles of {speed_case[0].name} on "
+        f"Amaranth's simulator ...")
+    amaranth = run_on_amaranth(speed_case[0].program, max_cycles=args.amaranth_cycles)
+
+    print()
+    print("1. Verilator build (chip top, from scratch)")
+    print(_table(("model", "seconds"),
+                 [(f"lpu_chip ({config.name})",
+                   "cached" if build_seconds is None else f"{build_seconds:.1f}")]))
+    print()
+    print("2. Simulation speed (run phase: START to DONE; Python idle while the chip runs)")
+    verilator_speed = speed_case[1]["cycles"] / speed_case[1]["wall_seconds"]
+    print(_table(("program", "cycles", "Verilator cycles/s", "Amaranth cycles/s",
+                  "Verilator / Amaranth"),
+                 [(speed_case[0].name, speed_case[1]["cycles"], f"{verilator_speed:,.0f}",
+                   f"{amaranth.cycles_per_second:,.1f} ({amaranth.cycles} cycles)",
+                   f"{verilator_speed / amaranth.cycles_per_second:,.0f}x")]))
+    print()
+    print("3. GEMM on the RTL (simulated cycles equal the compiler's prediction; results "
+          "bit-exact)")
+    lanes, units = config.lanes, 2 * config.mxms
+    stream_bytes = units * config.streams * lanes          # to the MXMs, per cycle
+    port_bytes = 2 * config.mem_slices * lanes             # MEM reads, per cycle
+    rows = []
+    for case, result in zip(cases, results):
+        kernel = case.kernel
+        cycles = result["cycles"]
+        weight_bytes = kernel.k * kernel.n
+        if kernel.m == 1:
+            bound = (f"{cycles / (weight_bytes / stream_bytes):.2f}x streams, "
+                     f"{cycles / (weight_bytes / port_bytes):.2f}x MEM ports")
+        else:
+            bound = "-"
+        rows.append((f"{kernel.m}x{kernel.k}x{kernel.n}", cycles, kernel.predicted_cycles,
+                     f"{100 * kernel.utilisation(cycles):.1f}%", bound))
+    print(_table(("M x K x N", "cycles", "predicted", "MXM utilisation",
+                  "M = 1: cycles / weight-streaming bound"), rows))
+    print(f"\n  streams deliver {stream_bytes} B/cycle to the {units} MXMs; MEM slices read "
+          f"{port_bytes} B/cycle")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

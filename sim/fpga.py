@@ -1,0 +1,480 @@
+"""``make fpga``: ECP5 synthesis (Yosys ``synth_ecp5``), place-and-route (nextpnr-ecp5, router2)
+and a resource and Fmax report, with the YoWASP tools from PyPI.
+
+    python -m sim.fpga --preset fpga                 # report for the LFE5U-85F, speed grade 8
+    python -m sim.fpga --preset tiny --synth-only    # Yosys only: cell counts, no Fmax
+    python -m sim.fpga --preset fpga --board         # the ULX3S bitstream (hdl/board.py)
+
+The report design is the exported chip (the very file ``make verilog`` writes) inside a thin
+shell (:class:`hdl.board.ChipShell`) that brings the AXI4-Lite port to pins and leaves the fast
+transfer port idle, as the board does. Outputs go to ``build/fpga/<config>/``: ``synth.log``,
+``synth.json``, ``pnr.log``, ``pnr_report.json`` (nextpnr's own), ``report.json`` and
+``report.md`` (the summary). Both tools print progress on stderr while they run; a synthesis
+or place-and-route failure raises :class:`FpgaError` with the end of the tool's log.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .env import BUILD
+from .export import Progress, add_config_arguments, configs_from_arguments
+from .verilog import TOP, config_directory, export_chip, locked
+
+__all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
+           "smoke_check", "synthesize", "place_and_route", "parse_utilisation", "parse_pnr_report",
+           "pack_bitstream", "report_chip", "build_board", "main"]
+
+
+@dataclass(frozen=True)
+class Device:
+    """An ECP5 part as nextpnr-ecp5 names it."""
+    name: str           #: marketing name, for reports
+    nextpnr: str        #: nextpnr-ecp5's device option
+    package: str
+    speed: int
+
+    def __str__(self):
+        return f"{self.name}-{self.speed}{self.package}"
+
+
+#: The report's device: the part on the ULX3S 85F and ECPIX-5 85 boards, fastest speed grade.
+LFE5U_85F = Device("LFE5U-85F", "--85k", "CABGA381", 8)
+#: The ULX3S 85F board as shipped (speed grade 6).
+ULX3S_85F = Device("LFE5U-85F", "--85k", "CABGA381", 6)
+
+#: Cell types of the nextpnr utilisation report, by the name the report gives them.
+RESOURCES = {"TRELLIS_COMB": "LUT4", "TRELLIS_FF": "FF", "MULT18X18D": "DSP (18x18)",
+             "DP16KD": "BRAM (18 Kb)", "TRELLIS_RAMW": "LUTRAM", "TRELLIS_IO": "IO"}
+
+
+class FpgaError(RuntimeError):
+    """A synthesis, place-and-route or packing run failed; the message ends with its log."""
+
+
+def tool(name):
+    """The command of YoWASP tool ``name`` (``"yosys"``, ``"nextpnr-ecp5"``, ``"ecppack"``)."""
+    command = f"yowasp-{name}"
+    found = shutil.which(command) or shutil.which(command, path=str(Path(sys.executable).parent))
+    if found is None:
+        raise FpgaError(f"{command} not found: install the FPGA tools with "
+                        f"`pip install -e '.[fpga]'` (make setup does)")
+    return found
+
+
+def _run(command, *, log, cwd, progress, show, heartbeat=30.0):
+    """Run ``command``, copy its output to ``log`` and pass the lines ``show`` selects (a
+    function returning a message or None) to ``progress``; print a heartbeat when it is quiet.
+    Raises :class:`FpgaError` with the end of the log if it fails."""
+    begin = time.monotonic()
+    lines = queue.Queue()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, errors="replace")
+
+    def pump():
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    last_shown = time.monotonic()
+    last_line = ""
+    tail = []
+    with open(log, "w") as handle:
+        while True:
+            try:
+                line = lines.get(timeout=heartbeat)
+            except queue.Empty:
+                if progress:
+                    progress(f"  ... still running ({time.monotonic() - begin:.0f} s): "
+                             f"{last_line.strip()[:100]}")
+                continue
+            if line is None:
+                break
+            handle.write(line)
+            last_line = line
+            tail = (tail + [line])[-40:]
+            message = show(line)
+            if message and progress:
+                progress(f"  {message}")
+                last_shown = time.monotonic()
+            elif progress and time.monotonic() - last_shown > heartbeat:
+                progress(f"  ... ({time.monotonic() - begin:.0f} s) {line.strip()[:100]}")
+                last_shown = time.monotonic()
+    code = process.wait()
+    process.stdout.close()
+    if code != 0:
+        raise FpgaError(f"{Path(command[0]).name} failed (exit {code}) after "
+                        f"{time.monotonic() - begin:.0f} s; log {log}:\n{''.join(tail)}")
+    return time.monotonic() - begin
+
+
+_YOSYS_PASS = re.compile(r"^(\d+\.\d+)\. Executing (.*)$")
+
+
+def _show_yosys(line):
+    match = _YOSYS_PASS.match(line)
+    if match:
+        return f"yosys {match[1]}: {match[2].rstrip('.')}"
+    if line.startswith(("ERROR", "Warning: Replacing memory", "Warning: wire")):
+        return line.strip()
+    return None
+
+
+_NEXTPNR_SHOWN = re.compile(
+    r"^(ERROR|Info: (Packing|Running|Placing|Routing|Setting up|Checksum|Max frequency|"
+    r"HeAP Placer Time|Router2 time|Program finished|Device utilisation)|"
+    r"Info:\s+(TRELLIS_COMB|TRELLIS_FF|MULT18X18D|DP16KD|TRELLIS_RAMW):|"
+    r"Info:\s+iter #?\d+[:=]?|Info:\s+at (initial|iteration) #?\d+|"
+    r"Info: Legalis|Info: Critical path report|Info: \d+ arcs|Info:\s+Running main)")
+
+
+def _show_nextpnr(line):
+    if _NEXTPNR_SHOWN.match(line):
+        return "nextpnr: " + line.strip().removeprefix("Info: ").strip()
+    return None
+
+
+def _yosys_reader(source):
+    source = Path(source)
+    if source.suffix == ".il":
+        return f"read_rtlil {source.name}"
+    return f"read_verilog -defer {source.name}"
+
+
+def synthesize(sources, top, directory, *, progress=None, nodsp=False):
+    """Yosys ``synth_ecp5`` of ``sources`` (Verilog and RTLIL files) into
+    ``directory/synth.json``. Returns ``(seconds, cell counts of the netlist)``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    names = []
+    for source in sources:
+        source = Path(source)
+        target = directory / source.name
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+        names.append(target)
+    script = "\n".join([
+        *(_yosys_reader(name) for name in names),
+        f"hierarchy -check -top {top}",
+        f"synth_ecp5 -top {top} {'-nodsp ' if nodsp else ''}-json synth.json",
+        "tee -q -o synth_stat.json stat -json",
+        "",
+    ])
+    (directory / "synth.ys").write_text(script)
+    if progress:
+        progress(f"synthesising {top} with Yosys synth_ecp5 ({directory})")
+    seconds = _run([tool("yosys"), "-s", "synth.ys"], log=directory / "synth.log",
+                   cwd=directory, progress=progress, show=_show_yosys)
+    stat = json.loads((directory / "synth_stat.json").read_text())
+    cells = stat.get("design", {}).get("num_cells_by_type") or \
+        stat["modules"][f"\\{top}"]["num_cells_by_type"]
+    return seconds, dict(cells)
+
+
+def place_and_route(directory, device, *, frequency_mhz, seed=1, lpf=None, progress=None):
+    """nextpnr-ecp5 (router2) of ``directory/synth.json`` for ``device``; writes
+    ``pnr_report.json`` and ``pnr.config``. Missing ``frequency_mhz`` is not an error: the
+    achieved Fmax is what the report states. Returns the seconds it took."""
+    directory = Path(directory)
+    command = [tool("nextpnr-ecp5"), device.nextpnr, "--package", device.package,
+               "--speed", str(device.speed), "--json", "synth.json",
+               "--textcfg", "pnr.config", "--report", "pnr_report.json",
+               "--freq", str(frequency_mhz), "--router", "router2", "--timing-allow-fail",
+               "--seed", str(seed)]
+    if lpf is not None:
+        command += ["--lpf", str(lpf)]
+    if progress:
+        progress(f"placing and routing for {device} at a {frequency_mhz} MHz target "
+                 f"(router2, seed {seed})")
+    try:
+        return _run(command, log=directory / "pnr.log", cwd=directory, progress=progress,
+                    show=_show_nextpnr)
+    except FpgaError as error:
+        over = [f"{kind} {used}/{available} ({100 * used / available:.0f}%)"
+                for kind, (used, available) in
+                parse_utilisation(directory / "pnr.log").items() if used > available]
+        if over:
+            raise FpgaError(f"the design does not fit the {device}: {', '.join(over)}; "
+                            f"log {directory / 'pnr.log'}") from error
+        raise
+
+
+_UTILISATION = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%")
+
+
+def parse_utilisation(log):
+    """``{cell type: (used, available)}`` from the utilisation table of a nextpnr log."""
+    found = {}
+    for line in Path(log).read_text(errors="replace").splitlines():
+        match = _UTILISATION.match(line)
+        if match:
+            found[match[1]] = (int(match[2]), int(match[3]))
+    return found
+
+
+def pack_bitstream(directory, name, *, progress=None):
+    """``ecppack --compress`` of ``directory/pnr.config`` into ``directory/<name>.bit``."""
+    directory = Path(directory)
+    if progress:
+        progress(f"packing {directory / name}.bit")
+    _run([tool("ecppack"), "--compress", "--input", "pnr.config", "--bit", f"{name}.bit"],
+         log=directory / "pack.log", cwd=directory, progress=progress, show=lambda line: None)
+    return directory / f"{name}.bit"
+
+
+# ---- The fast synthesis smoke check (default test tier). ----
+
+#: Yosys script of :func:`smoke_check`; ``{source}`` and ``{top}`` are filled in.
+SMOKE_SCRIPT = """\
+read_verilog {source}
+hierarchy -check -top {top}
+proc
+check -assert
+select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$sr
+memory -nomap
+tee -q -o memories.txt select -list t:$mem_v2
+design -save inferred
+memory_libmap -lib +/lattice/lutrams_trellis.txt -lib +/lattice/brams_16kd.txt
+tee -q -o unmapped.txt select -list t:$mem_v2
+tee -q -o brams.txt select -list t:$__DP16KD_
+design -load inferred
+flatten
+check -assert
+"""
+
+
+@dataclass
+class SmokeResult:
+    """What :func:`smoke_check` found (it raises :class:`FpgaError` on a latch or a loop)."""
+    seconds: float
+    memories: list      #: every inferred memory, ``module/name``
+    unmapped: list      #: memories that map to neither block RAM nor LUT RAM (flip-flops)
+    brams: list         #: ``module/cell`` of every block RAM cell (``$__DP16KD_``)
+    log: Path
+    mapping: dict = field(default_factory=dict)   #: ``{module/name: RAM primitive}``
+
+
+def smoke_check(config, *, progress=None):
+    """Yosys on the exported chip, without technology mapping of the logic: the processes
+    infer no latch, no module has a combinational loop, a multiple driver or an undriven
+    wire (``check -assert``, per module and flattened), and memories are inferred as RAM
+    and mapped to ECP5 block or LUT RAM where they can be."""
+    source = export_chip(config, progress=progress)
+    directory = BUILD / "fpga" / f"smoke-{config_directory(config).name}"
+    with locked(directory):
+        (directory / "smoke.ys").write_text(SMOKE_SCRIPT.format(source=source, top=TOP))
+        for name in ("memories.txt", "unmapped.txt", "brams.txt"):
+            (directory / name).unlink(missing_ok=True)
+        if progress:
+            progress(f"Yosys smoke check of {source}")
+        seconds = _run([tool("yosys"), "-s", "smoke.ys"], log=directory / "smoke.log",
+                       cwd=directory, progress=progress, show=_show_yosys)
+
+        def listed(name):
+            return [line.strip() for line in (directory / name).read_text().splitlines()
+                    if line.strip()]
+        mapping = {f"{match[1]}/{match[2]}": match[3] for match in re.finditer(
+            r"^mapping memory (\S+)\.(\w+) via (\S+)$",
+            (directory / "smoke.log").read_text(), re.M)}
+        return SmokeResult(seconds, listed("memories.txt"), listed("unmapped.txt"),
+                           listed("brams.txt"), directory / "smoke.log", mapping)
+
+
+# ---- The report. ----
+
+@dataclass
+class FpgaReport:
+    """Resources and timing of one place-and-route run."""
+    config: str
+    summary: str
+    device: str
+    frequency_target_mhz: float
+    fmax_mhz: float
+    utilisation: dict                   #: {cell type: (used, available)}
+    critical_path: list                 #: [(delay ns, kind, "from -> to")]
+    critical_path_ns: float
+    synth_seconds: float
+    pnr_seconds: float
+    synth_cells: dict = field(default_factory=dict)
+    top: str = ""
+
+    def row(self):
+        """One row of the docs table."""
+        def use(kind):
+            used, available = self.utilisation.get(kind, (0, 0))
+            return f"{used} ({100 * used / available:.0f}%)" if available else str(used)
+        return (f"| {self.config} | {use('TRELLIS_COMB')} | {use('TRELLIS_FF')} | "
+                f"{use('MULT18X18D')} | {use('DP16KD')} | {self.fmax_mhz:.1f} |")
+
+    def markdown(self):
+        lines = [f"# FPGA report: {self.config} on {self.device}", "",
+                 f"Configuration: {self.summary}", "",
+                 "| preset | LUT4 | FF | DSP 18x18 | BRAM 18 Kb | Fmax (MHz) |",
+                 "|---|---|---|---|---|---|", self.row(), "",
+                 f"Target {self.frequency_target_mhz:g} MHz; synthesis {self.synth_seconds:.0f} s, "
+                 f"place and route {self.pnr_seconds:.0f} s.", "",
+                 f"Critical path ({self.critical_path_ns:.2f} ns):", "", "```"]
+        lines += [f"{delay:6.2f} ns  {kind:9s} {where}" for delay, kind, where in
+                  self.critical_path]
+        lines += ["```", ""]
+        return "\n".join(lines)
+
+
+def _cell_name(endpoint):
+    return f"{endpoint.get('cell', '?')}.{endpoint.get('port', '?')}"
+
+
+def parse_pnr_report(path):
+    """``(fmax MHz, {type: (used, available)}, critical path steps, path ns)`` from nextpnr's
+    ``--report`` JSON. The clock with the lowest achieved Fmax is the one reported."""
+    report = json.loads(Path(path).read_text())
+    fmax = report.get("fmax", {})
+    if not fmax:
+        raise FpgaError(f"{path} has no clock: the design has no registers on a clock?")
+    fmax_mhz = min(entry["achieved"] for entry in fmax.values())
+    utilisation = {kind: (entry["used"], entry["available"])
+                   for kind, entry in report.get("utilization", {}).items()}
+    steps, total = [], 0.0
+    paths = [p for p in report.get("critical_paths", []) if p.get("path")]
+    if paths:
+        worst = max(paths, key=lambda p: sum(step["delay"] for step in p["path"]))
+        for step in worst["path"]:
+            total += step["delay"]
+            where = (f"{_cell_name(step['from'])} -> {_cell_name(step['to'])}"
+                     if step["type"] == "routing" else _cell_name(step.get("to", step["from"])))
+            steps.append((step["delay"], step["type"], where))
+    return fmax_mhz, utilisation, steps, total
+
+
+def _shell_verilog(config):
+    from amaranth.back import verilog
+    from hdl.board import ChipShell
+    return verilog.convert(ChipShell(config), name=ChipShell.MODULE, emit_src=False,
+                           strip_internal_attrs=True)
+
+
+def report_directory(config, device):
+    return BUILD / "fpga" / f"{config_directory(config).name}-{device.speed}"
+
+
+def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_only=False,
+                progress=None):
+    """Export, synthesise, place and route the chip of ``config`` and write the report.
+
+    Returns the :class:`FpgaReport` (or, with ``synth_only``, the synthesised cell counts)."""
+    from hdl.board import ChipShell
+    chip = export_chip(config, progress=progress)
+    directory = report_directory(config, device)
+    with locked(directory):
+        shell = directory / f"{ChipShell.MODULE}.v"
+        text = _shell_verilog(config)
+        if not shell.exists() or shell.read_text() != text:
+            shell.write_text(text)
+        synth_key = hashlib.sha256(chip.read_bytes() + text.encode()).hexdigest()[:16]
+        stamp = directory / "synth.key"
+        if (stamp.exists() and stamp.read_text() == synth_key and
+                (directory / "synth_stat.json").exists() and (directory / "synth.json").exists()):
+            stat = json.loads((directory / "synth_stat.json").read_text())
+            cells = stat.get("design", {}).get("num_cells_by_type", {})
+            synth_seconds = float((directory / "synth.seconds").read_text())
+            if progress:
+                progress(f"synthesis of {config.name} is up to date ({directory})")
+        else:
+            stamp.unlink(missing_ok=True)
+            synth_seconds, cells = synthesize([chip, shell], ChipShell.MODULE, directory,
+                                              progress=progress)
+            (directory / "synth.seconds").write_text(f"{synth_seconds:.1f}")
+            stamp.write_text(synth_key)
+        if synth_only:
+            return cells
+        pnr_seconds = place_and_route(directory, device, frequency_mhz=frequency_mhz,
+                                      seed=seed, progress=progress)
+        fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
+        report = FpgaReport(config.name, config.summary(), str(device), frequency_mhz, fmax,
+                            utilisation, steps, total, synth_seconds, pnr_seconds,
+                            synth_cells=cells, top=ChipShell.MODULE)
+        (directory / "report.json").write_text(json.dumps(asdict(report), indent=1))
+        (directory / "report.md").write_text(report.markdown())
+    return report
+
+
+def build_board(config, *, baud=115200, seed=1, progress=None):
+    """The ULX3S 85F bitstream of :class:`hdl.board.BoardTop` for ``config``; returns the
+    :class:`FpgaReport` and the path of the ``.bit`` file."""
+    from hdl.board import BoardTop, board_plan
+    chip = export_chip(config, progress=progress)
+    directory = BUILD / "fpga" / f"board-{config_directory(config).name}"
+    with locked(directory):
+        plan = board_plan(BoardTop(config, baud=baud))
+        for name, content in plan.files.items():
+            target = directory / name
+            mode = "wb" if isinstance(content, bytes) else "w"
+            with open(target, mode) as handle:
+                handle.write(content)
+        il = next(name for name in plan.files if name.endswith(".il"))
+        lpf = next(name for name in plan.files if name.endswith(".lpf"))
+        top = Path(il).stem
+        synth_seconds, cells = synthesize([chip, directory / il], top, directory,
+                                          progress=progress)
+        pnr_seconds = place_and_route(directory, ULX3S_85F, frequency_mhz=BoardTop.CLOCK_MHZ,
+                                      seed=seed, lpf=directory / lpf, progress=progress)
+        fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
+        report = FpgaReport(config.name, config.summary(), f"ULX3S ({ULX3S_85F})",
+                            BoardTop.CLOCK_MHZ, fmax, utilisation, steps, total, synth_seconds,
+                            pnr_seconds, synth_cells=cells, top=top)
+        (directory / "report.md").write_text(report.markdown())
+        if fmax < BoardTop.CLOCK_MHZ:
+            raise FpgaError(f"the board design reaches {fmax:.1f} MHz, below the board's "
+                            f"{BoardTop.CLOCK_MHZ} MHz clock; see {directory / 'report.md'}")
+        bitstream = pack_bitstream(directory, top, progress=progress)
+    return report, bitstream
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sim.fpga",
+                                     description=__doc__.split("\n")[0])
+    add_config_arguments(parser, allow_all=False)
+    parser.add_argument("--freq", type=float, default=100,
+                        help="nextpnr frequency target in MHz (default 100)")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr placer seed")
+    parser.add_argument("--synth-only", action="store_true", help="stop after Yosys")
+    parser.add_argument("--board", action="store_true",
+                        help="build the ULX3S 85F bitstream instead of the report")
+    parser.add_argument("--baud", type=int, default=115200, help="board UART baud rate")
+    args = parser.parse_args(argv)
+    [config] = configs_from_arguments(parser, args)
+    progress = Progress()
+    try:
+        if args.board:
+            report, bitstream = build_board(config, baud=args.baud, seed=args.seed,
+                                            progress=progress)
+            print(report.markdown())
+            print(f"bitstream: {bitstream}")
+            return 0
+        result = report_chip(config, frequency_mhz=args.freq, seed=args.seed,
+                             synth_only=args.synth_only, progress=progress)
+    except FpgaError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.synth_only:
+        for kind, count in sorted(result.items()):
+            print(f"{count:8d}  {kind}")
+        return 0
+    print(result.markdown())
+    print(f"report: {report_directory(config, LFE5U_85F) / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""``make lint``: ``verilator --lint-only -Wall`` on the exported Verilog.
+
+    python -m sim.lint --preset tiny
+    python -m sim.lint --preset all
+
+Lints the very file ``make verilog`` writes (:func:`sim.verilog.export_chip`) with the waivers of
+:data:`WAIVERS` (one file, one reason per line, each scoped to generated Verilog), and the
+hand-written ``lpu_sram`` module on its own with no waiver at all. Clean means: Verilator exits
+0 and prints no warning.
+"""
+
+import argparse
+import collections
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .env import BUILD, setup_verilator
+from .export import Progress, add_config_arguments, configs_from_arguments
+from .verilog import TOP, export_chip, locked
+
+__all__ = ["WAIVERS", "LintResult", "lint_file", "lint_chip", "lint_sram", "waiver_rules",
+           "main"]
+
+#: The only lint waivers of the project (a Verilator control file).
+WAIVERS = Path(__file__).with_name("lint_waivers.vlt")
+
+_WARNING = re.compile(r"^%(Warning|Error)(?:-([A-Z0-9_]+))?:", re.M)
+
+
+@dataclass
+class LintResult:
+    """What one Verilator lint run reported."""
+    path: Path
+    returncode: int
+    seconds: float
+    output: str
+    warnings: collections.Counter = field(default_factory=collections.Counter)
+    errors: list = field(default_factory=list)
+
+    @property
+    def clean(self):
+        return self.returncode == 0 and not self.warnings and not self.errors
+
+    def summary(self):
+        if self.clean:
+            return f"clean ({self.seconds:.1f} s)"
+        parts = [f"{count} {rule}" for rule, count in self.warnings.most_common()]
+        parts += [f"error: {line}" for line in self.errors[:5]]
+        return f"NOT clean (rc={self.returncode}, {self.seconds:.1f} s): " + ", ".join(parts)
+
+
+def lint_file(path, top, *, waivers=WAIVERS, extra_args=()):
+    """Run ``verilator --lint-only -Wall`` on ``path`` with top module ``top``."""
+    setup_verilator()
+    command = ["verilator", "--lint-only", "-Wall", "--top-module", top, *extra_args]
+    if waivers is not None:
+        command.append(str(waivers))
+    command.append(str(path))
+    begin = time.monotonic()
+    run = subprocess.run(command, capture_output=True, text=True)
+    result = LintResult(Path(path), run.returncode, time.monotonic() - begin,
+                        run.stdout + run.stderr)
+    for match in _WARNING.finditer(result.output):
+        kind, rule = match.groups()
+        if kind == "Warning":
+            result.warnings[rule or "?"] += 1
+        elif not result.output[match.end():].startswith(" Exiting due to"):
+            line = result.output[match.start():result.output.find("\n", match.start())]
+            result.errors.append(line)
+    return result
+
+
+def lint_chip(config, *, progress=None):
+    """Export (if needed) the chip of ``config`` and lint it with the project's waivers."""
+    path = export_chip(config, progress=progress)
+    if progress:
+        progress(f"linting {path}")
+    return lint_file(path, TOP)
+
+
+def lint_sram():
+    """Lint the hand-written ``lpu_sram`` module on its own, without any waiver."""
+    from hdl import sram
+    directory = BUILD / "lint"
+    with locked(directory):
+        path = directory / f"{sram.MODULE_NAME}.v"
+        if not path.exists() or path.read_text() != sram.VERILOG:
+            path.write_text(sram.VERILOG)
+        return lint_file(path, sram.MODULE_NAME, waivers=None)
+
+
+def waiver_rules(path=WAIVERS):
+    """``[(rule, file glob, match or None, reason)]`` for every ``lint_off`` line of ``path``."""
+    pattern = re.compile(r'^lint_off\s+-rule\s+(\S+)\s+-file\s+"([^"]+)"'
+                         r'(?:\s+-match\s+"([^"]+)")?\s*(?://\s*(.*))?$')
+    rules = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not line.startswith("lint_off"):
+            continue
+        match = pattern.match(line)
+        if not match:
+            raise ValueError(f"{path}:{number}: waiver not of the form "
+                             f'lint_off -rule R -file "glob" [-match "text"] // reason')
+        rules.append((match[1], match[2], match[3], (match[4] or "").strip()))
+    return rules
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sim.lint",
+                                     description=__doc__.split("\n")[0])
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    configs = configs_from_arguments(parser, args)
+    progress = Progress()
+    failed = 0
+    sram = lint_sram()
+    print(f"lpu_sram (hand-written, no waivers): {sram.summary()}")
+    failed += not sram.clean
+    for config in configs:
+        result = lint_chip(config, progress=progress)
+        print(f"{config.name}: {result.path}: {result.summary()}")
+        if not result.clean:
+            failed += 1
+            print(result.output[-4000:], file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Full ECP5 synthesis and place-and-route (``make fpga``; not in the default tier).
+
+The ``fpga`` preset must fit the LFE5U-85F with its SRAMs in block RAM and multipliers on DSPs,
+and the report must state an Fmax; the ULX3S bitstream must build. Each run takes tens of
+minutes on two cores.
+"""
+
+import pytest
+
+from isa.config import preset
+from sim.fpga import LFE5U_85F, build_board, report_chip
+
+pytestmark = pytest.mark.fpga
+
+#: The preset ``make fpga`` reports on.
+FPGA_PRESET = "fpga"
+
+
+@pytest.fixture(scope="module")
+def report():
+    return report_chip(preset(FPGA_PRESET), device=LFE5U_85F)
+
+
+def test_fpga_preset_fits(report):
+    for kind, (used, available) in report.utilisation.items():
+        assert used <= available, f"{kind}: {used} of {available}"
+
+
+def test_srams_are_block_ram_and_multipliers_dsps(report):
+    assert report.utilisation["DP16KD"][0] > 0
+    assert report.utilisation["MULT18X18D"][0] > 0
+
+
+def test_report_states_fmax_and_critical_path(report):
+    assert report.fmax_mhz > 0
+    assert report.critical_path, "no critical path in the report"
+    assert report.critical_path_ns == pytest.approx(
+        sum(delay for delay, _, _ in report.critical_path))
+
+
+def test_board_bitstream_builds():
+    result, bitstream = build_board(preset(FPGA_PRESET))
+    assert bitstream.stat().st_size > 100_000
+    assert result.fmax_mhz >= 25

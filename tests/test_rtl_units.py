@@ -1,0 +1,118 @@
+"""Unit-level cocotb testbenches on Verilator: the stream fabric, a MEM slice, the VXM, an
+instruction queue, the host interface and the whole chip seen from its host port.
+
+Each unit is built once (cached under ``build/sim/<unit>``) from the Verilog of its harness
+(:mod:`verification.harness`); the chip shares the system tests' build of preset ``tiny``.
+Every testbench checks the RTL against an oracle written independently of it; the
+``test_checker_can_fail`` tests run a testbench with its model's deliberate error
+(``LPU_FAULT=1``) and require it to fail. The last tests pin bugs these testbenches found.
+"""
+
+import pytest
+
+from isa import preset
+from sim.env import BUILD
+from sim.runner import CocotbFailure, run_cocotb
+from sim.verilog import TOP, export_chip
+from verification.harness import UNITS, export_unit
+from verification.system import chip_build_dir
+
+pytestmark = pytest.mark.verilator
+
+#: ``{unit: testcase}``: a short test of each unit's testbench that exercises its model fully
+#: enough for the deliberate model error to show.
+FAULT_CASES = {
+    "fabric": "random_traffic_matches_the_model",
+    "mem": "random_program_matches_the_model",
+    "vxm": "random_programs_match_the_model",
+    "icu": "random_programs_match_the_model",
+    "host": "fast_port_requests_and_read_data",
+    "mxm": "random_programs_match_the_model",
+    "mxm_folded": "random_programs_match_the_model",
+    "sxm": "random_operations_match_the_model",
+    "chip_host": "program_matches_the_golden_simulator",
+}
+
+
+def run_unit(unit, *, testcase=None, fault=False, extra_env=None, run_name="run"):
+    """Run unit ``unit``'s cocotb module (all its tests, or ``testcase``)."""
+    # Rewrite assertions only in the testbench modules: rewriting every module the simulator
+    # imports (cocotb's default) costs about a second per run.
+    env = {"COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py", **(extra_env or {})}
+    if fault:
+        env["LPU_FAULT"] = "1"
+    if unit == "chip_host":
+        config = preset("tiny")
+        return run_cocotb(toplevel=TOP, sources=[export_chip(config)],
+                          test_module="verification.tb_chip_host",
+                          build_dir=chip_build_dir(config), testcase=testcase, extra_env=env,
+                          run_name=f"chip_host-{run_name}")
+    _, module = UNITS[unit]
+    return run_cocotb(toplevel=f"lpu_{unit}", sources=[export_unit(unit)], test_module=module,
+                      build_dir=BUILD / "sim" / unit, testcase=testcase, extra_env=env,
+                      run_name=run_name)
+
+
+def test_fabric():
+    run_unit("fabric")
+
+
+def test_mem():
+    run_unit("mem")
+
+
+def test_vxm():
+    run_unit("vxm")
+
+
+def test_icu():
+    run_unit("icu")
+
+
+def test_host():
+    run_unit("host")
+
+
+def test_chip_host():
+    run_unit("chip_host")
+
+
+def test_mxm():
+    run_unit("mxm")
+
+
+def test_mxm_folded():
+    """The matrix unit with ``mxm_fold = 4``: issue interval, latency and busy flags."""
+    run_unit("mxm_folded")
+
+
+def test_sxm():
+    run_unit("sxm")
+
+
+@pytest.mark.parametrize("unit", sorted(FAULT_CASES))
+def test_checker_can_fail(unit):
+    with pytest.raises(CocotbFailure, match="cocotb tests of .* failed"):
+        run_unit(unit, testcase=FAULT_CASES[unit], fault=True, run_name="fault")
+
+
+# ---- Regressions of bugs these testbenches found. ----
+
+def test_two_ldcs_in_one_cycle():
+    run_unit("vxm", testcase="two_ldcs_to_different_registers", run_name="ldc")
+
+
+def test_conflict_with_a_dropped_instruction():
+    run_unit("chip_host", testcase="conflict_with_a_dropped_instruction", run_name="conflict")
+
+
+def test_system_runner_runs_consecutive_programs():
+    """A second run must not see the first run's DONE, and a shorter program must not run on
+    into the previous program's instructions."""
+    from compiler.asm import assemble
+    from verification.system import run_programs_on_rtl
+    config = preset("tiny")
+    programs = [assemble(".queue vxm.alu0\n nop 5\n nop 5\n nop 5\n", config),
+                assemble(".queue vxm.alu0\n nop 5\n", config)]
+    results = run_programs_on_rtl(config, programs, name="consecutive")
+    assert [result["cycles"] for result in results] == [15, 5]

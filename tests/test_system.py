@@ -1,0 +1,94 @@
+"""System regression on the RTL (Verilator): every program runs on the chip, on the golden
+simulator and against its NumPy definition.
+
+For each program: RTL memories == golden memories == NumPy results, bit for bit; RTL cycles ==
+golden cycles == the compiler's prediction; no error flags. All programs of a preset run in one
+simulator launch (the chip is rebuilt only when the RTL changes).
+"""
+
+import numpy as np
+import pytest
+
+from golden.archsim import ArchSim
+from isa import preset
+from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case, random_shapes
+from verification.programs import graph_case, hand_written
+from verification.switch_programs import reduction_program, switch_program
+from verification.system import run_programs_on_rtl
+
+PRESETS = ["tiny", "default"]
+
+
+class Case:
+    """A program with its expected regions (what NumPy says every output word must be)."""
+
+    def __init__(self, name, program, expected, decode=None):
+        self.name = name
+        self.program = program
+        self.expected = expected          # {region or output name: array}
+        self.decode = decode              # regions -> {output name: values}, if not raw
+
+
+def case_specs(config):
+    """``[(name, build)]``: every program of the regression for ``config``, built on demand."""
+    specs = [("asm-add-requant",
+              lambda: Case("asm-add-requant", *hand_written(config, "add_requant")))]
+
+    def graph(seed):
+        case = graph_case(config, seed)
+        return Case(f"graph-{seed}", case.program, case.expected, case.kernel.decode_outputs)
+
+    specs += [(f"graph-{seed}", lambda seed=seed: graph(seed)) for seed in range(8)]
+    specs.append(("switch", lambda: Case("switch", *switch_program(config, seed=1))))
+    specs += [(f"reduce-{kind}", lambda kind=kind: Case(f"reduce-{kind}",
+                                                       *reduction_program(config, kind, seed=2)))
+              for kind in ("sum", "max")]
+
+    def gemm(index, shape):
+        case = gemm_case(config, *shape, seed=index, per_channel=index % 2 == 1)
+        return Case(case.name, case.program, {"C": case.expected},
+                    lambda regions: {"C": case.kernel.decode_outputs(regions)})
+
+    shapes = list(ACCEPTANCE_SHAPES) + random_shapes(3, seed=len(config.name), limit=150)
+    specs += [(f"gemm-{'x'.join(map(str, shape))}", lambda i=i, shape=shape: gemm(i, shape))
+              for i, shape in enumerate(shapes)]
+    return specs
+
+
+_RUNS = {}
+
+
+def run(preset_name):
+    """Run every program of a preset on the golden simulator and on the RTL (once)."""
+    if preset_name not in _RUNS:
+        config = preset(preset_name)
+        cases = [build() for _, build in case_specs(config)]
+        golden = []
+        for case in cases:
+            sim = ArchSim(config)
+            case.program.load_into(sim)
+            golden.append((sim.run(), case.program.read_outputs(sim)))
+        rtl = run_programs_on_rtl(config, [c.program for c in cases], name="system")
+        names = [name for name, _ in case_specs(config)]
+        _RUNS[preset_name] = dict(zip(names, zip(cases, golden, rtl)))
+    return _RUNS[preset_name]
+
+
+@pytest.mark.verilator
+@pytest.mark.parametrize("preset_name, name", [
+    pytest.param(p, name, marks=pytest.mark.xdist_group(f"system-{p}"))
+    for p in PRESETS for name, _ in case_specs(preset(p))])
+def test_rtl_matches_golden_and_numpy(preset_name, name):
+    case, (golden, golden_regions), rtl = run(preset_name)[name]
+    program = case.program
+    # Cycle-exact: the RTL's cycle counter, the golden simulator and the prediction agree.
+    assert rtl["cycles"] == golden.cycles == program.predicted_cycles
+    assert rtl["errors"] == int(golden.errors) == 0
+    # Bit-exact: every output word of the RTL equals the golden simulator's...
+    for region in program.outputs:
+        np.testing.assert_array_equal(rtl["outputs"][region.name], golden_regions[region.name],
+                                      err_msg=f"{name}: region {region.name}")
+    # ... and both equal the NumPy definition.
+    outputs = case.decode(rtl["outputs"]) if case.decode else rtl["outputs"]
+    for key, expected in case.expected.items():
+        np.testing.assert_array_equal(outputs[key], expected, err_msg=f"{name}: {key}")

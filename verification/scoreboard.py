@@ -1,0 +1,87 @@
+"""Shared pieces of the unit testbenches: the scoreboard, deliberate model errors, clock and
+reset, and vector packing.
+
+Every unit testbench compares the RTL with a model written independently of it. To prove that
+such a comparison can fail, each model can be told to make a deliberate error (as pyuvm's
+TinyALU example does): the environment variable ``LPU_FAULT`` set to ``1`` selects the
+model's injected error, and the launcher then expects the testbench to fail.
+"""
+
+import os
+
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge
+
+__all__ = ["CLOCK_NS", "FAULT", "Scoreboard", "reset", "pack", "unpack"]
+
+#: Simulated clock period; only cycle counts matter.
+CLOCK_NS = 10
+#: Whether the models make their deliberate error (``LPU_FAULT=1``).
+FAULT = os.environ.get("LPU_FAULT", "") == "1"
+
+
+class Scoreboard:
+    """Collects comparisons of expected and observed values; :meth:`check` fails the test with
+    the first few mismatches, each named by cycle and signal.
+
+    Parameters
+    ----------
+    name : str
+        Named in the failure message.
+    limit : int
+        Mismatches listed in the message (all are counted).
+    """
+
+    def __init__(self, name, limit=8):
+        self.name = name
+        self.limit = limit
+        self.compared = 0
+        self.mismatches = []
+
+    def compare(self, cycle, what, expected, observed):
+        """Record one comparison; returns whether it matched."""
+        self.compared += 1
+        if expected == observed:
+            return True
+        self.mismatches.append(f"cycle {cycle}: {what}: expected {_show(expected)}, "
+                               f"observed {_show(observed)}")
+        return False
+
+    def check(self):
+        """Fail (``AssertionError``) if any comparison mismatched or none was made."""
+        assert self.compared, f"{self.name}: nothing was compared"
+        if self.mismatches:
+            shown = "\n  ".join(self.mismatches[:self.limit])
+            raise AssertionError(f"{self.name}: {len(self.mismatches)} of {self.compared} "
+                                 f"comparisons failed, first:\n  {shown}")
+
+
+def _show(value):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 0xFFFF:
+        return hex(value)
+    return repr(value)
+
+
+async def reset(dut, cycles=2):
+    """Start the clock and hold the (synchronous, active-high) ``rst`` for ``cycles`` cycles.
+    Drive every input to its idle value before calling this."""
+    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    dut.rst.value = 1
+    for _ in range(cycles):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+def pack(values, bits=8):
+    """Lane values (lane 0 first; any ints, reduced modulo ``2**bits``) as one integer."""
+    mask = (1 << bits) - 1
+    word = 0
+    for lane, value in enumerate(values):
+        word |= (int(value) & mask) << (bits * lane)
+    return word
+
+
+def unpack(word, lanes, bits=8):
+    """Inverse of :func:`pack`: unsigned lane values."""
+    mask = (1 << bits) - 1
+    return [(int(word) >> (bits * lane)) & mask for lane in range(lanes)]
