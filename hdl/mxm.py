@@ -129,9 +129,12 @@ class MatrixUnit(wiring.Component):
         mm_ok = ((mm.act_stream < streams) &
                  (~mm.emit | (((mm.out_stream & 3) == 0) & (mm.out_stream + 4 <= streams))))
         in_range = (acc_row >= 0) & (acc_row < cfg.mxm_acc_depth)
+        # The legality rules first, in isa.legality's order; an otherwise legal MM that issues
+        # while the array is still busy is a BAD_OPERAND (as in golden.archsim).
         compute_flag = Mux(~is_mm, ErrorFlag.ILLEGAL_OPCODE,
-                           Mux(~mm_ok | (busy & ~finishing), ErrorFlag.BAD_OPERAND,
-                               Mux(in_range, 0, ErrorFlag.ADDRESS_RANGE)))
+                           Mux(~mm_ok, ErrorFlag.BAD_OPERAND,
+                               Mux(~in_range, ErrorFlag.ADDRESS_RANGE,
+                                   Mux(busy & ~finishing, ErrorFlag.BAD_OPERAND, 0))))
         go = Signal()
         m.d.comb += go.eq(self.compute.valid & (compute_flag == 0))
         with m.If(self.compute.valid):
@@ -149,19 +152,27 @@ class MatrixUnit(wiring.Component):
         x_emit = Signal(reset_less=True)
         x_out = Signal(5, reset_less=True)
         x_dir = Signal(Direction, reset_less=True)
-        phase = Signal(range(fold))
         with m.If(go):
             m.d.sync += [
                 activation.eq(plane(mm.act_dir, mm.act_stream)),
                 x_row.eq(acc_row), x_accumulate.eq(mm.accumulate), x_emit.eq(mm.emit),
-                x_out.eq(mm.out_stream), x_dir.eq(mm.out_dir), busy.eq(1), phase.eq(0),
+                x_out.eq(mm.out_stream), x_dir.eq(mm.out_dir), busy.eq(1),
             ]
-        m.d.comb += finishing.eq(busy & (phase == fold - 1))
-        with m.If(busy & ~go):
-            with m.If(finishing):
+        if fold == 1:
+            # Unfolded (the common case): every MM takes one cycle, no phase counter.
+            m.d.comb += finishing.eq(busy)
+            with m.If(busy & ~go):
                 m.d.sync += busy.eq(0)
-            with m.Else():
-                m.d.sync += phase.eq(phase + 1)
+        else:
+            phase = Signal(range(fold))
+            with m.If(go):
+                m.d.sync += phase.eq(0)
+            m.d.comb += finishing.eq(busy & (phase == fold - 1))
+            with m.If(busy & ~go):
+                with m.If(finishing):
+                    m.d.sync += busy.eq(0)
+                with m.Else():
+                    m.d.sync += phase.eq(phase + 1)
         with m.If(self.clear):
             m.d.sync += [busy.eq(0)] + [w.eq(0) for w in weights + shadow] + \
                         [bias.eq(0), shadow_bias.eq(0)]
@@ -169,12 +180,15 @@ class MatrixUnit(wiring.Component):
         # The multiplier array: rows phase * (lanes / fold) ... of the weights, this cycle.
         block = lanes // fold
         a_lanes = [activation[8 * k:8 * k + 8].as_signed() for k in range(lanes)]
-        rows_a = [Array(a_lanes[p * block + i] for p in range(fold)) for i in range(block)]
-        rows_w = [Array(weights[p * block + i] for p in range(fold)) for i in range(block)]
-        a_now = [Signal(signed(8), name=f"a_{i}") for i in range(block)]
-        w_now = [Signal(vb, name=f"w_{i}") for i in range(block)]
-        m.d.comb += [a.eq(rows_a[i][phase]) for i, a in enumerate(a_now)]
-        m.d.comb += [w.eq(rows_w[i][phase]) for i, w in enumerate(w_now)]
+        if fold == 1:
+            a_now, w_now = a_lanes, weights
+        else:
+            rows_a = [Array(a_lanes[p * block + i] for p in range(fold)) for i in range(block)]
+            rows_w = [Array(weights[p * block + i] for p in range(fold)) for i in range(block)]
+            a_now = [Signal(signed(8), name=f"a_{i}") for i in range(block)]
+            w_now = [Signal(vb, name=f"w_{i}") for i in range(block)]
+            m.d.comb += [a.eq(rows_a[i][phase]) for i, a in enumerate(a_now)]
+            m.d.comb += [w.eq(rows_w[i][phase]) for i, w in enumerate(w_now)]
         column_sums = []
         for n in range(lanes):
             products = []
@@ -188,7 +202,7 @@ class MatrixUnit(wiring.Component):
         # Accumulator SRAM: read the row one cycle before the MM finishes; forward the row the
         # previous MM wrote in that cycle (the SRAM returns the old word then).
         m.submodules.acc = acc = Sram(32 * lanes, cfg.mxm_acc_depth, blackbox=self.blackbox)
-        read_row = Mux(go & (fold == 1), acc_row, x_row)
+        read_row = Mux(go, acc_row, x_row) if fold == 1 else x_row
         m.d.comb += acc.raddr.eq(read_row)
         wrote_row = Signal.like(x_row)
         wrote_data = Signal(32 * lanes, reset_less=True)
@@ -201,14 +215,17 @@ class MatrixUnit(wiring.Component):
         m.d.comb += old.eq(Mux(forward, wrote_data, acc.rdata))
 
         # Partial sums across the fold phases.
-        partial = [Signal(32, name=f"partial_{n}", reset_less=True) for n in range(lanes)]
         new = Signal(32 * lanes)
         for n in range(lanes):
             running = Signal(32, name=f"running_{n}")
-            m.d.comb += running.eq((Mux(phase == 0, 0, partial[n]) +
-                                    sign_extend(column_sums[n].as_unsigned(), sum_bits))[:32])
-            with m.If(busy):
-                m.d.sync += partial[n].eq(running)
+            column = sign_extend(column_sums[n].as_unsigned(), sum_bits)
+            if fold == 1:
+                m.d.comb += running.eq(column)
+            else:
+                partial = Signal(32, name=f"partial_{n}", reset_less=True)
+                m.d.comb += running.eq((Mux(phase == 0, 0, partial) + column)[:32])
+                with m.If(busy):
+                    m.d.sync += partial.eq(running)
             start = Mux(x_accumulate, old[32 * n:32 * n + 32], bias[32 * n:32 * n + 32])
             m.d.comb += new[32 * n:32 * n + 32].eq((start + running)[:32])
         m.d.comb += [acc.we.eq(finishing), acc.waddr.eq(x_row), acc.wdata.eq(new)]

@@ -164,5 +164,6 @@ def test_host_side_errors_are_clear():
         sim.load_sram(0, 0, np.zeros((1, 8), dtype=np.uint8))
     with pytest.raises(ChipError, match="2 words at address 8191 do not fit 8192 words"):
         sim.load_sram(0, 8191, vectors(1, 2))
-    with pytest.raises(ChipError, match="513 instructions do not fit queue depth 512"):
-        sim.load_program(0, [1] * 513)
+    depth = CONFIG.queue_depth
+    with pytest.raises(ChipError, match=f"{depth + 1} instructions do not fit queue depth {depth}"):
+        sim.load_program(0, [1] * (depth + 1))

@@ -95,7 +95,7 @@ def test_errors_name_file_line_and_token(text, line, message, token):
 
 def test_queue_depth_is_enforced():
     text = ".queue mem_w0.rd\n" + "nop 1\n" * (CONFIG.queue_depth + 1)
-    with pytest.raises(AsmError, match="more than the queue depth 512"):
+    with pytest.raises(AsmError, match=f"more than the queue depth {CONFIG.queue_depth}"):
         assemble(text, CONFIG)
 
 

@@ -147,3 +147,9 @@ def test_timing_rule_is_its_own_inverse():
     assert arrival(0, 2, 5, 6) == 2 and arrival(0, 2, 5, 4) == 2
     with pytest.raises(ValueError):
         arrival(0, 2, 5, 5)
+
+
+def test_isa_reference_is_generated_from_isa():
+    # docs/isa.md restates isa/'s tables; it must be exactly what `python -m isa.docs` writes.
+    from isa.docs import DOCUMENT, render
+    assert DOCUMENT.read_text() == render(), "docs/isa.md is stale: run `python -m isa.docs`"
