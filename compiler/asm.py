@@ -38,7 +38,7 @@ out of SRAM is rejected. Errors name the file, the line and the offending token.
 
 import re
 
-from isa.formats import INSTRUCTIONS, Instruction, Operand, EncodingError, decode, spec_for
+from isa.formats import INSTRUCTIONS, Instruction, Operand, EncodingError, decode
 from isa.geometry import QueueKind, floorplan
 from isa.legality import check
 from isa.opcodes import (ControlOp, DType, Direction, IMMEDIATE_INDEX, MatrixLoadOp, MatrixOp,

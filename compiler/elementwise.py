@@ -333,7 +333,6 @@ class _Scheduler:
     def constants(self):
         """Give every wide scalar and every constant vector a constant register, loaded in the
         prologue. Returns the cycle from which all constants are ready."""
-        g = self.graph
         scalars, vectors = [], []
         for node in self.nodes:
             immediate = None

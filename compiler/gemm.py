@@ -250,6 +250,10 @@ class _GemmScheduler:
         self.claimed = {}
         if not self.plan.mxm_units:
             raise ScheduleError("the configuration has no matrix units")
+        if config.mxm_fold != 1:
+            # The schedule issues one MM per cycle per unit; a folded unit takes mxm_fold.
+            raise ScheduleError(f"GEMM scheduling needs unfolded matrix units (mxm_fold 1), "
+                                f"the configuration has mxm_fold {config.mxm_fold}")
 
     # ---- Helpers. ----
 
@@ -398,7 +402,7 @@ class _GemmScheduler:
         rows = min(self.block, self.m - mb)
         if self.requant and self.per_channel and i == 0:
             self.load_channel_constants(unit, j, start)
-        first_k, last_k = i == 0, i == self.kt - 1
+        first_k = i == 0
         per_cycle = min(len(unit.weight_streams), len(unit.own))
         load_cycles = (1 if first_k and self.has_bias else 0) + -(-self.lanes // per_cycle)
         if unit.last_install is None:
@@ -456,7 +460,6 @@ class _GemmScheduler:
                 continue
             if loads:
                 _, plane = loads[0]
-                placed = False
                 for slice_index in unit.slices:
                     read = self.read_into(tentative, slice_index, cycle, pos, unit.inward,
                                           unit.weight_streams[0])

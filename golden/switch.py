@@ -11,7 +11,7 @@ Every movement is ``out[l] = in[index[l]]`` where ``index[l]`` is valid, ``fill`
 import numpy as np
 
 from isa.config import SUPERLANE
-from isa.opcodes import DType, SwitchOp
+from isa.opcodes import SwitchOp
 from . import vector
 
 __all__ = ["lane_sources", "move", "transpose", "map_indexes"]

@@ -16,7 +16,6 @@ import re
 
 from amaranth import *
 from amaranth.back import verilog
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 __all__ = ["CellLibrary", "place"]

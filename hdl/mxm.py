@@ -17,7 +17,6 @@ activation vector (for FPGAs with few multipliers). Timing: :mod:`isa.timing`; a
 from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.utils import ceil_log2
 
 from isa.formats import FORMATS
 from isa.host import ErrorFlag

@@ -150,11 +150,12 @@ PRESETS = {
     # The FPGA target (LFE5U-85F: 83,640 LUT4, 208 DP16KD, 156 MULT18X18D): the smallest
     # geometry the compilers schedule, not one that fits. One superlane; 12 streams (the GEMM
     # compiler's minimum); 2 VXM ALUs (the elementwise scheduler's minimum for random graphs,
-    # and one per matrix unit for GEMM); 4 MEM slices of 2048 words per hemisphere (SRAM in
-    # 120 block RAMs); unfolded matrix units (the GEMM compiler schedules one MM per cycle).
-    # Each ALU alone exceeds the part's LUT4 budget: see docs/fpga.md.
+    # and one per matrix unit for GEMM); 8 constant registers (per-channel GEMM needs 4 per
+    # matrix unit); 4 MEM slices of 2048 words per hemisphere (SRAM in 120 block RAMs);
+    # unfolded matrix units (the GEMM compiler schedules one MM per cycle). One ALU alone
+    # exceeds the part's LUT4 sites: see docs/fpga.md.
     "fpga": DEFAULT.derive(name="fpga", lanes=16, streams=12, mem_slices=4, words=2048,
-                           vxm_alus=2, vxm_consts=4, mxms=1, mxm_acc_depth=64, mxm_fold=1,
+                           vxm_alus=2, vxm_consts=8, mxms=1, mxm_acc_depth=64, mxm_fold=1,
                            queue_depth=512),
 }
 

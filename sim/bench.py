@@ -16,7 +16,6 @@ Tables (all numbers measured in this run):
 
 import argparse
 import sys
-import time
 
 import numpy as np
 

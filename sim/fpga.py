@@ -4,6 +4,7 @@ and a resource and Fmax report, with the YoWASP tools from PyPI.
     python -m sim.fpga --preset fpga                 # report for the LFE5U-85F, speed grade 8
     python -m sim.fpga --preset tiny --synth-only    # Yosys only: cell counts, no Fmax
     python -m sim.fpga --preset fpga --board         # the ULX3S bitstream (hdl/board.py)
+    python -m sim.fpga --preset fpga --probe lpu_vxm_alu --memories drop   # one unit's cells
 
 The report design is the exported chip (the very file ``make verilog`` writes) inside a thin
 shell (:class:`hdl.board.ChipShell`) that brings the AXI4-Lite port to pins and leaves the fast
@@ -16,7 +17,6 @@ or place-and-route failure raises :class:`FpgaError` with the end of the tool's 
 import argparse
 import hashlib
 import json
-import os
 import queue
 import re
 import shutil
@@ -32,8 +32,8 @@ from .export import Progress, add_config_arguments, configs_from_arguments
 from .verilog import TOP, config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
-           "smoke_check", "synthesize", "place_and_route", "parse_utilisation", "parse_pnr_report",
-           "pack_bitstream", "report_chip", "build_board", "main"]
+           "smoke_check", "probe", "synthesize", "place_and_route", "parse_utilisation",
+           "parse_pnr_report", "pack_bitstream", "report_chip", "build_board", "main"]
 
 
 @dataclass(frozen=True)
@@ -171,12 +171,19 @@ def synthesize(sources, top, directory, *, progress=None, nodsp=False):
         "tee -q -o synth_stat.json stat -json",
         "",
     ])
-    (directory / "synth.ys").write_text(script)
     if progress:
         progress(f"synthesising {top} with Yosys synth_ecp5 ({directory})")
-    seconds = _run([tool("yosys"), "-s", "synth.ys"], log=directory / "synth.log",
+    return _yosys_cells(directory, "synth", script, top, progress=progress)
+
+
+def _yosys_cells(directory, name, script, top, *, progress=None):
+    """Run the Yosys ``script`` (saved as ``<name>.ys``, which writes ``<name>_stat.json``) in
+    ``directory``; returns ``(seconds, {cell type: count})`` of module ``top``."""
+    (directory / f"{name}.ys").write_text(script)
+    (directory / f"{name}_stat.json").unlink(missing_ok=True)
+    seconds = _run([tool("yosys"), "-s", f"{name}.ys"], log=directory / f"{name}.log",
                    cwd=directory, progress=progress, show=_show_yosys)
-    stat = json.loads((directory / "synth_stat.json").read_text())
+    stat = json.loads((directory / f"{name}_stat.json").read_text())
     cells = stat.get("design", {}).get("num_cells_by_type") or \
         stat["modules"][f"\\{top}"]["num_cells_by_type"]
     return seconds, dict(cells)
@@ -289,6 +296,60 @@ def smoke_check(config, *, progress=None):
             (directory / "smoke.log").read_text(), re.M)}
         return SmokeResult(seconds, listed("memories.txt"), listed("unmapped.txt"),
                            listed("brams.txt"), directory / "smoke.log", mapping)
+
+
+# ---- Unit probes: the cost of one shared cell, for a design that does not fit. ----
+
+#: How :func:`probe` treats the memories Yosys infers in the probed module and its submodules.
+PROBE_MEMORIES = {
+    "keep": "",
+    # Delete them; their read data become constant zero.
+    "drop": "proc\nflatten\nmemory -nomap\ndelete t:$mem_v2\nsetundef -undriven -zero\n",
+    # Synthesise only them: moved into a module of their own, which becomes the top.
+    "only": ("proc\nflatten\nopt_clean\nmemory -nomap\n"
+             "submod -name {top}_memories {top}/t:$mem_v2\nhierarchy -top {top}_memories\n"),
+}
+
+#: Yosys script of :func:`probe`: ``synth_ecp5`` with its LUT mapping step (ABC9) replaced by
+#: ABC's classic 4-input LUT mapper, which also completes on the VXM ALU (ABC9 stops on it
+#: with exit status 1 and no message, after about 4 minutes).
+PROBE_SCRIPT = """\
+read_verilog -defer {chip}
+read_verilog -defer {shell}
+hierarchy -check -top {module}
+{blackboxes}{memories}synth_ecp5 -top {top} -run begin:map_luts
+techmap -map +/lattice/latches_map.v
+abc -lut 4
+clean
+synth_ecp5 -top {top} -run map_cells:
+tee -q -o probe_stat.json stat -json
+"""
+
+
+def probe(config, module, *, memories="keep", blackbox=(), progress=None):
+    """The cells of ``module`` of the exported chip of ``config`` (a shared cell such as
+    ``lpu_vxm_alu``, the chip ``lpu_chip`` or the report shell ``lpu_fpga_top``), synthesised
+    alone with the script :data:`PROBE_SCRIPT`; the modules in ``blackbox`` are left out.
+    ``memories`` is a key of :data:`PROBE_MEMORIES`. Returns ``(seconds, cell counts)``; there
+    is no place and route, and a ``CCU2C`` (two bits of carry chain) takes two LUT4 sites."""
+    from hdl.board import ChipShell
+    if memories not in PROBE_MEMORIES:
+        raise ValueError(f"memories must be one of {', '.join(PROBE_MEMORIES)}, "
+                         f"not {memories!r}")
+    chip = export_chip(config, progress=progress)
+    tag = "-".join([module, memories, *(f"no-{name}" for name in blackbox)])
+    directory = BUILD / "fpga" / f"probe-{config_directory(config).name}" / tag
+    with locked(directory):
+        shell = directory / f"{ChipShell.MODULE}.v"
+        shell.write_text(_shell_verilog(config))
+        top = f"{module}_memories" if memories == "only" else module
+        script = PROBE_SCRIPT.format(
+            chip=chip, shell=shell.name, module=module, top=top,
+            blackboxes="".join(f"blackbox {name}\n" for name in blackbox),
+            memories=PROBE_MEMORIES[memories].format(top=module))
+        if progress:
+            progress(f"probing {top} of {config.name} ({directory})")
+        return _yosys_cells(directory, "probe", script, top, progress=progress)
 
 
 # ---- The report. ----
@@ -452,10 +513,25 @@ def main(argv=None):
     parser.add_argument("--board", action="store_true",
                         help="build the ULX3S 85F bitstream instead of the report")
     parser.add_argument("--baud", type=int, default=115200, help="board UART baud rate")
+    parser.add_argument("--probe", metavar="MODULE",
+                        help="only synthesise MODULE of the export (lpu_vxm_alu, lpu_chip, ...) "
+                             "and print its cells (see probe())")
+    parser.add_argument("--memories", choices=sorted(PROBE_MEMORIES), default="keep",
+                        help="with --probe: keep, drop or only synthesise its memories")
+    parser.add_argument("--blackbox", metavar="MODULE", action="append", default=[],
+                        help="with --probe: leave MODULE out (repeatable)")
     args = parser.parse_args(argv)
     [config] = configs_from_arguments(parser, args)
     progress = Progress()
     try:
+        if args.probe:
+            seconds, cells = probe(config, args.probe, memories=args.memories,
+                                   blackbox=args.blackbox, progress=progress)
+            for kind, count in sorted(cells.items()):
+                print(f"{count:8d}  {kind}")
+            print(f"LUT4 sites (LUT4 + 2 x CCU2C): "
+                  f"{cells.get('LUT4', 0) + 2 * cells.get('CCU2C', 0)}; {seconds:.0f} s")
+            return 0
         if args.board:
             report, bitstream = build_board(config, baud=args.baud, seed=args.seed,
                                             progress=progress)

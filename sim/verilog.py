@@ -11,7 +11,6 @@ import fcntl
 import hashlib
 import os
 import time
-from pathlib import Path
 
 import amaranth
 from amaranth.back import verilog
@@ -83,14 +82,27 @@ def _cached(path, key, generate):
     return path
 
 
-def chip_verilog(config):
-    """The Verilog text of a chip of configuration ``config`` (without the header)."""
+def chip_verilog(config, *, progress=None):
+    """The Verilog text of a chip of configuration ``config`` (without the header).
+
+    ``progress(message)`` is told when each shared cell starts converting (the ``groq``
+    preset's matrix units take minutes each)."""
     from hdl.cells import CellLibrary
     from hdl.chip import Chip
     from hdl import sram
-    library = CellLibrary()
+
+    class ReportingLibrary(CellLibrary):
+        def instantiate(self, m, name, module, build, bind):
+            def reporting_build():
+                progress(f"converting shared cell {module}")
+                return build()
+            return super().instantiate(m, name, module, reporting_build, bind)
+
+    library = CellLibrary() if progress is None else ReportingLibrary()
     top = verilog.convert(Chip(config, library=library), name=TOP, emit_src=False,
                           strip_internal_attrs=True)
+    if progress:
+        progress(f"converted the chip top {TOP}")
     return "\n".join([sram.VERILOG, *library.verilog(), top])
 
 
@@ -103,7 +115,7 @@ def export_chip(config, *, progress=None):
         start = time.monotonic()
         if progress:
             progress(f"elaborating {config.name} ({config.summary()})")
-        text = _header("Open LPU chip", config, key) + chip_verilog(config)
+        text = _header("Open LPU chip", config, key) + chip_verilog(config, progress=progress)
         if progress:
             progress(f"wrote {path} ({len(text) // 1024} KiB) in {time.monotonic() - start:.1f} s")
         return text

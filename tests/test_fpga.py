@@ -5,10 +5,13 @@ and the report must state an Fmax; the ULX3S bitstream must build. Each run take
 minutes on two cores.
 """
 
+import math
+
 import pytest
 
 from isa.config import preset
-from sim.fpga import LFE5U_85F, build_board, report_chip
+from isa.formats import WORD_BITS
+from sim.fpga import LFE5U_85F, build_board, probe, report_chip
 
 pytestmark = pytest.mark.fpga
 
@@ -42,3 +45,20 @@ def test_board_bitstream_builds():
     result, bitstream = build_board(preset(FPGA_PRESET))
     assert bitstream.stat().st_size > 100_000
     assert result.fmax_mhz >= 25
+
+
+def test_probe_separates_a_units_memories():
+    # An instruction queue of `tiny`: in place, its instruction memory takes the block RAM
+    # count of the best DP16KD aspect ratio (16K x 1 ... 512 x 36). Dropped, no RAM is left;
+    # alone, it is RAM without the queue's program-counter arithmetic (carry chains). Alone,
+    # its ports are independent, which may cost Yosys more blocks than in place.
+    config = preset("tiny")
+    modes = [(16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)]
+    blocks = min(math.ceil(config.queue_depth / depth) * math.ceil(WORD_BITS / width)
+                 for depth, width in modes)
+    _, kept = probe(config, "lpu_icu")
+    _, dropped = probe(config, "lpu_icu", memories="drop")
+    _, only = probe(config, "lpu_icu", memories="only")
+    assert kept.get("DP16KD") == blocks and kept.get("CCU2C", 0) > 0
+    assert "DP16KD" not in dropped
+    assert only.get("DP16KD", 0) >= blocks and "CCU2C" not in only

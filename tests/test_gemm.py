@@ -4,11 +4,11 @@ against exact integers), simulated length equals the prediction, and utilisation
 import numpy as np
 import pytest
 
-from compiler.gemm import compile_gemm, gemm_reference
+from compiler.gemm import ScheduleError, compile_gemm, gemm_reference
 from golden.archsim import ArchSim
 from isa import preset
 from isa.opcodes import DType
-from verification.gemm_cases import GemmCase, gemm_case, random_shapes
+from verification.gemm_cases import gemm_case, random_shapes
 
 
 def run_golden(case):
@@ -40,7 +40,7 @@ def test_reference_matches_exact_integers():
     np.testing.assert_array_equal(gemm_reference(a, b, bias, 1 << 30, -1, DType.I32), quarter)
 
 
-@pytest.mark.parametrize("preset_name", ["tiny", "default"])
+@pytest.mark.parametrize("preset_name", ["tiny", "default", "fpga"])
 @pytest.mark.parametrize("shape", [(1, 16, 16), (5, 40, 24), (33, 17, 70), (64, 64, 64)])
 def test_small_gemms(preset_name, shape):
     check(gemm_case(preset(preset_name), *shape, seed=sum(shape)))
@@ -54,7 +54,7 @@ def test_gemm_variants(options):
     check(gemm_case(preset("tiny"), 20, 50, 40, seed=5, **options))
 
 
-@pytest.mark.parametrize("preset_name", ["tiny", "default"])
+@pytest.mark.parametrize("preset_name", ["tiny", "default", "fpga"])
 def test_random_shapes(preset_name):
     for m, k, n in random_shapes(3, seed=11, limit=96):
         check(gemm_case(preset(preset_name), m, k, n, seed=m + k + n, per_channel=True))
@@ -87,3 +87,10 @@ def test_bad_shapes_are_clear_errors():
     kernel = compile_gemm(preset("tiny"), 2, 3, 4, multiplier=1 << 30, shift=0)
     with pytest.raises(ValueError, match=r"operands must have shapes \(2, 3\) and \(3, 4\)"):
         kernel.program(np.zeros((3, 2)), np.zeros((3, 4)))
+
+
+def test_folded_matrix_units_are_refused():
+    # The schedule issues one MM per cycle and unit; a folded unit would drop activations.
+    folded = preset("tiny").derive(mxm_fold=4)
+    with pytest.raises(ScheduleError, match="unfolded matrix units .* has mxm_fold 4"):
+        compile_gemm(folded, 16, 16, 16, multiplier=1 << 30, shift=0)

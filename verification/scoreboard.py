@@ -12,7 +12,7 @@ import os
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
-__all__ = ["CLOCK_NS", "FAULT", "Scoreboard", "reset", "pack", "unpack"]
+__all__ = ["CLOCK_NS", "FAULT", "Scoreboard", "StreamPorts", "reset", "pack", "unpack"]
 
 #: Simulated clock period; only cycle counts matter.
 CLOCK_NS = 10
@@ -54,6 +54,36 @@ class Scoreboard:
             shown = "\n  ".join(self.mismatches[:self.limit])
             raise AssertionError(f"{self.name}: {len(self.mismatches)} of {self.compared} "
                                  f"comparisons failed, first:\n  {shown}")
+
+
+class StreamPorts:
+    """The stream ports of a unit harness (:func:`verification.harness.export_unit`): the
+    registers at the unit, which the testbench drives (``east_in``/``west_in``), and the
+    registers one position downstream, where a result must be (``east_next``/``west_next``)."""
+
+    def __init__(self, dut, streams):
+        self.east_in = [getattr(dut, f"east_in__{s}") for s in range(streams)]
+        self.west_in = [getattr(dut, f"west_in__{s}") for s in range(streams)]
+        self.east_next = [getattr(dut, f"east_next__{s}") for s in range(streams)]
+        self.west_next = [getattr(dut, f"west_next__{s}") for s in range(streams)]
+
+    def drive(self, east, west):
+        """Put the vectors ``east[s]``/``west[s]`` on the registers at the unit."""
+        for handle, value in zip(self.east_in, east):
+            handle.value = value
+        for handle, value in zip(self.west_in, west):
+            handle.value = value
+
+    def observe(self):
+        """``(east, west)``: the downstream vectors, as integers."""
+        return ([int(h.value) for h in self.east_next], [int(h.value) for h in self.west_next])
+
+    @staticmethod
+    def compare(board, cycle, expected, observed):
+        """Compare ``(east, west)`` lists of downstream vectors on ``board``."""
+        for direction, want, got in zip(("east", "west"), expected, observed):
+            for s, (w, g) in enumerate(zip(want, got)):
+                board.compare(cycle, f"{direction}_next[{s}]", w, g)
 
 
 def _show(value):

@@ -21,7 +21,7 @@ from isa.legality import check_word
 from isa.opcodes import Direction, MemReadOp, MemWriteOp
 from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ
 from .harness import UNIT_CONFIG
-from .scoreboard import FAULT, Scoreboard, reset
+from .scoreboard import FAULT, Scoreboard, StreamPorts, reset
 
 CONFIG = UNIT_CONFIG
 STREAMS = CONFIG.streams
@@ -111,10 +111,9 @@ class MemModel:
 class MemBench:
     def __init__(self, dut):
         self.dut = dut
-        self.east_in = [getattr(dut, f"east_in__{s}") for s in range(STREAMS)]
-        self.west_in = [getattr(dut, f"west_in__{s}") for s in range(STREAMS)]
-        self.east_next = [getattr(dut, f"east_next__{s}") for s in range(STREAMS)]
-        self.west_next = [getattr(dut, f"west_next__{s}") for s in range(STREAMS)]
+        self.streams = StreamPorts(dut, STREAMS)
+        self.east_in, self.west_in = self.streams.east_in, self.streams.west_in
+        self.east_next, self.west_next = self.streams.east_next, self.streams.west_next
         self.model = MemModel(fault=FAULT)
         self.board = Scoreboard("mem")
         self.cycle = 0
@@ -132,9 +131,7 @@ class MemBench:
         dut.clear.value = x.clear
         addr, we, wdata = x.host or (0, 0, 0)
         dut.host__addr.value, dut.host__we.value, dut.host__wdata.value = addr, we, wdata
-        for s in range(STREAMS):
-            self.east_in[s].value = x.east[s]
-            self.west_in[s].value = x.west[s]
+        self.streams.drive(x.east, x.west)
 
     async def start(self):
         self.apply(Inputs(east=[0] * STREAMS, west=[0] * STREAMS))
@@ -156,9 +153,7 @@ class MemBench:
         dut, board, t = self.dut, self.board, self.cycle
         board.compare(t, "read_error", errors[0], int(dut.read_error.value))
         board.compare(t, "write_error", errors[1], int(dut.write_error.value))
-        for s in range(STREAMS):
-            board.compare(t, f"east_next[{s}]", sent_e[s], int(self.east_next[s].value))
-            board.compare(t, f"west_next[{s}]", sent_w[s], int(self.west_next[s].value))
+        self.streams.compare(board, t, (sent_e, sent_w), self.streams.observe())
         if host_expected is not None:
             board.compare(t, "host.rdata", host_expected, int(dut.host__rdata.value))
         self.host_read_pending = x.host is not None and not x.running and not x.host[1]
@@ -230,8 +225,7 @@ async def read_arrives_after_the_read_latency(dut):
         if t == 1:
             x.read = (mem_word(MemReadOp.READ, 200, 4, Direction.WEST), 50)
         await bench.step(x)
-        seen.append(([int(h.value) for h in bench.east_next],
-                     [int(h.value) for h in bench.west_next]))
+        seen.append(bench.streams.observe())
     sram = bench.model.sram
     for t, (east, west) in enumerate(seen):
         expected_e = list(passing[:STREAMS]) if t else [0] * STREAMS

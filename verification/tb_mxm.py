@@ -29,7 +29,7 @@ from isa.legality import check_word
 from isa.opcodes import Direction, MatrixLoadOp, MatrixOp
 from isa.timing import LOAD_TO_INSTALL, mxm_latency
 from .harness import unit_config
-from .scoreboard import FAULT, Scoreboard, pack, reset, unpack
+from .scoreboard import FAULT, Scoreboard, StreamPorts, pack, reset, unpack
 
 UNIT = os.environ.get("COCOTB_TOPLEVEL", "lpu_mxm").removeprefix("lpu_")
 CONFIG = unit_config(UNIT)
@@ -217,10 +217,9 @@ class MxmBench:
 
     def __init__(self, dut):
         self.dut = dut
-        self.east_in = [getattr(dut, f"east_in__{s}") for s in range(STREAMS)]
-        self.west_in = [getattr(dut, f"west_in__{s}") for s in range(STREAMS)]
-        self.east_next = [getattr(dut, f"east_next__{s}") for s in range(STREAMS)]
-        self.west_next = [getattr(dut, f"west_next__{s}") for s in range(STREAMS)]
+        self.streams = StreamPorts(dut, STREAMS)
+        self.east_in, self.west_in = self.streams.east_in, self.streams.west_in
+        self.east_next, self.west_next = self.streams.east_next, self.streams.west_next
         self.ports = [(getattr(dut, f"{queue}__valid"), getattr(dut, f"{queue}__word"),
                        getattr(dut, f"{queue}__offset")) for queue in ("load", "compute")]
         self.model = MxmModel(fault=FAULT)
@@ -234,9 +233,7 @@ class MxmBench:
         for (valid, word, offset), issue in zip(self.ports, issues):
             valid.value = int(issue is not None)
             word.value, offset.value = issue or (0, 0)
-        for s in range(STREAMS):
-            self.east_in[s].value = east[s]
-            self.west_in[s].value = west[s]
+        self.streams.drive(east, west)
         self.dut.clear.value = clear
 
     async def start(self):
@@ -263,14 +260,11 @@ class MxmBench:
         flags = self.model.step(*issues, self.east, self.west, clear)
         await RisingEdge(self.dut.clk)
         observed = (int(self.dut.load_error.value), int(self.dut.compute_error.value),
-                    [int(h.value) for h in self.east_next],
-                    [int(h.value) for h in self.west_next])
+                    *self.streams.observe())
         t, board = self.cycle, self.board
         board.compare(t, "load_error", flags[0], observed[0])
         board.compare(t, "compute_error", flags[1], observed[1])
-        for s in range(STREAMS):
-            board.compare(t, f"east_next[{s}]", expected_e[s], observed[2][s])
-            board.compare(t, f"west_next[{s}]", expected_w[s], observed[3][s])
+        self.streams.compare(board, t, (expected_e, expected_w), observed[2:4])
         self.seen.append(observed)
         self.cycle += 1
         return observed

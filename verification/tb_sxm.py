@@ -25,7 +25,7 @@ from isa.legality import check_word
 from isa.opcodes import DType, Direction, SwitchOp
 from isa.timing import SXM_LATENCY
 from .harness import unit_config
-from .scoreboard import FAULT, Scoreboard, pack, reset, unpack
+from .scoreboard import FAULT, Scoreboard, StreamPorts, pack, reset, unpack
 
 CONFIG = unit_config("sxm")
 LANES, STREAMS, BITS = CONFIG.lanes, CONFIG.streams, CONFIG.vector_bits
@@ -185,10 +185,9 @@ class SxmBench:
 
     def __init__(self, dut):
         self.dut = dut
-        self.east_in = [getattr(dut, f"east_in__{s}") for s in range(STREAMS)]
-        self.west_in = [getattr(dut, f"west_in__{s}") for s in range(STREAMS)]
-        self.east_next = [getattr(dut, f"east_next__{s}") for s in range(STREAMS)]
-        self.west_next = [getattr(dut, f"west_next__{s}") for s in range(STREAMS)]
+        self.streams = StreamPorts(dut, STREAMS)
+        self.east_in, self.west_in = self.streams.east_in, self.streams.west_in
+        self.east_next, self.west_next = self.streams.east_next, self.streams.west_next
         self.model = SxmModel(fault=FAULT)
         self.board = Scoreboard("sxm")
         self.cycle = 0
@@ -200,9 +199,7 @@ class SxmBench:
         dut = self.dut
         dut.issue__valid.value = int(issue is not None)
         dut.issue__word.value, dut.issue__offset.value = issue or (0, 0)
-        for s in range(STREAMS):
-            self.east_in[s].value = east[s]
-            self.west_in[s].value = west[s]
+        self.streams.drive(east, west)
         dut.clear.value = clear
 
     async def start(self):
@@ -223,13 +220,10 @@ class SxmBench:
         self.apply(issue, self.east, self.west, clear)
         flag = self.model.step(issue, self.east, self.west, clear)
         await RisingEdge(self.dut.clk)
-        observed = (int(self.dut.error.value), [int(h.value) for h in self.east_next],
-                    [int(h.value) for h in self.west_next])
+        observed = (int(self.dut.error.value), *self.streams.observe())
         t, board = self.cycle, self.board
         board.compare(t, "error", flag, observed[0])
-        for s in range(STREAMS):
-            board.compare(t, f"east_next[{s}]", expected_e[s], observed[1][s])
-            board.compare(t, f"west_next[{s}]", expected_w[s], observed[2][s])
+        self.streams.compare(board, t, (expected_e, expected_w), observed[1:3])
         self.seen.append(observed)
         self.cycle += 1
         return observed

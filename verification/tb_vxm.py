@@ -27,7 +27,7 @@ from isa.legality import check
 from isa.opcodes import DType, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
 from isa.timing import VXM_LATENCY
 from .harness import UNIT_CONFIG
-from .scoreboard import FAULT, Scoreboard, pack, reset, unpack
+from .scoreboard import FAULT, Scoreboard, StreamPorts, pack, reset, unpack
 
 CONFIG = UNIT_CONFIG
 LANES, STREAMS, ALUS, CONSTS = CONFIG.lanes, CONFIG.streams, CONFIG.vxm_alus, CONFIG.vxm_consts
@@ -200,10 +200,9 @@ class VxmModel:
 class VxmBench:
     def __init__(self, dut):
         self.dut = dut
-        self.east_in = [getattr(dut, f"east_in__{s}") for s in range(STREAMS)]
-        self.west_in = [getattr(dut, f"west_in__{s}") for s in range(STREAMS)]
-        self.east_next = [getattr(dut, f"east_next__{s}") for s in range(STREAMS)]
-        self.west_next = [getattr(dut, f"west_next__{s}") for s in range(STREAMS)]
+        self.streams = StreamPorts(dut, STREAMS)
+        self.east_in, self.west_in = self.streams.east_in, self.streams.west_in
+        self.east_next, self.west_next = self.streams.east_next, self.streams.west_next
         self.issue = [(getattr(dut, f"issue__{j}__valid"), getattr(dut, f"issue__{j}__word"),
                        getattr(dut, f"issue__{j}__offset")) for j in range(ALUS)]
         self.error = [getattr(dut, f"error__{j}") for j in range(ALUS)]
@@ -224,9 +223,7 @@ class VxmBench:
         for (valid, word, offset), issue in zip(self.issue, issues):
             valid.value = int(issue is not None)
             word.value, offset.value = issue or (0, 0)
-        for s in range(STREAMS):
-            self.east_in[s].value = east[s]
-            self.west_in[s].value = west[s]
+        self.streams.drive(east, west)
         self.dut.clear.value = clear
 
     async def step(self, *issues, east=None, west=None, clear=0):
@@ -241,14 +238,11 @@ class VxmBench:
         self.apply(issues, self.east, self.west, clear)
         errors = self.model.step(issues, self.east, self.west, clear)
         await RisingEdge(self.dut.clk)
-        observed = ([int(h.value) for h in self.error], [int(h.value) for h in self.east_next],
-                    [int(h.value) for h in self.west_next])
+        observed = ([int(h.value) for h in self.error], *self.streams.observe())
         t, board = self.cycle, self.board
         for j in range(ALUS):
             board.compare(t, f"error[{j}]", errors[j], observed[0][j])
-        for s in range(STREAMS):
-            board.compare(t, f"east_next[{s}]", expected_e[s], observed[1][s])
-            board.compare(t, f"west_next[{s}]", expected_w[s], observed[2][s])
+        self.streams.compare(board, t, (expected_e, expected_w), observed[1:3])
         self.cycle += 1
         return observed
 
