@@ -1,6 +1,6 @@
 """``make bench``: build time and simulation speed of the RTL, and the GEMM table.
 
-    python -m sim.bench [--preset default] [--amaranth-cycles 150] [--skip-build]
+    python -m sim.bench [--preset default] [--set FIELD=VALUE] [--amaranth-cycles 150] [--skip-build]
 
 Tables (all numbers measured in this run):
 
@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from isa import ConfigError, preset
+from .export import add_config_arguments, config_from_arguments
 
 __all__ = ["main"]
 
@@ -36,22 +36,19 @@ def _table(header, rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m sim.bench",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="default")
+    add_config_arguments(parser, allow_all=False)
     parser.add_argument("--amaranth-cycles", type=int, default=150,
                         help="cycles to run on Amaranth's simulator (default 150)")
     parser.add_argument("--skip-build", action="store_true",
                         help="reuse the cached Verilator build instead of timing a clean one")
     args = parser.parse_args(argv)
-    try:
-        config = preset(args.preset)
-    except ConfigError as error:
-        parser.error(str(error))
+    config = config_from_arguments(parser, args)
 
     from golden.archsim import ArchSim
     from sim.amaranth_sim import run_on_amaranth
     from sim.env import BUILD
     from sim.runner import build_model
-    from sim.verilog import TOP, export_chip
+    from sim.verilog import TOP, config_directory, export_chip
     from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case
     from verification.system import run_programs_on_rtl
 
@@ -60,7 +57,7 @@ def main(argv=None):
 
     say(f"Open LPU bench, preset {config.name!r}: {config.summary()}")
     verilog = export_chip(config, progress=lambda m: say(f"  {m}"))
-    build_dir = BUILD / "bench" / f"chip-{config.name}"
+    build_dir = BUILD / "bench" / f"chip-{config_directory(config).name}"
     if args.skip_build:
         build_seconds = None
     else:

@@ -271,7 +271,7 @@ def run_demo(host, config, seed, *, log=print):
 
 
 def main(argv=None):
-    from .export import add_config_arguments, configs_from_arguments
+    from .export import add_config_arguments, config_from_arguments
     parser = argparse.ArgumentParser(prog="python -m sim.board_host",
                                      description=__doc__.split("\n")[0])
     add_config_arguments(parser, allow_all=False)
@@ -279,7 +279,7 @@ def main(argv=None):
     parser.add_argument("--baud", type=int, default=115200)
     parser.add_argument("--seed", type=int, default=1, help="demo graph seed")
     args = parser.parse_args(argv)
-    [config] = configs_from_arguments(parser, args)
+    config = config_from_arguments(parser, args)
     transport = SerialTransport(args.port, args.baud)
     try:
         time.sleep(0.05)               # silence: the bridge drops any partial frame

@@ -2,7 +2,7 @@
 (Verilator), and report bit-exactness, predicted vs simulated cycles, MXM utilisation and
 simulation speed.
 
-    python -m sim.demo [--preset default] [--clock-mhz 900]
+    python -m sim.demo [--preset default] [--set FIELD=VALUE] [--clock-mhz 900]
 """
 
 import argparse
@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from isa import ConfigError, preset
+from .export import add_config_arguments, config_from_arguments
 
 __all__ = ["main"]
 
@@ -44,14 +44,11 @@ def _demo_programs(config):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m sim.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="default", help="chip preset (default: default)")
+    add_config_arguments(parser, allow_all=False)
     parser.add_argument("--clock-mhz", type=float, default=900.0,
                         help="clock for the time column (default: 900, the TSP's)")
     args = parser.parse_args(argv)
-    try:
-        config = preset(args.preset)
-    except ConfigError as error:
-        parser.error(str(error))
+    config = config_from_arguments(parser, args)
 
     from golden.archsim import ArchSim
     from verification.system import run_programs_on_rtl

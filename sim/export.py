@@ -18,7 +18,8 @@ import time
 from isa.config import ConfigError, PRESETS, preset
 from .verilog import export_chip
 
-__all__ = ["resolve_config", "add_config_arguments", "configs_from_arguments", "Progress",
+__all__ = ["resolve_config", "add_config_arguments", "configs_from_arguments",
+           "config_from_arguments", "Progress",
            "main"]
 
 
@@ -56,6 +57,15 @@ def configs_from_arguments(parser, args):
         return [resolve_config(name, args.overrides) for name in names]
     except ConfigError as error:
         parser.error(str(error))
+
+
+def config_from_arguments(parser, args):
+    """The one configuration selected by ``--preset``/``--set`` (for commands that run a single
+    chip, whose parser got ``add_config_arguments(parser, allow_all=False)``)."""
+    if args.preset == "all":
+        parser.error("--preset all is not available here: name one preset")
+    [config] = configs_from_arguments(parser, args)
+    return config
 
 
 class Progress:

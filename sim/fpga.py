@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .env import BUILD
-from .export import Progress, add_config_arguments, configs_from_arguments
+from .export import Progress, add_config_arguments, config_from_arguments
 from .verilog import TOP, config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
@@ -521,7 +521,7 @@ def main(argv=None):
     parser.add_argument("--blackbox", metavar="MODULE", action="append", default=[],
                         help="with --probe: leave MODULE out (repeatable)")
     args = parser.parse_args(argv)
-    [config] = configs_from_arguments(parser, args)
+    config = config_from_arguments(parser, args)
     progress = Progress()
     try:
         if args.probe:

@@ -14,13 +14,22 @@ from isa.geometry import HostSpace, floorplan
 from isa.host import Control, ErrorFlag, Reg, Status
 from isa.timing import HOST_READ_LATENCY
 
-__all__ = ["HostDriver", "RunReport", "CLOCK_NS"]
+__all__ = ["HostDriver", "RunReport", "CLOCK_NS", "axi_master"]
 
 #: Simulated clock period. Only cycle counts matter; this sets the waveform time axis.
 CLOCK_NS = 10
 #: Cycles after the START write completes by which the chip has started (and cleared DONE):
 #: the host interface registers the pulse, then the run control takes it.
 START_SETTLE = 3
+
+
+def axi_master(dut):
+    """A cocotbext-axi AXI4-Lite manager on the ``axi__*`` ports of ``dut``, logging warnings
+    only (it logs every transfer otherwise)."""
+    axi = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axi", bus_separator="__"), dut.clk, dut.rst)
+    axi.write_if.log.setLevel("WARNING")
+    axi.read_if.log.setLevel("WARNING")
+    return axi
 
 
 class RunReport:
@@ -48,10 +57,7 @@ class HostDriver:
         self.dut = dut
         self.config = config
         self.plan = floorplan(config)
-        self.axi = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axi", bus_separator="__"),
-                                 dut.clk, dut.rst)
-        self.axi.write_if.log.setLevel("WARNING")
-        self.axi.read_if.log.setLevel("WARNING")
+        self.axi = axi_master(dut)
         self._idle_request()
 
     def _idle_request(self):

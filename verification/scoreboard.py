@@ -12,7 +12,8 @@ import os
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
-__all__ = ["CLOCK_NS", "FAULT", "Scoreboard", "StreamPorts", "reset", "pack", "unpack"]
+__all__ = ["CLOCK_NS", "FAULT", "Scoreboard", "StreamPorts", "StreamBench", "reset", "pack",
+           "unpack"]
 
 #: Simulated clock period; only cycle counts matter.
 CLOCK_NS = 10
@@ -84,6 +85,52 @@ class StreamPorts:
         for direction, want, got in zip(("east", "west"), expected, observed):
             for s, (w, g) in enumerate(zip(want, got)):
                 board.compare(cycle, f"{direction}_next[{s}]", w, g)
+
+
+class StreamBench:
+    """The cycle loop shared by the testbenches of units that sit on the stream fabric.
+
+    A subclass defines ``apply(issues, east, west, clear)``, which drives its inputs, and
+    ``step``, which calls :meth:`clock` with what its model must do in the cycle and then checks
+    its own error ports. The stream registers at the unit hold :attr:`east`/:attr:`west` from
+    cycle to cycle until a step gives new ones; :attr:`seen` records each cycle's observations.
+    """
+
+    def __init__(self, dut, streams, model, name):
+        self.dut = dut
+        self.streams = StreamPorts(dut, streams)
+        self.model = model
+        self.board = Scoreboard(name)
+        self.cycle = 0
+        self.seen = []
+        self.east = [0] * streams
+        self.west = [0] * streams
+
+    async def clock(self, issues, east, west, clear, model_step):
+        """Run one cycle: hold ``east``/``west`` (``None`` keeps the previous vectors), apply
+        ``issues`` and ``clear``, let ``model_step(east, west)`` advance the model, and compare
+        the downstream stream registers after the edge with what the model sent in this cycle.
+        Returns ``(model_step's result, (east, west) observed)``."""
+        self.east = list(east) if east is not None else self.east
+        self.west = list(west) if west is not None else self.west
+        sent = (self.model.east_next, self.model.west_next)
+        self.apply(issues, self.east, self.west, clear)
+        expected = model_step(self.east, self.west)
+        await RisingEdge(self.dut.clk)
+        observed = self.streams.observe()
+        self.streams.compare(self.board, self.cycle, sent, observed)
+        return expected, observed
+
+    def record(self, observed):
+        """End the cycle: remember what was ``observed`` in it and return it."""
+        self.seen.append(observed)
+        self.cycle += 1
+        return observed
+
+    async def idle(self, cycles=1, **streams):
+        """``cycles`` steps without an issue."""
+        for _ in range(cycles):
+            await self.step(**streams)
 
 
 def _show(value):

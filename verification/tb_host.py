@@ -13,13 +13,14 @@ from collections import deque
 
 import cocotb
 from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
+from cocotbext.axi import AxiResp
 
 from isa.geometry import floorplan
 from isa.host import (CHIP_ID, Control, Reg, Status, XFER_DATA_BASE, XferCommand, xfer_bits,
                       xfer_words)
 from isa.timing import HOST_READ_LATENCY
 from .harness import UNIT_CONFIG
+from .host import axi_master
 from .scoreboard import FAULT, Scoreboard, reset
 
 CONFIG = UNIT_CONFIG
@@ -102,10 +103,7 @@ class HostBench:
     def __init__(self, dut):
         self.dut = dut
         self.chip = ChipStub(dut)
-        self.axi = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axi", bus_separator="__"),
-                                 dut.clk, dut.rst)
-        self.axi.write_if.log.setLevel("WARNING")
-        self.axi.read_if.log.setLevel("WARNING")
+        self.axi = axi_master(dut)
 
     async def start(self):
         dut = self.dut

@@ -112,8 +112,6 @@ class MemBench:
     def __init__(self, dut):
         self.dut = dut
         self.streams = StreamPorts(dut, STREAMS)
-        self.east_in, self.west_in = self.streams.east_in, self.streams.west_in
-        self.east_next, self.west_next = self.streams.east_next, self.streams.west_next
         self.model = MemModel(fault=FAULT)
         self.board = Scoreboard("mem")
         self.cycle = 0
@@ -273,9 +271,9 @@ async def read_during_write_returns_the_old_word(dut):
     x.read = (mem_word(MemReadOp.READ, 9, 2), 0)
     await bench.step(x)
     await bench.step(Inputs())
-    assert int(bench.east_next[1].value) == old
+    assert int(bench.streams.east_next[1].value) == old
     await bench.step(Inputs())
-    assert int(bench.east_next[2].value) == new
+    assert int(bench.streams.east_next[2].value) == new
     bench.board.check()
 
 
@@ -312,7 +310,7 @@ async def illegal_accesses_are_flagged_without_effect(dut):
         assert int(dut.write_error.value) == flag, f"write {word:#x}+{offset}"
     for _ in range(MEM_READ_LATENCY):
         await bench.step(Inputs(east=passing, west=passing))
-        assert [int(h.value) for h in bench.east_next] == passing
+        assert [int(h.value) for h in bench.streams.east_next] == passing
     await bench.idle(1)
     assert await bench.host_read(range(WORDS)) == image
     bench.board.check()
@@ -343,7 +341,7 @@ async def clear_drops_a_read_in_flight(dut):
     x.clear = 1
     await bench.step(x)
     await bench.step(Inputs())
-    assert int(bench.east_next[0].value) == 0
+    assert int(bench.streams.east_next[0].value) == 0
     bench.board.check()
 
 

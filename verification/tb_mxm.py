@@ -29,7 +29,7 @@ from isa.legality import check_word
 from isa.opcodes import Direction, MatrixLoadOp, MatrixOp
 from isa.timing import LOAD_TO_INSTALL, mxm_latency
 from .harness import unit_config
-from .scoreboard import FAULT, Scoreboard, StreamPorts, pack, reset, unpack
+from .scoreboard import FAULT, StreamBench, pack, reset, unpack
 
 UNIT = os.environ.get("COCOTB_TOPLEVEL", "lpu_mxm").removeprefix("lpu_")
 CONFIG = unit_config(UNIT)
@@ -208,7 +208,7 @@ class MxmModel:
         return load_flag, compute_flag
 
 
-class MxmBench:
+class MxmBench(StreamBench):
     """Drives the harness one cycle at a time and checks every cycle against the model.
 
     :attr:`seen` records what was observed in each cycle, by cycle number:
@@ -216,18 +216,9 @@ class MxmBench:
     """
 
     def __init__(self, dut):
-        self.dut = dut
-        self.streams = StreamPorts(dut, STREAMS)
-        self.east_in, self.west_in = self.streams.east_in, self.streams.west_in
-        self.east_next, self.west_next = self.streams.east_next, self.streams.west_next
+        super().__init__(dut, STREAMS, MxmModel(fault=FAULT), UNIT)
         self.ports = [(getattr(dut, f"{queue}__valid"), getattr(dut, f"{queue}__word"),
                        getattr(dut, f"{queue}__offset")) for queue in ("load", "compute")]
-        self.model = MxmModel(fault=FAULT)
-        self.board = Scoreboard(UNIT)
-        self.cycle = 0
-        self.seen = []
-        self.east = list(ZERO)
-        self.west = list(ZERO)
 
     def apply(self, issues, east, west, clear):
         for (valid, word, offset), issue in zip(self.ports, issues):
@@ -253,25 +244,12 @@ class MxmBench:
         or ``None``); the stream registers at the MXM hold ``east``/``west`` (default: the
         previous cycle's). Checks the cycle and returns what was observed in it."""
         issues = [(i, 0) if isinstance(i, int) else i for i in (load, compute)]
-        self.east = list(east) if east is not None else self.east
-        self.west = list(west) if west is not None else self.west
-        expected_e, expected_w = self.model.east_next, self.model.west_next
-        self.apply(issues, self.east, self.west, clear)
-        flags = self.model.step(*issues, self.east, self.west, clear)
-        await RisingEdge(self.dut.clk)
-        observed = (int(self.dut.load_error.value), int(self.dut.compute_error.value),
-                    *self.streams.observe())
-        t, board = self.cycle, self.board
-        board.compare(t, "load_error", flags[0], observed[0])
-        board.compare(t, "compute_error", flags[1], observed[1])
-        self.streams.compare(board, t, (expected_e, expected_w), observed[2:4])
-        self.seen.append(observed)
-        self.cycle += 1
-        return observed
-
-    async def idle(self, cycles=1, **streams):
-        for _ in range(cycles):
-            await self.step(**streams)
+        flags, streams = await self.clock(
+            issues, east, west, clear, lambda e, w: self.model.step(*issues, e, w, clear))
+        observed = (int(self.dut.load_error.value), int(self.dut.compute_error.value), *streams)
+        self.board.compare(self.cycle, "load_error", flags[0], observed[0])
+        self.board.compare(self.cycle, "compute_error", flags[1], observed[1])
+        return self.record(observed)
 
     def row_at(self, cycle, direction, out):
         """The int32 row on streams ``out .. out + 3`` downstream in ``cycle``."""

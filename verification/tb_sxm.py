@@ -25,7 +25,7 @@ from isa.legality import check_word
 from isa.opcodes import DType, Direction, SwitchOp
 from isa.timing import SXM_LATENCY
 from .harness import unit_config
-from .scoreboard import FAULT, Scoreboard, StreamPorts, pack, reset, unpack
+from .scoreboard import FAULT, StreamBench, pack, reset, unpack
 
 CONFIG = unit_config("sxm")
 LANES, STREAMS, BITS = CONFIG.lanes, CONFIG.streams, CONFIG.vector_bits
@@ -179,21 +179,12 @@ class SxmModel:
         return flag
 
 
-class SxmBench:
+class SxmBench(StreamBench):
     """Drives the harness one cycle at a time and checks every cycle against the model;
     :attr:`seen` records ``(error, east_next, west_next)`` of each cycle."""
 
     def __init__(self, dut):
-        self.dut = dut
-        self.streams = StreamPorts(dut, STREAMS)
-        self.east_in, self.west_in = self.streams.east_in, self.streams.west_in
-        self.east_next, self.west_next = self.streams.east_next, self.streams.west_next
-        self.model = SxmModel(fault=FAULT)
-        self.board = Scoreboard("sxm")
-        self.cycle = 0
-        self.seen = []
-        self.east = list(ZERO)
-        self.west = list(ZERO)
+        super().__init__(dut, STREAMS, SxmModel(fault=FAULT), "sxm")
 
     def apply(self, issue, east, west, clear):
         dut = self.dut
@@ -214,23 +205,11 @@ class SxmBench:
         the stream registers at the SXM hold ``east``/``west`` (default: the previous cycle's).
         Checks the cycle and returns what was observed in it."""
         issue = (issue, 0) if isinstance(issue, int) else issue
-        self.east = list(east) if east is not None else self.east
-        self.west = list(west) if west is not None else self.west
-        expected_e, expected_w = self.model.east_next, self.model.west_next
-        self.apply(issue, self.east, self.west, clear)
-        flag = self.model.step(issue, self.east, self.west, clear)
-        await RisingEdge(self.dut.clk)
-        observed = (int(self.dut.error.value), *self.streams.observe())
-        t, board = self.cycle, self.board
-        board.compare(t, "error", flag, observed[0])
-        self.streams.compare(board, t, (expected_e, expected_w), observed[1:3])
-        self.seen.append(observed)
-        self.cycle += 1
-        return observed
-
-    async def idle(self, cycles=1, **streams):
-        for _ in range(cycles):
-            await self.step(**streams)
+        flag, streams = await self.clock(
+            issue, east, west, clear, lambda e, w: self.model.step(issue, e, w, clear))
+        observed = (int(self.dut.error.value), *streams)
+        self.board.compare(self.cycle, "error", flag, observed[0])
+        return self.record(observed)
 
     async def result_of(self, issue, direction, first, count, **streams):
         """Issue ``issue`` alone, wait for its result and return streams ``first .. first +

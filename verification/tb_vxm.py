@@ -27,7 +27,7 @@ from isa.legality import check
 from isa.opcodes import DType, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
 from isa.timing import VXM_LATENCY
 from .harness import UNIT_CONFIG
-from .scoreboard import FAULT, Scoreboard, StreamPorts, pack, reset, unpack
+from .scoreboard import FAULT, StreamBench, pack, reset, unpack
 
 CONFIG = UNIT_CONFIG
 LANES, STREAMS, ALUS, CONSTS = CONFIG.lanes, CONFIG.streams, CONFIG.vxm_alus, CONFIG.vxm_consts
@@ -197,20 +197,12 @@ class VxmModel:
         return errors
 
 
-class VxmBench:
+class VxmBench(StreamBench):
     def __init__(self, dut):
-        self.dut = dut
-        self.streams = StreamPorts(dut, STREAMS)
-        self.east_in, self.west_in = self.streams.east_in, self.streams.west_in
-        self.east_next, self.west_next = self.streams.east_next, self.streams.west_next
+        super().__init__(dut, STREAMS, VxmModel(fault=FAULT), "vxm")
         self.issue = [(getattr(dut, f"issue__{j}__valid"), getattr(dut, f"issue__{j}__word"),
                        getattr(dut, f"issue__{j}__offset")) for j in range(ALUS)]
         self.error = [getattr(dut, f"error__{j}") for j in range(ALUS)]
-        self.model = VxmModel(fault=FAULT)
-        self.board = Scoreboard("vxm")
-        self.cycle = 0
-        self.east = [0] * STREAMS
-        self.west = [0] * STREAMS
 
     async def start(self):
         self.apply([None] * ALUS, [0] * STREAMS, [0] * STREAMS, 0)
@@ -232,23 +224,12 @@ class VxmBench:
         last cycle's held). Checks the cycle; returns ``(errors, east_next, west_next)``."""
         issues = list(issues) + [None] * (ALUS - len(issues))
         issues = [(i, 0) if isinstance(i, int) else i for i in issues]
-        self.east = list(east) if east is not None else self.east
-        self.west = list(west) if west is not None else self.west
-        expected_e, expected_w = self.model.east_next, self.model.west_next
-        self.apply(issues, self.east, self.west, clear)
-        errors = self.model.step(issues, self.east, self.west, clear)
-        await RisingEdge(self.dut.clk)
-        observed = ([int(h.value) for h in self.error], *self.streams.observe())
-        t, board = self.cycle, self.board
+        errors, streams = await self.clock(
+            issues, east, west, clear, lambda e, w: self.model.step(issues, e, w, clear))
+        observed = ([int(h.value) for h in self.error], *streams)
         for j in range(ALUS):
-            board.compare(t, f"error[{j}]", errors[j], observed[0][j])
-        self.streams.compare(board, t, (expected_e, expected_w), observed[1:3])
-        self.cycle += 1
-        return observed
-
-    async def idle(self, cycles=1):
-        for _ in range(cycles):
-            await self.step()
+            self.board.compare(self.cycle, f"error[{j}]", errors[j], observed[0][j])
+        return self.record(observed)
 
     async def load_tables(self, rng):
         """Write every entry of every ALU's lookup table with random int32 values."""

@@ -1,0 +1,41 @@
+"""The commands' configuration arguments: ``--preset``/``--set`` give clear errors, and commands
+that run one chip refuse ``--preset all``."""
+
+import argparse
+
+import pytest
+
+from isa import preset
+from isa.config import PRESETS
+from sim.export import add_config_arguments, config_from_arguments, configs_from_arguments
+
+
+def parse(argv, *, allow_all):
+    parser = argparse.ArgumentParser(prog="cmd")
+    add_config_arguments(parser, allow_all=allow_all)
+    return parser, parser.parse_args(argv)
+
+
+def test_one_preset_with_overrides():
+    parser, args = parse(["--preset", "tiny", "--set", "words=1024"], allow_all=False)
+    assert config_from_arguments(parser, args) == preset("tiny").derive(words=1024)
+
+
+def test_all_presets_where_allowed():
+    parser, args = parse(["--preset", "all"], allow_all=True)
+    assert [c.name for c in configs_from_arguments(parser, args)] == sorted(PRESETS)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--preset", "all"], "--preset all is not available here"),
+    (["--preset", "nope"], "Unknown preset 'nope'"),
+    (["--set", "lanes=7"], "Lane count must be a positive multiple of 16"),
+    (["--set", "lanes"], "Override must be written field=value, not 'lanes'"),
+    (["--set", "bogus=1"], "Unknown configuration parameter 'bogus'"),
+])
+def test_bad_arguments_are_named(argv, message, capsys):
+    parser, args = parse(argv, allow_all=False)
+    with pytest.raises(SystemExit) as exit:
+        config_from_arguments(parser, args)
+    assert exit.value.code == 2
+    assert message in capsys.readouterr().err
