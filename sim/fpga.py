@@ -76,6 +76,11 @@ def _run(command, *, log, cwd, progress, show, heartbeat=30.0):
     """Run ``command``, copy its output to ``log`` and pass the lines ``show`` selects (a
     function returning a message or None) to ``progress``; print a heartbeat when it is quiet.
     Raises :class:`FpgaError` with the end of the log if it fails."""
+    # The YoWASP tools mount a private temporary directory at /tmp, which hides the host's.
+    if Path(cwd).resolve().is_relative_to("/tmp"):
+        raise FpgaError(f"{Path(command[0]).name} cannot see {cwd}: the YoWASP tools mount a "
+                        f"private directory at /tmp; set LPU_BUILD_DIR to a directory outside "
+                        f"/tmp (and keep the checkout outside it)")
     begin = time.monotonic()
     lines = queue.Queue()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,

