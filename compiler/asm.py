@@ -5,6 +5,8 @@ Syntax (one instruction per line; ``;`` starts a comment)::
     .queue mem_w0.rd            ; following instructions go to this queue
         read 16 -> e3           ; SRAM[16] onto eastward stream 3
         repeat 7, 1             ; 7 more reads: SRAM[17] .. SRAM[23]
+        read 40 -> e3
+        repeat 3, 1, 15         ; SRAM[41] .. SRAM[43], one every 16 cycles (15 idle between)
         halt
     .queue vxm.alu0
         nop 9
@@ -159,12 +161,12 @@ class _Assembler:
             args = [a.strip() for a in rest.split(",")] if rest else []
             if types:
                 self.fail("control instructions take no type", head)
-            self.tokens.update(zip(("count", "stride"), args))
+            self.tokens.update(zip(("count", "stride", "gap"), args))
             if op is ControlOp.NOP:
                 return {"count": self.count(args, 1, head)[0]}
             if op is ControlOp.REPEAT:
-                values = self.count(args, 2, head, optional=1)
-                return {"count": values[0], "stride": values[1] if len(values) > 1 else 0}
+                values = self.count(args, 3, head, optional=2) + [0, 0]
+                return {"count": values[0], "stride": values[1], "gap": values[2]}
             if args:
                 self.fail(f"{spec.mnemonic} takes no operands", rest)
             return {}
@@ -379,7 +381,8 @@ def format_instruction(instr):
         if op is ControlOp.NOP:
             return f"nop {instr.count}"
         if op is ControlOp.REPEAT:
-            return f"repeat {instr.count}, {instr.stride}"
+            gap = f", {instr.gap}" if instr.gap else ""
+            return f"repeat {instr.count}, {instr.stride}{gap}"
         return name
     def stream(direction, index):
         return f"{'e' if direction is Direction.EAST else 'w'}{index}"

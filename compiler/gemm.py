@@ -4,13 +4,15 @@ The matrices are cut into ``lanes x lanes`` weight tiles; N-tiles are dealt roun
 matrix units (both hemispheres). Each unit runs through its tiles, for each M-block (rows that
 fit its accumulators), N-tile and K-tile in turn::
 
-    cycle   T_prev ............................ T .......... T + Mb
+    cycle   T_prev ............................ T .......... T + f Mb
     load    [LB x4 on a new N-tile] LW LW ... LW |  (the next tile's rows)
-    mm                                           MM MM ... MM   (row m at T + m)
+    mm                                           MM MM ... MM   (row m at T + f m)
 
+- A unit with ``mxm_fold = f`` takes an activation every ``f`` cycles, so a tile's MMs issue
+  ``f`` cycles apart (one per cycle on an unfolded unit).
 - While a tile's ``Mb`` MMs run, the next tile's weight rows load into the shadow buffer (one
   row per MEM slice and stream per cycle, as many slices as are free), and the first MM of the
-  next tile installs them: with ``Mb >= lanes / slices`` the array never waits.
+  next tile installs them: with ``f Mb >= lanes / slices`` the array never waits.
 - MMs accumulate across K-tiles in accumulator rows ``0 .. Mb - 1``; the first K-tile starts
   from the bias (loaded byte plane by byte plane with LB), the last emits the int32 row.
 - Emitted rows flow to the VXM, where one ALU per matrix unit requantises them (REQ; the
@@ -79,10 +81,12 @@ class GemmKernel:
         return self.m * self.k * self.n
 
     def utilisation(self, cycles=None):
-        """Useful MACs / (cycles x matrix units x lanes^2)."""
+        """Useful MACs / (cycles x matrix units x multipliers per unit), where a unit has
+        ``lanes^2 / mxm_fold`` multipliers."""
         cycles = self.predicted_cycles if cycles is None else cycles
         units = 2 * self.config.mxms
-        return self.macs / (cycles * units * self.config.lanes ** 2)
+        per_unit = self.config.lanes ** 2 // self.config.mxm_fold
+        return self.macs / (cycles * units * per_unit)
 
     def program(self, a, b, bias=None, multiplier=None, shift=None):
         """A :class:`~compiler.program.Program` with the operands placed in SRAM."""
@@ -241,6 +245,8 @@ class _GemmScheduler:
         self.calendar = Calendar(config)
         self.vxm = self.plan.vxm_unit.position
         self.latency = mxm_latency(config)
+        # A unit takes an activation every `fold` cycles: MM m of a tile issues at t + m * fold.
+        self.fold = config.mxm_fold
         self.sram_next = [0] * len(self.plan.mem_units)
         self.images = []
         self.outputs = []
@@ -250,10 +256,6 @@ class _GemmScheduler:
         self.claimed = {}
         if not self.plan.mxm_units:
             raise ScheduleError("the configuration has no matrix units")
-        if config.mxm_fold != 1:
-            # The schedule issues one MM per cycle per unit; a folded unit takes mxm_fold.
-            raise ScheduleError(f"GEMM scheduling needs unfolded matrix units (mxm_fold 1), "
-                                f"the configuration has mxm_fold {config.mxm_fold}")
 
     # ---- Helpers. ----
 
@@ -409,7 +411,7 @@ class _GemmScheduler:
             earliest = start
             window_start = 0
         else:
-            earliest = unit.last_install + max(unit.last_rows, 1)
+            earliest = unit.last_install + max(unit.last_rows, 1) * self.fold
             window_start = unit.last_install
         t = max(earliest, window_start + load_cycles)
         for attempt in range(100_000):
@@ -434,7 +436,7 @@ class _GemmScheduler:
         pos = unit.position
         # 1. MMs and their activations.
         for m in range(rows):
-            when = t + m
+            when = t + m * self.fold
             if not tentative.queue_free(unit.mm, when):
                 return None
             key = (id(unit), mb + m, i)
@@ -522,7 +524,7 @@ class _GemmScheduler:
                 registers = scalar
         for m in range(rows):
             result = Transfer(unit.outward, unit.result_streams, unit.position, self.vxm,
-                              t + m, self.latency)
+                              t + m * self.fold, self.latency)
             if not tentative.transfer_free(result):
                 return False
             tentative.reserve(result)

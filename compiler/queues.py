@@ -3,18 +3,21 @@
 A :class:`QueueBuilder` collects, for one queue, instructions placed at absolute cycles
 ("issue this word at cycle 40 and re-issue it 63 more times, adding 1 to its address each
 time"), checks that nothing overlaps, and emits the words: NOPs for the gaps, REPEATs for the
-runs, a final HALT. Instructions placed one by one in consecutive cycles that differ only by a
-constant step of their offset field (an address, a row) are merged into one run. The cycle in which that HALT issues is the queue's length; the program's
-length is the longest queue's (:mod:`isa.timing`).
+runs, a final HALT. Instructions placed one by one that differ only by a constant step of
+their offset field (an address, a row) and are issued at a constant interval (every cycle, or
+every ``gap + 1`` cycles, such as a folded matrix unit's activations) are merged into one run.
+The cycle in which that HALT issues is the queue's length; the program's length is the longest
+queue's (:mod:`isa.timing`).
 """
 
 from isa.formats import FORMATS, Instruction, spec_for
 from isa.opcodes import ControlOp, OPCODE_BITS
 
-__all__ = ["QueueBuilder", "ScheduleError", "MAX_NOP", "MAX_REPEAT"]
+__all__ = ["QueueBuilder", "ScheduleError", "MAX_NOP", "MAX_REPEAT", "MAX_GAP"]
 
 MAX_NOP = (1 << FORMATS["count"].positions["count"][1].width) - 1
 MAX_REPEAT = (1 << FORMATS["repeat"].positions["count"][1].width) - 1
+MAX_GAP = (1 << FORMATS["repeat"].positions["gap"][1].width) - 1
 _STRIDE = FORMATS["repeat"].positions["stride"][1]
 _MIN_STRIDE, _MAX_STRIDE = -(1 << (_STRIDE.width - 1)), (1 << (_STRIDE.width - 1)) - 1
 
@@ -37,21 +40,28 @@ class QueueBuilder:
 
     def __init__(self, queue):
         self.queue = queue
-        self.runs = []          # (cycle, word, count, stride)
+        self.runs = []          # (cycle, word, count, stride, gap)
 
-    def place(self, cycle, word, count=1, stride=0):
-        """Issue ``word`` in cycle ``cycle`` and ``count - 1`` more times in the following
-        cycles, adding ``stride`` to its offset field each time."""
+    def place(self, cycle, word, count=1, stride=0, gap=0):
+        """Issue ``word`` in cycle ``cycle`` and ``count - 1`` more times, ``gap + 1`` cycles
+        apart, adding ``stride`` to its offset field each time."""
         if cycle < 0:
             raise ScheduleError(f"{self.queue.name}: instruction at negative cycle {cycle}")
         if count < 1:
             raise ScheduleError(f"{self.queue.name}: run of {count} issues")
-        self.runs.append((cycle, word, count, stride))
+        if not 0 <= gap <= MAX_GAP:
+            raise ScheduleError(f"{self.queue.name}: gap {gap} outside 0..{MAX_GAP}")
+        self.runs.append((cycle, word, count, stride, gap))
+
+    @staticmethod
+    def _last_issue(run):
+        cycle, _, count, _, gap = run
+        return cycle + (count - 1) * (gap + 1)
 
     @property
     def end(self):
         """The cycle in which this queue halts (0 for an empty queue)."""
-        return max((cycle + count for cycle, _, count, _ in self.runs), default=0)
+        return max((self._last_issue(run) + 1 for run in self.runs), default=0)
 
     def _split(self, word):
         """``(word without its offset field, offset field value)``, or ``(word, None)``."""
@@ -63,21 +73,29 @@ class QueueBuilder:
         return word & ~mask, field.decode((word & mask) >> lsb)
 
     def merged(self):
-        """The runs in time order, consecutive compatible ones merged."""
+        """The runs in time order, consecutive compatible ones merged: the same word but for
+        its offset field, which grows by one step per issue, issued at one interval."""
         runs = []
-        for cycle, word, count, stride in sorted(self.runs, key=lambda run: run[0]):
+        for run in sorted(self.runs, key=lambda run: run[0]):
+            cycle, word, count, stride, gap = run
             if runs:
-                last_cycle, last_word, last_count, last_stride = runs[-1]
+                last = runs[-1]
+                last_cycle, last_word, last_count, last_stride, last_gap = last
                 key, value = self._split(word)
                 last_key, last_value = self._split(last_word)
-                if (cycle == last_cycle + last_count and value is not None and key == last_key):
-                    step = last_stride if last_count > 1 else value - last_value
-                    if (value == last_value + step * last_count and
-                            (count == 1 or stride == step) and
-                            _MIN_STRIDE <= step <= _MAX_STRIDE):
-                        runs[-1] = (last_cycle, last_word, last_count + count, step)
-                        continue
-            runs.append((cycle, word, count, stride))
+                interval = cycle - self._last_issue(last)
+                # A single issue takes the interval and step of what follows it.
+                step = last_stride if last_count > 1 else (
+                    value - last_value if value is not None else None)
+                joint_gap = last_gap if last_count > 1 else interval - 1
+                if (value is not None and key == last_key and interval == joint_gap + 1
+                        and 0 <= joint_gap <= MAX_GAP
+                        and value == last_value + step * last_count
+                        and (count == 1 or (stride == step and gap == joint_gap))
+                        and _MIN_STRIDE <= step <= _MAX_STRIDE):
+                    runs[-1] = (last_cycle, last_word, last_count + count, step, joint_gap)
+                    continue
+            runs.append(run)
         return runs
 
     def words(self):
@@ -85,21 +103,23 @@ class QueueBuilder:
         kind = self.queue.kind
         words = []
         now = 0
-        for cycle, word, count, stride in self.merged():
+        for run in self.merged():
+            cycle, word, count, stride, gap = run
             if cycle < now:
                 raise ScheduleError(f"{self.queue.name}: instructions overlap at cycle {cycle}")
-            gap = cycle - now
-            while gap:
-                step = min(gap, MAX_NOP)
+            idle = cycle - now
+            while idle:
+                step = min(idle, MAX_NOP)
                 words.append(_control(kind, ControlOp.NOP, count=step))
-                gap -= step
+                idle -= step
             words.append(word)
             left = count - 1
             while left:
                 step = min(left, MAX_REPEAT)
-                words.append(_control(kind, ControlOp.REPEAT, count=step, stride=stride))
+                words.append(_control(kind, ControlOp.REPEAT, count=step, stride=stride,
+                                      gap=gap))
                 left -= step
-            now = cycle + count
+            now = self._last_issue(run) + 1
         if words:
             words.append(_control(kind, ControlOp.HALT))
         return words

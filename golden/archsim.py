@@ -101,7 +101,7 @@ def _compile_queue(words, depth):
         elif op == ControlOp.REPEAT.value:
             fields = FORMATS["repeat"].unpack(word)
             if fields["count"] and has_last:
-                entries.append((_REPEAT, fields["count"], fields["stride"]))
+                entries.append((_REPEAT, fields["count"], fields["stride"], fields["gap"]))
             else:
                 entries.append((_ILLEGAL, ErrorFlag.BAD_OPERAND))
         elif op == ControlOp.SYNC.value:
@@ -116,7 +116,8 @@ def _compile_queue(words, depth):
 
 class _Queue:
     __slots__ = ("number", "kind", "name", "program", "entries", "pc", "last_word",
-                 "last_offset", "repeat_left", "repeat_stride", "waiting", "halted")
+                 "last_offset", "repeat_left", "repeat_stride", "repeat_gap", "waiting",
+                 "halted")
 
     def __init__(self, number, kind, name):
         self.number, self.kind, self.name = number, kind, name
@@ -223,7 +224,8 @@ class ArchSim:
         for q in self.queues:
             q.entries = _compile_queue(q.program, cfg.queue_depth)
             q.pc, q.last_word, q.last_offset = 0, 0, 0
-            q.repeat_left, q.repeat_stride, q.waiting, q.halted = 0, 0, False, False
+            q.repeat_left, q.repeat_stride, q.repeat_gap = 0, 0, 0
+            q.waiting, q.halted = False, False
             heapq.heappush(wake, (0, q.number))
         running = len(self.queues)
         syncing = set()
@@ -254,10 +256,13 @@ class ArchSim:
                 action = entry[0]
                 next_cycle = cycle + 1
                 if q.repeat_left:
+                    # A re-issue; the next one (or the next instruction) after the gap.
                     q.last_offset = _wrap32(q.last_offset + q.repeat_stride)
                     issued[number] = (q.last_word, q.last_offset)
                     q.repeat_left -= 1
-                    if not q.repeat_left:
+                    if q.repeat_left:
+                        next_cycle = cycle + 1 + q.repeat_gap
+                    else:
                         q.pc += 1
                 elif q.waiting:                 # released from SYNC by last cycle's NOTIFY
                     q.waiting = False
@@ -274,12 +279,16 @@ class ArchSim:
                     q.pc += 1
                     next_cycle = cycle + entry[1]
                 elif action == _REPEAT:
-                    q.repeat_left, q.repeat_stride = entry[1], entry[2]
-                    q.last_offset = _wrap32(q.last_offset + q.repeat_stride)
-                    issued[number] = (q.last_word, q.last_offset)
-                    q.repeat_left -= 1
-                    if not q.repeat_left:
-                        q.pc += 1
+                    q.repeat_left, q.repeat_stride, q.repeat_gap = entry[1], entry[2], entry[3]
+                    if q.repeat_gap:
+                        # Idle for the gap; the re-issue happens when the queue wakes.
+                        next_cycle = cycle + q.repeat_gap
+                    else:
+                        q.last_offset = _wrap32(q.last_offset + q.repeat_stride)
+                        issued[number] = (q.last_word, q.last_offset)
+                        q.repeat_left -= 1
+                        if not q.repeat_left:
+                            q.pc += 1
                 elif action == _SYNC:
                     if notify:
                         q.pc += 1

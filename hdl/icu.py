@@ -1,9 +1,10 @@
 """Instruction control: one instruction queue, its instruction memory and its issue logic.
 
 A queue issues at most one instruction per cycle and never stalls; it waits only by ``NOP n``,
-``REPEAT n`` (which re-issues the last unit instruction) and ``SYNC``. Control instructions
-(opcodes 0-7) are executed here; unit instructions (opcode >= 8) are handed to the unit through
-:class:`~hdl.interfaces.IssueSignature`. Timing rules: :mod:`isa.timing`.
+``REPEAT n`` (which re-issues the last unit instruction, every ``gap + 1`` cycles) and
+``SYNC``. Control instructions (opcodes 0-7) are executed here; unit instructions (opcode >= 8)
+are handed to the unit through :class:`~hdl.interfaces.IssueSignature`. Timing rules:
+:mod:`isa.timing`.
 """
 
 from amaranth import *
@@ -80,7 +81,10 @@ class InstructionControl(wiring.Component):
         state = Signal(QueueState)
         pc = Signal(range(self.depth + 1))
         busy = Signal()                         # in the second or later cycle of NOP/REPEAT
-        remaining = Signal(32)                  # cycles of NOP/REPEAT left after this one
+        remaining = Signal(32)                  # NOP: cycles left after this one;
+                                                # REPEAT: re-issues left, this cycle's included
+        # REPEAT: idle cycles left before its next re-issue.
+        idle = Signal(FORMATS["repeat"].positions["gap"][1].width)
         last_word = Signal(WORD_BITS, reset_less=True)      # qualified by has_last
         last_offset = Signal(signed(OFFSET_BITS), reset_less=True)
         has_last = Signal()
@@ -130,15 +134,26 @@ class InstructionControl(wiring.Component):
                 with m.If(~busy & ((count == 0) | ~has_last)):
                     m.d.comb += [self.error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
                 with m.Else():
-                    offset = Signal(signed(OFFSET_BITS))
-                    m.d.comb += [
-                        offset.eq(last_offset + rep.stride),
-                        self.issue.valid.eq(1),
-                        self.issue.word.eq(last_word),
-                        self.issue.offset.eq(offset),
-                    ]
-                    m.d.sync += last_offset.eq(offset)
-                    count_down()
+                    # Its first cycle starts with `gap` idle cycles and `count` re-issues left.
+                    left = Signal.like(remaining)
+                    wait = Signal.like(idle)
+                    m.d.comb += [left.eq(Mux(busy, remaining, count)),
+                                 wait.eq(Mux(busy, idle, rep.gap))]
+                    m.d.sync += busy.eq(1)
+                    with m.If(wait == 0):
+                        offset = Signal(signed(OFFSET_BITS))
+                        m.d.comb += [
+                            offset.eq(last_offset + rep.stride),
+                            self.issue.valid.eq(1),
+                            self.issue.word.eq(last_word),
+                            self.issue.offset.eq(offset),
+                        ]
+                        m.d.sync += [last_offset.eq(offset), remaining.eq(left - 1),
+                                     idle.eq(rep.gap)]
+                        with m.If(left == 1):
+                            m.d.comb += advance.eq(1)
+                    with m.Else():
+                        m.d.sync += [remaining.eq(left), idle.eq(wait - 1)]
             with m.Elif(op == ControlOp.SYNC.value):
                 m.d.comb += advance.eq(self.notify_in)
             with m.Elif(op == ControlOp.NOTIFY.value):

@@ -1,11 +1,13 @@
 """The arithmetic of one VXM lane: the RTL form of :func:`golden.vector.compute`.
 
-:func:`lane_result` adds the combinational logic for one lane to a module. MUL, MULQ and REQ
-share one 32 x 32 multiplier, and RSHR and REQ share one rounding shifter, so a lane costs one
-multiplier whatever the operation.
+:func:`lane_result` adds the combinational logic for one lane to a module. Operations share
+the expensive parts: one 32 x 32 multiplier (MUL, MULS, MULQ, REQ), one left shifter (SHL and
+REQ's input scaling), one rounding right shifter (SHR, RSHR, REQ), one 34-bit adder (ADD, SUB,
+their saturating forms, MIN, MAX, LT, LE), and saturation by sign-bit reductions rather than
+comparisons.
 
 Written for simulation speed as much as for area: no intermediate is wider than 64 bits, and
-sign extensions are arithmetic (:func:`sign_extend`) rather than Amaranth's implicit ones, which
+sign extensions are explicit (:func:`sign_extend`) rather than Amaranth's implicit ones, which
 Yosys writes as bit-by-bit concatenations that Verilator expands into long shift-and-or chains
 (a 16-lane ALU compiled to 7 MB of C++ that way, per instance).
 """
@@ -24,15 +26,20 @@ INT32_MAX = (1 << 31) - 1
 #: Operations whose exact result is saturated (not wrapped) to the destination type.
 SATURATING_OPS = (VectorOp.MOVS, VectorOp.ADDS, VectorOp.SUBS, VectorOp.MULS, VectorOp.MULQ,
                   VectorOp.REQ)
+#: Operations that take the lane's adder as a subtractor (a - b).
+_SUBTRACTING = (VectorOp.SUB, VectorOp.SUBS, VectorOp.MIN, VectorOp.MAX, VectorOp.LT,
+                VectorOp.LE)
 
 
 def sign_extend(value, bits):
-    """The low ``bits`` of ``value`` sign-extended to 32 bits, as an unsigned 32-bit value:
-    ``(u ^ 2**(bits-1)) - 2**(bits-1)`` modulo 2**32, which needs no bit replication."""
+    """The low ``bits`` of ``value`` sign-extended to 32 bits, as an unsigned 32-bit value: the
+    low bits OR'd with the upper bits' mask where the sign bit is set. That needs no bit
+    replication (which Verilator evaluates bit by bit) and no adder (a carry chain on an FPGA,
+    where this is plain wiring)."""
     if bits >= 32:
         return value[:32]
-    half = 1 << (bits - 1)
-    return ((value[:bits] ^ half) + ((1 << 32) - half))[:32]
+    upper = ((1 << 32) - 1) ^ ((1 << bits) - 1)
+    return value[:bits] | Mux(value[bits - 1], Const(upper, 32), 0)
 
 
 def read_as(value, dtype):
@@ -42,26 +49,38 @@ def read_as(value, dtype):
 
 
 def _saturate(value, dtype):
-    """``value`` (signed, any width) clamped to ``dtype``'s range, as 32 raw bits."""
-    over = Mux(dtype == DType.I8, value > 127,
-               Mux(dtype == DType.I16, value > 32767, value > INT32_MAX))
-    under = Mux(dtype == DType.I8, value < -128,
-                Mux(dtype == DType.I16, value < -32768, value < INT32_MIN))
-    highest = Mux(dtype == DType.I8, 0x7F, Mux(dtype == DType.I16, 0x7FFF, 0x7FFF_FFFF))
-    lowest = Mux(dtype == DType.I8, 0xFFFF_FF80,
-                 Mux(dtype == DType.I16, 0xFFFF_8000, 0x8000_0000))
-    return Mux(over, highest, Mux(under, lowest, value[:32]))
+    """``value`` (signed, any width) clamped to ``dtype``'s range, as 32 raw bits.
+
+    ``value`` fits ``n`` bits when its bits ``n - 1`` and up are all equal to its sign: a
+    reduction per type rather than a wide comparison against each bound (a carry chain each).
+    """
+    sign = value[-1]
+    over, under = [], []
+    for bits in (8, 16, 32):
+        top = value[bits - 1:]
+        over.append(~sign & top.any())
+        under.append(sign & ~top.all())
+
+    def by_type(choices):
+        return Mux(dtype == DType.I8, choices[0], Mux(dtype == DType.I16, choices[1], choices[2]))
+
+    highest = by_type([0x7F, 0x7FFF, 0x7FFF_FFFF])
+    lowest = by_type([0xFFFF_FF80, 0xFFFF_8000, 0x8000_0000])
+    return Mux(by_type(over), highest, Mux(by_type(under), lowest, value[:32]))
 
 
 def _rounding_divide_by_pot(m, x, exponent, name):
+    """``(RoundingDivideByPOT(x, exponent), x >> exponent)``."""
     # mask = 2**exponent - 1, built without a 33-bit intermediate.
     mask = Signal(32, name=f"{name}_mask")
+    shifted = Signal(signed(32), name=f"{name}_shifted")
     result = Signal(signed(32), name=name)
     m.d.comb += [
         mask.eq(~(Const(0xFFFF_FFFF, 32) << exponent)[:32]),
-        result.eq((x >> exponent) + ((x.as_unsigned() & mask) > ((mask >> 1) + (x < 0)))),
+        shifted.eq(x >> exponent),
+        result.eq(shifted + ((x.as_unsigned() & mask) > ((mask >> 1) + (x < 0)))),
     ]
-    return result
+    return result, shifted
 
 
 def _count_leading_zeros(m, x, name):
@@ -98,8 +117,12 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
         left.eq(Mux(c > 31, 31, Mux(c < 0, 0, c[:5]))),
         right.eq(Mux(c < -31, 31, Mux(c > 0, 0, (-c)[:5]))),
     ]
+    # One left shifter: a << left for REQ's multiplier input, a << (b mod 32) for SHL (whose
+    # product is not used), a itself for the other multiplications.
+    is_req = op == V.REQ.value
     scaled = sig(signed(32), "scaled")
-    m.d.comb += scaled.eq(Mux(op == V.REQ.value, (a << left)[:32], a[:32]))
+    m.d.comb += scaled.eq(
+        (a << Mux(is_req, left, Mux(op == V.SHL.value, b[:5], 0)))[:32])
     product = sig(signed(64), "product")
     m.d.comb += product.eq(scaled * b)
 
@@ -117,10 +140,15 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
                     floor + ((nudged < 0) & (nudged[:31] != 0)))),
     ]
 
-    # One rounding shifter: RSHR(a, b mod 32) or, for REQ, RSHR(high, right).
-    is_req = op == V.REQ.value
-    rounded = _rounding_divide_by_pot(
+    # One right shifter: RSHR(a, b mod 32) and SHR or, for REQ, RSHR(high, right).
+    rounded, shifted = _rounding_divide_by_pot(
         m, Mux(is_req, high, a), Mux(is_req, right, b[:5]), f"{name}_rounded")
+    # One adder: a + b, or a - b for the subtractions and comparisons (exact, 34 bits).
+    total = sig(signed(34), "sum")
+    m.d.comb += total.eq(a + Mux(op.matches(*(o.value for o in _SUBTRACTING)), -b, b))
+    less = sig(1, "less")
+    equal = sig(1, "equal")
+    m.d.comb += [less.eq(total[-1]), equal.eq(a == b)]
     clz = _count_leading_zeros(m, a, f"{name}_clz")
 
     # Wrapping operations: only the low 32 bits of the exact result matter.
@@ -128,16 +156,14 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
     with m.Switch(op):
         with m.Case(V.MOV.value):
             m.d.comb += low.eq(a)
-        with m.Case(V.ADD.value):
-            m.d.comb += low.eq(a + b)
-        with m.Case(V.SUB.value):
-            m.d.comb += low.eq(a - b)
+        with m.Case(V.ADD.value, V.SUB.value):
+            m.d.comb += low.eq(total[:32])
         with m.Case(V.MUL.value):
             m.d.comb += low.eq(product[:32])
         with m.Case(V.MIN.value):
-            m.d.comb += low.eq(Mux(a < b, a, b))
+            m.d.comb += low.eq(Mux(less, a, b))
         with m.Case(V.MAX.value):
-            m.d.comb += low.eq(Mux(a > b, a, b))
+            m.d.comb += low.eq(Mux(less, b, a))
         with m.Case(V.AND.value):
             m.d.comb += low.eq(a & b)
         with m.Case(V.OR.value):
@@ -145,17 +171,17 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
         with m.Case(V.XOR.value):
             m.d.comb += low.eq(a ^ b)
         with m.Case(V.SHL.value):
-            m.d.comb += low.eq((a.as_unsigned() << b[:5])[:32])
+            m.d.comb += low.eq(scaled)
         with m.Case(V.SHR.value):
-            m.d.comb += low.eq(a >> b[:5])
+            m.d.comb += low.eq(shifted)
         with m.Case(V.RSHR.value):
             m.d.comb += low.eq(rounded)
         with m.Case(V.EQ.value):
-            m.d.comb += low.eq(a == b)
+            m.d.comb += low.eq(equal)
         with m.Case(V.LT.value):
-            m.d.comb += low.eq(a < b)
+            m.d.comb += low.eq(less)
         with m.Case(V.LE.value):
-            m.d.comb += low.eq(a <= b)
+            m.d.comb += low.eq(less | equal)
         with m.Case(V.SEL.value):
             m.d.comb += low.eq(Mux(c != 0, a, b))
         with m.Case(V.CLZ.value):
@@ -164,10 +190,8 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
             m.d.comb += low.eq(table_value)
 
     # Saturating operations, grouped by the width of their exact result.
-    total = sig(signed(33), "sum")
     narrow = sig(signed(32), "narrow")
     m.d.comb += [
-        total.eq(Mux(op == V.SUBS.value, a - b, a + b)),
         narrow.eq(Mux(op == V.MOVS.value, a, Mux(op == V.MULQ.value, high, rounded))),
     ]
     saturated = sig(32, "saturated")

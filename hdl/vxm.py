@@ -7,7 +7,8 @@ neighbouring stream position in cycle t + :data:`~isa.timing.VXM_LATENCY`. Arith
 :mod:`golden.vector` (RTL form: :mod:`hdl.lane`).
 
 Every ALU carries a 256-entry int32 lookup table (written by LUTW, read by LUT; a LUTW issued in
-cycle t is seen by a LUT issued in cycle t + 1 or later). The constant registers are shared:
+cycle t is seen by a LUT issued in cycle t + 1 or later), banked so that it maps to FPGA LUT RAM
+(:mod:`hdl.table`). The constant registers are shared:
 an LDC issued in cycle t is visible to operands read from cycle t + 2.
 
 Two writes to one stream register, or to one constant register, in one cycle are a conflict:
@@ -16,7 +17,7 @@ the lower-numbered ALU's instruction takes effect, the other is dropped and rais
 """
 
 from amaranth import *
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from isa.config import LUT_ENTRIES
@@ -27,6 +28,7 @@ from .cells import place
 from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature,
                          stream_bundle)
 from .lane import lane_result, read_as
+from .table import LookupTable
 
 __all__ = ["VectorAlu", "VectorUnit"]
 
@@ -158,8 +160,8 @@ class VectorAlu(wiring.Component):
         ]
 
         # ---- Stage 0: read the operands. ----
-        planes = Array([self.east[s] for s in range(streams)] +
-                       [self.west[s] for s in range(streams)])
+        planes = ([self.east[s] for s in range(streams)] +
+                  [self.west[s] for s in range(streams)])
         results = Array(r.as_value() for r in self.results)
         consts = Array(k.as_value() for k in self.consts)
 
@@ -169,7 +171,16 @@ class VectorAlu(wiring.Component):
             byte = [Signal(cfg.vector_bits, name=f"{name}_plane{k}") for k in range(4)]
             from_alu = Signal(vector32, name=f"{name}_alu")
             from_const = Signal(vector32, name=f"{name}_const")
-            m.d.comb += [plane.eq(planes[base + k]) for k, plane in enumerate(byte)]
+            # Byte k matters only for types wider than k bytes, whose base is aligned to
+            # their size (checked at issue): byte 1 comes from an odd stream, bytes 2 and 3
+            # from streams 2 and 3 of a group of 4. Choosing among those only (2 x streams,
+            # streams, streams / 2 and streams / 2 candidates) keeps the multiplexers small;
+            # a byte the type does not use may read anything.
+            for k, plane in enumerate(byte):
+                shift = min(k, 2)   # log2 of the alignment: 1, 2, 4, 4
+                candidates = Array(planes[group + k]
+                                   for group in range(0, 2 * streams, 1 << shift))
+                m.d.comb += plane.eq(candidates[base >> shift])
             m.d.comb += [from_alu.eq(results[operand.index]), from_const.eq(consts[operand.index])]
             value = Signal(vector32, name=name)
             for lane in range(lanes):
@@ -202,21 +213,17 @@ class VectorAlu(wiring.Component):
         with m.If(self.clear):
             m.d.sync += x_valid.eq(0)
 
-        m.submodules.table = table = memory.Memory(shape=signed(32), depth=LUT_ENTRIES, init=[])
-        for lane in range(min(lanes, LUT_ENTRIES)):
-            port = table.write_port()
-            m.d.comb += [
-                port.addr.eq(x_imm + lane),
-                port.data.eq(x_a[lane]),
-                port.en.eq(x_valid & (x_op == VectorOp.LUTW.value) & (x_imm + lane < LUT_ENTRIES)),
-            ]
-
+        m.submodules.table = table = LookupTable(lanes)
+        m.d.comb += [
+            table.write.eq(x_valid & (x_op == VectorOp.LUTW.value)),
+            table.base.eq(x_imm),   # 0 <= imm < 256: checked at issue
+            table.data.eq(x_a),
+        ]
         result = Signal(vector32)
         for lane in range(lanes):
-            port = table.read_port(domain="comb")
-            m.d.comb += port.addr.eq(x_a[lane][:8])
+            m.d.comb += table.index[lane].eq(x_a[lane][:8])
             m.d.comb += result[lane].eq(lane_result(
-                m, x_op, x_dtype, x_a[lane], x_b[lane], x_c[lane], port.data,
+                m, x_op, x_dtype, x_a[lane], x_b[lane], x_c[lane], table.value[lane],
                 name=f"lane{lane}"))
 
         has_result = ~x_op.matches(*_NO_RESULT)

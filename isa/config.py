@@ -152,10 +152,10 @@ PRESETS = {
     # compiler's minimum); 2 VXM ALUs (the elementwise scheduler's minimum for random graphs,
     # and one per matrix unit for GEMM); 8 constant registers (per-channel GEMM needs 4 per
     # matrix unit); 4 MEM slices of 2048 words per hemisphere (SRAM in 120 block RAMs);
-    # unfolded matrix units (the GEMM compiler schedules one MM per cycle). One ALU alone
-    # exceeds the part's LUT4 sites: see docs/fpga.md.
+    # matrix units folded 16 times (16 multipliers each, one activation every 16 cycles). It
+    # needs about four times the part's LUT4 sites: see docs/fpga.md.
     "fpga": DEFAULT.derive(name="fpga", lanes=16, streams=12, mem_slices=4, words=2048,
-                           vxm_alus=2, vxm_consts=8, mxms=1, mxm_acc_depth=64, mxm_fold=1,
+                           vxm_alus=2, vxm_consts=8, mxms=1, mxm_acc_depth=64, mxm_fold=16,
                            queue_depth=512),
 }
 

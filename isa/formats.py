@@ -175,7 +175,8 @@ FORMATS = {f.name: f for f in [
     Format("none", ()),
     Format("count", (Field("count", 32, "cycles to idle, >= 1"),)),
     Format("repeat", (Field("count", 24, "re-issues, >= 1"),
-                      Field("stride", -24, "added to the offset field at each re-issue"))),
+                      Field("stride", -24, "added to the offset field at each re-issue"),
+                      Field("gap", 10, "idle cycles before each re-issue"))),
     Format("mem", (Field("addr", 16, "SRAM word address"), _STREAM, _DIR), offset="addr"),
     Format("vector", (
         Field("stype", DType, "type the operands are read as"),
@@ -251,7 +252,7 @@ INSTRUCTIONS = (
     InstructionSpec(ControlOp.NOP, FORMATS["count"], _ALL_QUEUES, "idle for count cycles"),
     InstructionSpec(ControlOp.REPEAT, FORMATS["repeat"], _ALL_QUEUES,
                     "re-issue the last unit instruction count times, adding stride to its "
-                    "offset field each time"),
+                    "offset field each time, each re-issue after gap idle cycles"),
     InstructionSpec(ControlOp.SYNC, FORMATS["none"], _ALL_QUEUES, "wait for a NOTIFY"),
     InstructionSpec(ControlOp.NOTIFY, FORMATS["none"], _ALL_QUEUES,
                     "release the queues waiting in SYNC"),

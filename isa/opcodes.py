@@ -21,7 +21,8 @@ class ControlOp(enum.Enum, shape=OPCODE_BITS):
     """Executed by the instruction queue itself, on every queue kind."""
     HALT = 0    #: stop this queue; opcode 0 so that an empty instruction memory halts at once
     NOP = 1     #: idle for ``count`` cycles (``count`` >= 1)
-    REPEAT = 2  #: re-issue the last unit instruction ``count`` times, offset += ``stride`` each
+    REPEAT = 2  #: re-issue the last unit instruction ``count`` times, offset += ``stride`` each,
+                #: each re-issue after ``gap`` idle cycles
     SYNC = 3    #: wait for a NOTIFY (see :mod:`isa.timing`)
     NOTIFY = 4  #: release every queue waiting in SYNC
 

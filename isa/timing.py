@@ -14,9 +14,10 @@ Streams
 
 Queues
     A queue issues at most one instruction per cycle. An instruction occupies its queue for one
-    cycle, except ``NOP n`` and ``REPEAT n`` (``n`` cycles), ``SYNC`` (until released) and
-    ``HALT`` (forever). An illegal instruction occupies one cycle and has no effect but raising
-    an error flag.
+    cycle, except ``NOP n`` (``n`` cycles), ``REPEAT n`` with gap ``g`` (``n (g + 1)`` cycles:
+    ``g`` idle, one re-issue, ``n`` times over, so that a unit instruction and its re-issues
+    are ``g + 1`` cycles apart), ``SYNC`` (until released) and ``HALT`` (forever). An illegal
+    instruction occupies one cycle and has no effect but raising an error flag.
 
 SYNC / NOTIFY
     A NOTIFY issued in cycle ``n`` releases every queue that is in SYNC in cycle ``n + 1``

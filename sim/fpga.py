@@ -310,8 +310,10 @@ PROBE_MEMORIES = {
     "keep": "",
     # Delete them; their read data become constant zero.
     "drop": "proc\nflatten\nmemory -nomap\ndelete t:$mem_v2\nsetundef -undriven -zero\n",
-    # Synthesise only them: moved into a module of their own, which becomes the top.
-    "only": ("proc\nflatten\nopt_clean\nmemory -nomap\n"
+    # Synthesise only them: moved into a module of their own, which becomes the top. `opt`
+    # first, as synth_ecp5 does: it merges a write port's per-bit enables, without which
+    # memory_libmap maps every data bit to a RAM cell of its own.
+    "only": ("proc\nflatten\nopt -nodffe -nosdff\nmemory -nomap\nopt_clean\n"
              "submod -name {top}_memories {top}/t:$mem_v2\nhierarchy -top {top}_memories\n"),
 }
 

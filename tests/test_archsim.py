@@ -56,6 +56,18 @@ def test_nop_and_repeat_timing():
     assert result.cycles == 12          # HALT (end of program) issues in cycle 12
 
 
+def test_repeat_with_a_gap():
+    _, result = run("""
+        .queue mem_w0.rd
+            read 100 -> e0          ; cycle 0
+            repeat 3, 2, 2          ; idle 1, 2; read 3; idle 4, 5; read 6; idle 7, 8; read 9
+            read 110 -> e0          ; cycle 10
+            repeat 1, 1, 4          ; idle 11-14; cycle 15: address 111
+    """, sram=[(W0, 100, vectors(*range(12)))])
+    assert issues(result, "mem_w0.rd") == [(0, 0), (3, 2), (6, 4), (9, 6), (10, 0), (15, 1)]
+    assert result.cycles == 16
+
+
 def test_read_reaches_consumers_by_the_timing_rule():
     # READ at cycle t from distance d arrives at the VXM at t + 2 + d - 1.
     sim, result = run("""

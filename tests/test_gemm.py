@@ -4,9 +4,10 @@ against exact integers), simulated length equals the prediction, and utilisation
 import numpy as np
 import pytest
 
-from compiler.gemm import ScheduleError, compile_gemm, gemm_reference
+from compiler.gemm import compile_gemm, gemm_reference
 from golden.archsim import ArchSim
 from isa import preset
+from isa.geometry import floorplan
 from isa.opcodes import DType
 from verification.gemm_cases import gemm_case, random_shapes
 
@@ -89,8 +90,30 @@ def test_bad_shapes_are_clear_errors():
         kernel.program(np.zeros((3, 2)), np.zeros((3, 4)))
 
 
-def test_folded_matrix_units_are_refused():
-    # The schedule issues one MM per cycle and unit; a folded unit would drop activations.
-    folded = preset("tiny").derive(mxm_fold=4)
-    with pytest.raises(ScheduleError, match="unfolded matrix units .* has mxm_fold 4"):
-        compile_gemm(folded, 16, 16, 16, multiplier=1 << 30, shift=0)
+@pytest.mark.parametrize("fold", [2, 4, 16])
+@pytest.mark.parametrize("shape", [(1, 16, 16), (5, 40, 24), (33, 17, 70), (64, 64, 64)])
+def test_folded_matrix_units(fold, shape):
+    # A folded unit takes an activation every `fold` cycles; the MMs are spaced to match (an MM
+    # issued while the array is busy would raise BAD_OPERAND in the golden simulator).
+    config = preset("tiny").derive(mxm_fold=fold)
+    case = gemm_case(config, *shape, seed=sum(shape) + fold, per_channel=True)
+    check(case)
+    mm_cycles = _mm_issue_cycles(case.program, "mxm_w0.mm")
+    assert mm_cycles
+    assert all(b - a >= fold for a, b in zip(mm_cycles, mm_cycles[1:]))
+
+
+def test_folded_tall_gemm_keeps_the_array_busy():
+    case = gemm_case(preset("tiny").derive(mxm_fold=16), 64, 64, 64, seed=4)
+    check(case)
+    assert case.kernel.utilisation() >= 0.99
+
+
+def _mm_issue_cycles(program, queue):
+    """Cycles in which ``queue`` (a matrix unit's MM queue, whose only unit instruction is MM)
+    issues, from the golden simulator's trace."""
+    sim = ArchSim(program.config)
+    program.load_into(sim)
+    number = floorplan(program.config).queue(queue).number
+    return [cycle for cycle, issuer, word, _, _ in sim.run(trace=True).trace
+            if issuer == number and word is not None]

@@ -7,6 +7,7 @@ multiple or missing drivers, and SRAMs that do not map to block RAM.
 
 import pytest
 
+from hdl.table import table_banks
 from isa.config import preset
 from sim.env import BUILD
 from sim.fpga import FpgaError, smoke_check
@@ -35,10 +36,17 @@ def test_every_sram_is_ram(tiny):
     assert len(block) >= 2, tiny.mapping
 
 
-def test_memories_left_in_flip_flops_are_known(tiny):
-    # The VXM lookup tables (256 entries, one write and one read port per lane) cannot map to
-    # RAM primitives as written; docs/fpga.md explains the banked LUT-RAM layout that would.
-    assert set(tiny.unmapped) <= {"lpu_vxm_alu/table"}
+def test_no_memory_is_left_in_flip_flops(tiny):
+    assert not tiny.unmapped, f"memories Yosys would build from flip-flops: {tiny.unmapped}"
+
+
+def test_lookup_tables_are_lut_ram(tiny):
+    # The VXM lookup table is banked (hdl.table) so that every bank maps to LUT RAM: one
+    # memory per bank in the shared ALU module, each with one write port.
+    banks = {m: kind for m, kind in tiny.mapping.items()
+             if m.startswith("lpu_vxm_alu") and "bank" in m}
+    assert len(banks) == table_banks(preset("tiny").lanes), tiny.mapping
+    assert set(banks.values()) == {"$__TRELLIS_DPR16X4_"}, banks
 
 
 def test_smoke_check_can_fail(monkeypatch):

@@ -13,10 +13,17 @@ from golden.archsim import ArchSim
 from isa import preset
 from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case, random_shapes
 from verification.programs import graph_case, hand_written
-from verification.switch_programs import reduction_program, switch_program
+from verification.switch_programs import REDUCTION_STREAMS, reduction_program, switch_program
 from verification.system import run_programs_on_rtl
 
-PRESETS = ["tiny", "default"]
+PRESETS = ["tiny", "default", "fpga"]
+
+#: GEMM shapes beyond the random ones, per preset. ``fpga`` (folded matrix units, so two
+#: instructions per MM; 512-instruction queues; 256 KiB of SRAM) holds smaller GEMMs than the
+#: acceptance shapes: a tall one (more rows than accumulators), a matrix-vector product and
+#: two whose sides are not lane multiples.
+GEMM_SHAPES = {"tiny": ACCEPTANCE_SHAPES, "default": ACCEPTANCE_SHAPES,
+               "fpga": [(69, 3, 47), (1, 128, 128), (16, 48, 40), (64, 32, 32)]}
 
 
 class Case:
@@ -31,8 +38,10 @@ class Case:
 
 def case_specs(config):
     """``[(name, build)]``: every program of the regression for ``config``, built on demand."""
-    specs = [("asm-add-requant",
-              lambda: Case("asm-add-requant", *hand_written(config, "add_requant")))]
+    specs = []
+    if config.vxm_alus >= 3:    # the hand-written program uses ALUs 0 to 2
+        specs.append(("asm-add-requant",
+                      lambda: Case("asm-add-requant", *hand_written(config, "add_requant"))))
 
     def graph(seed):
         case = graph_case(config, seed)
@@ -40,16 +49,18 @@ def case_specs(config):
 
     specs += [(f"graph-{seed}", lambda seed=seed: graph(seed)) for seed in range(8)]
     specs.append(("switch", lambda: Case("switch", *switch_program(config, seed=1))))
-    specs += [(f"reduce-{kind}", lambda kind=kind: Case(f"reduce-{kind}",
-                                                       *reduction_program(config, kind, seed=2)))
-              for kind in ("sum", "max")]
+    if config.streams >= REDUCTION_STREAMS:
+        specs += [(f"reduce-{kind}", lambda kind=kind: Case(
+            f"reduce-{kind}", *reduction_program(config, kind, seed=2)))
+            for kind in ("sum", "max")]
 
     def gemm(index, shape):
         case = gemm_case(config, *shape, seed=index, per_channel=index % 2 == 1)
         return Case(case.name, case.program, {"C": case.expected},
                     lambda regions: {"C": case.kernel.decode_outputs(regions)})
 
-    shapes = list(ACCEPTANCE_SHAPES) + random_shapes(3, seed=len(config.name), limit=150)
+    limit = 150 if config.mxm_fold == 1 else 72
+    shapes = list(GEMM_SHAPES[config.name]) + random_shapes(3, seed=len(config.name), limit=limit)
     specs += [(f"gemm-{'x'.join(map(str, shape))}", lambda i=i, shape=shape: gemm(i, shape))
               for i, shape in enumerate(shapes)]
     return specs

@@ -20,7 +20,10 @@ from isa.opcodes import (DType, Direction, MemReadOp, MemWriteOp, OperandKind, S
                          VectorOp)
 from isa.timing import MEM_READ_LATENCY, SXM_LATENCY, VXM_LATENCY, arrival, issue_for_arrival
 
-__all__ = ["switch_program", "reduction_program"]
+__all__ = ["switch_program", "reduction_program", "REDUCTION_STREAMS"]
+
+#: The reduction program sends the VXM's partial results out on streams 12 to 15.
+REDUCTION_STREAMS = 16
 
 
 def _encode(kind, op, **fields):
@@ -140,10 +143,14 @@ def _transpose(config, plan, calendar, rng, images, outputs, expected, cycle):
 
 def reduction_program(config, kind="sum", vectors=3, seed=0):
     """Sum (or maximum) over all lanes of ``vectors`` int32 vectors, broadcast to every lane;
-    returns ``(program, expected regions)``. Needs a power-of-two lane count."""
+    returns ``(program, expected regions)``. Needs a power-of-two lane count and 16 streams
+    per direction."""
     lanes = config.lanes
     if lanes & (lanes - 1):
         raise ValueError(f"the rotate tree needs a power-of-two lane count, not {lanes}")
+    if config.streams < REDUCTION_STREAMS:
+        raise ValueError(f"the reduction program needs {REDUCTION_STREAMS} streams per "
+                         f"direction, not {config.streams}")
     plan = floorplan(config)
     rng = np.random.default_rng(seed)
     calendar = Calendar(config)

@@ -316,9 +316,9 @@ async def illegal_instructions_are_flagged_without_corrupting_state(dut):
     q = {name: plan.queue(name).number for name in ("mem_e0.wr", "mem_w1.rd", "vxm.alu1",
                                                     "mem_w1.wr", "sxm_e0.sxm")}
     program.queues[q["mem_e0.wr"]].append(
-        FORMATS["repeat"].pack(ControlOp.REPEAT.value, {"count": 2, "stride": 1}))
+        FORMATS["repeat"].pack(ControlOp.REPEAT.value, {"count": 2, "stride": 1, "gap": 0}))
     program.queues[q["mem_w1.rd"]].append(
-        FORMATS["repeat"].pack(ControlOp.REPEAT.value, {"count": 2, "stride": -1}))
+        FORMATS["repeat"].pack(ControlOp.REPEAT.value, {"count": 2, "stride": -1, "gap": 0}))
     program.queues[q["vxm.alu1"]] = [FORMATS["count"].pack(ControlOp.NOP.value, {"count": 6}),
                                      5, 7]
     program.queues[q["mem_w1.wr"]] = [mem_write(10, CONFIG.streams),

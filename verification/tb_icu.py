@@ -34,8 +34,9 @@ def nop(count):
     return FORMATS["count"].pack(ControlOp.NOP.value, {"count": count})
 
 
-def repeat(count, stride=0):
-    return FORMATS["repeat"].pack(ControlOp.REPEAT.value, {"count": count, "stride": stride})
+def repeat(count, stride=0, gap=0):
+    return FORMATS["repeat"].pack(ControlOp.REPEAT.value,
+                                  {"count": count, "stride": stride, "gap": gap})
 
 
 def unit(tag, opcode=FIRST_UNIT_OPCODE):
@@ -74,7 +75,8 @@ class QueueModel:
         self.depth = depth
         self.fault = fault
         self.pc = 0
-        self.left = None            # cycles left of the NOP/REPEAT at pc, once started
+        self.left = None            # NOP: cycles left; REPEAT: re-issues left (once started)
+        self.idle = 0               # REPEAT: idle cycles left before its next re-issue
         self.last = None            # (word, offset) of the last unit instruction issued
         self.halted = False
         self.covered = set()        # what the program exercised (see COVERAGE)
@@ -104,10 +106,19 @@ class QueueModel:
             if self.left is None and (fields["count"] == 0 or self.last is None):
                 self.pc += 1
                 return Cycle(running=1, error=ErrorFlag.BAD_OPERAND)
+            if self.left is None:
+                self.left, self.idle = fields["count"], fields["gap"]
+            if self.idle:
+                self.idle -= 1
+                return Cycle(running=1)
             last_word, last_offset = self.last
             offset = wrap32(last_offset + fields["stride"])
             self.last = (last_word, offset)
-            self.countdown(fields["count"])
+            self.idle = fields["gap"]
+            self.left -= 1
+            if self.left == 0:
+                self.left = None
+                self.pc += 1
             return Cycle(valid=1, word=last_word, offset=offset, running=1)
         if op == SYNC:
             self.pc += notify_in
@@ -129,7 +140,9 @@ class QueueModel:
             fields = FORMATS["repeat"].unpack(word)
             if self.left is None and self.last is None:
                 return "repeat with nothing to repeat"
-            return "repeat" if fields["count"] else "repeat 0"
+            if not fields["count"]:
+                return "repeat 0"
+            return "repeat with gap" if fields["gap"] else "repeat"
         if op in (HALT, SYNC, NOTIFY):
             return ControlOp(op).name.lower()
         return "illegal opcode"
@@ -232,7 +245,8 @@ def halt_cycle(trace):
 
 U, V = unit(0x1234), unit(0xABCDEF, opcode=63)
 #: Coverage bins the random programs must exercise.
-COVERAGE = {"unit", "nop", "nop 0", "repeat", "repeat 0", "repeat with nothing to repeat",
+COVERAGE = {"unit", "nop", "nop 0", "repeat", "repeat with gap", "repeat 0",
+            "repeat with nothing to repeat",
             "halt", "sync", "notify", "illegal opcode"}
 
 
@@ -248,6 +262,21 @@ async def nop_and_repeat_timing(dut):
                              (13, V, 0), (14, V, -7), (15, V, -14)]
     assert halt_cycle(trace) == 16 and not errors(trace)
     assert all(c.running for c in trace[:17]) and not trace[17].running
+    bench.board.check()
+
+
+@cocotb.test()
+async def repeat_with_a_gap(dut):
+    """REPEAT n, stride, gap idles gap cycles before each of its n re-issues, so a unit
+    instruction and its re-issues are gap + 1 cycles apart; the next instruction follows the
+    last re-issue (hand-written trace)."""
+    bench = QueueBench(dut)
+    await bench.start()
+    trace = await bench.run([U, repeat(3, 2, gap=2), V, repeat(1, 5, gap=1), nop(1),
+                             repeat(2, 1, gap=0)])
+    assert issues(trace) == [(0, U, 0), (3, U, 2), (6, U, 4), (9, U, 6),
+                             (10, V, 0), (12, V, 5), (14, V, 6), (15, V, 7)]
+    assert halt_cycle(trace) == 16 and not errors(trace)
     bench.board.check()
 
 
@@ -371,8 +400,9 @@ async def host_port_loads_and_is_ignored_while_running(dut):
 
 
 def random_program(rng, length):
-    program = []
-    for _ in range(length):
+    # Some programs open with a REPEAT, which has nothing to repeat yet.
+    program = [repeat(1, 1)] if rng.random() < 0.3 else []
+    for _ in range(length - len(program)):
         roll = rng.random()
         if roll < 0.35:
             program.append(unit(rng.getrandbits(58), rng.randrange(8, 64)))
@@ -380,7 +410,8 @@ def random_program(rng, length):
             program.append(nop(rng.choice([0, 1, 1, 2, 3, 7])))
         elif roll < 0.75:
             stride = rng.choice([0, 1, -1, rng.randrange(-(1 << 23), 1 << 23)])
-            program.append(repeat(rng.choice([0, 1, 2, 3, 5]), stride))
+            program.append(repeat(rng.choice([0, 1, 2, 3, 5]), stride,
+                                  rng.choice([0, 0, 1, 2, 5])))
         elif roll < 0.83:
             program.append(SYNC)
         elif roll < 0.91:
