@@ -16,8 +16,12 @@ reads is what an ECP5 ``TRELLIS_DPR16X4`` (and other vendors' distributed RAM) p
 duplicates it per read port. The memories carry ``ram_style = "distributed"`` because Yosys's
 cost model would otherwise keep a 16-entry memory with 16 read ports in flip-flops.
 
-With more than 128 lanes a bank would hold a single entry; the table is then one memory with a
-write port per lane, which is the same register file.
+Banking pays on an FPGA and costs in simulation: each lane reads every bank, which made the
+32-lane `default` preset's Verilator model a quarter slower (10,864 against 14,241 cycles/s on
+a GEMM). So the table is banked up to :data:`BANKED_MAX_LANES` lanes, the FPGA-sized
+configurations, where a bank of 16 entries is exactly one ECP5 LUT RAM deep; a wider table is
+one memory with a write port per lane, a register file that Verilator reads with one index per
+lane (and that Yosys builds from flip-flops).
 """
 
 from amaranth import *
@@ -26,9 +30,11 @@ from amaranth.lib.wiring import In, Out
 
 from isa.config import LUT_ENTRIES
 
-__all__ = ["LookupTable", "table_banks"]
+__all__ = ["LookupTable", "table_banks", "is_banked", "BANKED_MAX_LANES"]
 
 _INDEX_BITS = (LUT_ENTRIES - 1).bit_length()
+#: Tables of up to this many lanes are banked (see the module docstring).
+BANKED_MAX_LANES = 16
 
 
 def table_banks(lanes):
@@ -40,8 +46,22 @@ def table_banks(lanes):
     return banks
 
 
+def is_banked(lanes, banked=None):
+    """Whether a ``lanes``-lane table is banked: as ``banked`` says (``None``: up to
+    :data:`BANKED_MAX_LANES` lanes), but never when a bank would hold a single entry."""
+    if banked is None:
+        banked = lanes <= BANKED_MAX_LANES
+    return banked and table_banks(lanes) < LUT_ENTRIES
+
+
 class LookupTable(wiring.Component):
     """One ALU's lookup table.
+
+    Parameters
+    ----------
+    lanes : int
+    banked : bool or None
+        Bank the entries (see :func:`is_banked`).
 
     Members
     -------
@@ -55,9 +75,10 @@ class LookupTable(wiring.Component):
         ``value[lane]`` is entry ``index[lane]`` as it is this cycle (combinational read).
     """
 
-    def __init__(self, lanes):
+    def __init__(self, lanes, *, banked=None):
         self.lanes = lanes
         self.banks = table_banks(lanes)
+        self.banked = is_banked(lanes, banked)
         super().__init__({
             "write": In(1),
             "base":  In(_INDEX_BITS),
@@ -68,10 +89,10 @@ class LookupTable(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        if self.banks == LUT_ENTRIES:
-            self._register_file(m)
-        else:
+        if self.banked:
             self._banked(m)
+        else:
+            self._register_file(m)
         return m
 
     def _register_file(self, m):

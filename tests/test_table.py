@@ -1,7 +1,7 @@
 """The banked VXM lookup table (hdl.table.LookupTable) in Amaranth's simulator against
-golden.vector.lut_write: random LUTWs at every base and random reads, for lane counts that
-fill the banks (16, 32), leave some bank slots without a lane (48 lanes, 64 banks) and need the
-one-memory register file (144 lanes).
+golden.vector.lut_write: random LUTWs at every base and random reads, banked for lane counts
+that fill the banks (16, 32) or leave some bank slots without a lane (48 lanes, 64 banks), and
+as the one-memory register file (32 lanes, and 144, where banks would hold one entry).
 
 Each simulation records what the table returned; the tests compare those observations with
 the oracle, so a deliberately wrong oracle can be shown to be caught without simulating again.
@@ -14,11 +14,12 @@ import pytest
 from amaranth.sim import Simulator
 
 from golden.vector import INT32_MAX, INT32_MIN, lut_write
-from hdl.table import LookupTable, table_banks
+from hdl.table import LookupTable, is_banked, table_banks
 from isa.config import LUT_ENTRIES
 
 CYCLES = 120
-LANE_COUNTS = [16, 32, 48, 144]
+#: (lanes, banked) of the simulated tables.
+TABLES = [(16, True), (32, True), (48, True), (32, False), (144, True)]
 
 
 def stimulus(lanes, seed):
@@ -35,9 +36,9 @@ def stimulus(lanes, seed):
     return cycles
 
 
-def simulate(lanes, cycles):
+def simulate(lanes, banked, cycles):
     """The values the table returned in each cycle (before that cycle's write lands)."""
-    dut = LookupTable(lanes)
+    dut = LookupTable(lanes, banked=banked)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     seen = []
@@ -67,11 +68,12 @@ def mismatches(cycles, seen, write_model):
     return wrong
 
 
-@pytest.fixture(scope="module", params=LANE_COUNTS, ids=lambda lanes: f"lanes{lanes}")
+@pytest.fixture(scope="module", params=TABLES,
+                ids=lambda t: f"lanes{t[0]}-{'banked' if t[1] else 'one-memory'}")
 def run(request):
-    lanes = request.param
+    lanes, banked = request.param
     cycles = stimulus(lanes, seed=lanes)
-    return lanes, cycles, simulate(lanes, cycles)
+    return lanes, cycles, simulate(lanes, banked, cycles)
 
 
 def test_table_matches_lut_write(run):
@@ -103,3 +105,9 @@ def test_a_wrong_write_model_is_caught(run):
                                           (144, 256), (320, 256)])
 def test_bank_count(lanes, banks):
     assert table_banks(lanes) == banks
+
+
+@pytest.mark.parametrize("lanes, banked", [(16, True), (32, False), (144, False)])
+def test_which_tables_are_banked(lanes, banked):
+    assert is_banked(lanes) is banked
+    assert is_banked(lanes, True) is (lanes <= 128)
