@@ -17,8 +17,8 @@ duplicates it per read port. The memories carry ``ram_style = "distributed"`` be
 cost model would otherwise keep a 16-entry memory with 16 read ports in flip-flops.
 
 Banking pays on an FPGA and costs in simulation: each lane reads every bank, which made the
-32-lane `default` preset's Verilator model a quarter slower (10,864 against 14,241 cycles/s on
-a GEMM). So the table is banked up to :data:`BANKED_MAX_LANES` lanes, the FPGA-sized
+32-lane `default` preset's Verilator model a third slower (10,864 against 16,450 cycles/s on a
+GEMM). So the table is banked up to :data:`BANKED_MAX_LANES` lanes, the FPGA-sized
 configurations, where a bank of 16 entries is exactly one ECP5 LUT RAM deep; a wider table is
 one memory with a write port per lane, a register file that Verilator reads with one index per
 lane (and that Yosys builds from flip-flops).
