@@ -18,10 +18,10 @@ from verification.system import run_programs_on_rtl
 
 PRESETS = ["tiny", "default", "fpga"]
 
-#: GEMM shapes beyond the random ones, per preset. ``fpga`` (folded matrix units, so two
-#: instructions per MM; 512-instruction queues; 256 KiB of SRAM) holds smaller GEMMs than the
-#: acceptance shapes: a tall one (more rows than accumulators), a matrix-vector product and
-#: two whose sides are not lane multiples.
+#: GEMM shapes beyond the random ones, per preset. ``fpga`` (256 KiB of SRAM, 512-instruction
+#: queues, matrix units folded 16 times) holds smaller GEMMs than the acceptance shapes: one
+#: with more rows than accumulators, a matrix-vector product, one whose sides are not lane
+#: multiples and one of whole tiles.
 GEMM_SHAPES = {"tiny": ACCEPTANCE_SHAPES, "default": ACCEPTANCE_SHAPES,
                "fpga": [(69, 3, 47), (1, 128, 128), (16, 48, 40), (64, 32, 32)]}
 
