@@ -77,26 +77,31 @@ class QueueBuilder:
         its offset field, which grows by one step per issue, issued at one interval."""
         runs = []
         for run in sorted(self.runs, key=lambda run: run[0]):
-            cycle, word, count, stride, gap = run
-            if runs:
-                last = runs[-1]
-                last_cycle, last_word, last_count, last_stride, last_gap = last
-                key, value = self._split(word)
-                last_key, last_value = self._split(last_word)
-                interval = cycle - self._last_issue(last)
-                # A single issue takes the interval and step of what follows it.
-                step = last_stride if last_count > 1 else (
-                    value - last_value if value is not None else None)
-                joint_gap = last_gap if last_count > 1 else interval - 1
-                if (value is not None and key == last_key and interval == joint_gap + 1
-                        and 0 <= joint_gap <= MAX_GAP
-                        and value == last_value + step * last_count
-                        and (count == 1 or (stride == step and gap == joint_gap))
-                        and _MIN_STRIDE <= step <= _MAX_STRIDE):
-                    runs[-1] = (last_cycle, last_word, last_count + count, step, joint_gap)
-                    continue
-            runs.append(run)
+            if runs and (joined := self._join(runs[-1], run)):
+                runs[-1] = joined
+            else:
+                runs.append(run)
         return runs
+
+    def _join(self, last, run):
+        """``last`` and the ``run`` that follows it as one run, or ``None`` if they differ in
+        more than the offset field or do not keep one step and one interval."""
+        last_cycle, last_word, last_count, last_stride, last_gap = last
+        cycle, word, count, stride, gap = run
+        key, value = self._split(word)
+        last_key, last_value = self._split(last_word)
+        if value is None or key != last_key:
+            return None
+        # A single issue takes the interval and step of what follows it.
+        interval = cycle - self._last_issue(last)
+        step = last_stride if last_count > 1 else value - last_value
+        joint_gap = last_gap if last_count > 1 else interval - 1
+        if (interval == joint_gap + 1 and 0 <= joint_gap <= MAX_GAP
+                and value == last_value + step * last_count
+                and (count == 1 or (stride == step and gap == joint_gap))
+                and _MIN_STRIDE <= step <= _MAX_STRIDE):
+            return (last_cycle, last_word, last_count + count, step, joint_gap)
+        return None
 
     def words(self):
         """The queue's program: the runs in time order with NOPs between them, then HALT."""

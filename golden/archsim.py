@@ -78,6 +78,12 @@ class RunResult:
     error_cycle: int = 0        #: cycle of the first error (0 if none)
     trace: list = field(default_factory=list)  #: ``(cycle, queue, word, offset, flags)``
 
+    def issues(self, queue):
+        """``[(cycle, word, offset)]``: the unit instructions queue number ``queue`` issued
+        (first issues and REPEAT's re-issues), from the trace of a ``run(trace=True)``."""
+        return [(cycle, word, offset) for cycle, number, word, offset, _ in self.trace
+                if number == queue and word is not None]
+
 
 # Pre-decoded queue entries (what the instruction at one program counter does).
 _UNIT, _NOP, _REPEAT, _SYNC, _NOTIFY, _HALT, _ILLEGAL = range(7)

@@ -29,9 +29,7 @@ def run(text, sram=(), strict=True):
 
 
 def issues(result, queue):
-    number = PLAN.queue(queue).number
-    return [(cycle, offset) for cycle, q, word, offset, _ in result.trace
-            if q == number and word is not None]
+    return [(cycle, offset) for cycle, _, offset in result.issues(PLAN.queue(queue).number)]
 
 
 def vectors(*rows):

@@ -115,5 +115,4 @@ def _mm_issue_cycles(program, queue):
     sim = ArchSim(program.config)
     program.load_into(sim)
     number = floorplan(program.config).queue(queue).number
-    return [cycle for cycle, issuer, word, _, _ in sim.run(trace=True).trace
-            if issuer == number and word is not None]
+    return [cycle for cycle, _, _ in sim.run(trace=True).issues(number)]

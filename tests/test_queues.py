@@ -35,11 +35,8 @@ def issued(words):
     """``(cycle, address)`` of every READ the golden simulator issues from ``words``."""
     sim = ArchSim(CONFIG, strict=False)
     Program(CONFIG, queues={QUEUE.number: words}).load_into(sim)
-    plan = floorplan(CONFIG)
-    number = plan.queue(QUEUE.name).number
-    trace = sim.run(trace=True).trace
     return [(cycle, decode(QueueKind.MEM_READ, word).addr + offset)
-            for cycle, queue, word, offset, _ in trace if queue == number and word is not None]
+            for cycle, word, offset in sim.run(trace=True).issues(QUEUE.number)]
 
 
 @pytest.mark.parametrize("placements", [
