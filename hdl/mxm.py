@@ -45,6 +45,43 @@ def _tree_sum(m, terms, name):
     return terms[0]
 
 
+def _load_shifter(m, config, east, west, ld, row):
+    """The vectors an LW or LB delivers, by destination: element ``k`` is stream
+    ``ld.stream + k - row`` of direction ``ld.dir``, for every ``k`` the load legally fills
+    (weight rows ``0 .. lanes - 1``, bias planes ``0 .. 3``); other elements are unspecified.
+
+    Every destination takes the stream at the same offset from itself, so one logarithmic
+    shifter serves them all: about ``log2(lanes + streams)`` two-way multiplexers per
+    destination bit, instead of a ``2 x streams``-way multiplexer each (which was most of the
+    unit's logic on FPGAs).
+    """
+    lanes, streams = config.lanes, config.streams
+    # Destination k reads padded[k + shift]: `lanes - 1` don't-care slots, then the streams.
+    padded = [None] * (lanes - 1) + [
+        Mux(ld.dir == Direction.WEST, west[s], east[s]) for s in range(streams)]
+    shift = Signal(range(len(padded)), name="load_shift")
+    m.d.comb += shift.eq(ld.stream - row + lanes - 1)   # in range whenever the load is legal
+    # Stage `bit` moves by 2**bit; its output covers what the later stages read.
+    needed = [lanes]
+    for bit in reversed(range(1, len(shift))):
+        needed.insert(0, min(len(padded), needed[0] + (1 << bit)))
+    current = padded
+    for bit, length in enumerate(needed):
+        step = 1 << bit
+        following = []
+        for i in range(length):
+            stay = current[i]
+            move = current[i + step] if i + step < len(current) else None
+            if stay is None or move is None:
+                following.append(move if stay is None else stay)
+            else:
+                vector = Signal(config.vector_bits, name=f"load_shift{bit}_{i}")
+                m.d.comb += vector.eq(Mux(shift[bit], move, stay))
+                following.append(vector)
+        current = following
+    return current
+
+
 class MatrixUnit(wiring.Component):
     """One MXM.
 
@@ -107,13 +144,14 @@ class MatrixUnit(wiring.Component):
         m.d.comb += load_go.eq(self.load.valid & (load_flag == 0))
         with m.If(self.load.valid):
             m.d.comb += self.load_error.eq(load_flag)
+        arriving = _load_shifter(m, cfg, self.tap.east, self.tap.west, ld, row)
         for k in range(lanes):
             hit = load_go & is_lw & (row <= k) & (k < row + ld.count)
             with m.If(hit):
-                m.d.sync += shadow[k].eq(plane(ld.dir, ld.stream + (k - row)[:5]))
+                m.d.sync += shadow[k].eq(arriving[k])
         for b in range(4):
             with m.If(load_go & is_lb & (row <= b) & (b < row + ld.count)):
-                bias_plane = plane(ld.dir, ld.stream + (b - row)[:5])
+                bias_plane = arriving[b]
                 for l in range(lanes):
                     m.d.sync += shadow_bias[32 * l + 8 * b:32 * l + 8 * b + 8].eq(
                         bias_plane[8 * l:8 * l + 8])

@@ -17,6 +17,7 @@ from isa.host import ErrorFlag
 from isa.opcodes import DType, Direction, SwitchOp
 from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
 from .lane import sign_extend
+from .streams import aligned_stream
 
 __all__ = ["SwitchUnit"]
 
@@ -83,15 +84,19 @@ class SwitchUnit(wiring.Component):
             m.d.comb += self.error.eq(flag)
 
         # ---- Sources: up to 16 adjacent planes, and the map. ----
-        planes = Array([self.tap.east[s] for s in range(streams)] +
-                       [self.tap.west[s] for s in range(streams)])
-        base = Mux(f.src_dir == Direction.WEST, streams, 0) + f.src
+        # Plane k matters only when the group is wider than k (checked above: a group starts
+        # at a multiple of its size; TRANS reads 16 from a multiple of 16), which narrows its
+        # candidates (see hdl.streams).
+        east, west = self.tap.east, self.tap.west
         count = min(SUPERLANE, streams)
         source = [Signal(vb, name=f"source_{k}") for k in range(count)]
-        m.d.comb += [plane.eq(planes[base + k]) for k, plane in enumerate(source)]
-        map_base = Mux(f.map_dir == Direction.WEST, streams, 0) + f.map
+        for k, plane in enumerate(source):
+            m.d.comb += plane.eq(aligned_stream(east, west, f.src_dir == Direction.WEST, f.src, k,
+                                                alignment=None if k < 4 else SUPERLANE))
         map_planes = [Signal(vb, name=f"map_{k}") for k in range(2)]
-        m.d.comb += [plane.eq(planes[map_base + k]) for k, plane in enumerate(map_planes)]
+        m.d.comb += [plane.eq(aligned_stream(east, west, f.map_dir == Direction.WEST, f.map, k,
+                                             alignment=2))
+                     for k, plane in enumerate(map_planes)]
 
         # ---- Lane movements: out[l] = in[index[l]] where valid[l], else the fill. ----
         # The fill: the 16-bit immediate wrapped to the element type, as 32 bits.

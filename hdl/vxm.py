@@ -28,6 +28,7 @@ from .cells import place
 from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature,
                          stream_bundle)
 from .lane import lane_result, read_as
+from .streams import aligned_stream
 from .table import LookupTable
 
 __all__ = ["VectorAlu", "VectorUnit"]
@@ -160,27 +161,20 @@ class VectorAlu(wiring.Component):
         ]
 
         # ---- Stage 0: read the operands. ----
-        planes = ([self.east[s] for s in range(streams)] +
-                  [self.west[s] for s in range(streams)])
         results = Array(r.as_value() for r in self.results)
         consts = Array(k.as_value() for k in self.consts)
 
         def operand_value(operand, name):
             """The operand lane by lane, read as ``stype``."""
-            base = Mux(operand.kind == OperandKind.WEST, streams, 0) + operand.index
             byte = [Signal(cfg.vector_bits, name=f"{name}_plane{k}") for k in range(4)]
             from_alu = Signal(vector32, name=f"{name}_alu")
             from_const = Signal(vector32, name=f"{name}_const")
             # Byte k matters only for types wider than k bytes, whose base is aligned to
-            # their size (checked at issue): byte 1 comes from an odd stream, bytes 2 and 3
-            # from streams 2 and 3 of a group of 4. Choosing among those only (2 x streams,
-            # streams, streams / 2 and streams / 2 candidates) keeps the multiplexers small;
-            # a byte the type does not use may read anything.
+            # their size (checked at issue); a byte the type does not use may read anything.
             for k, plane in enumerate(byte):
-                shift = min(k, 2)   # log2 of the alignment: 1, 2, 4, 4
-                candidates = Array(planes[group + k]
-                                   for group in range(0, 2 * streams, 1 << shift))
-                m.d.comb += plane.eq(candidates[base >> shift])
+                m.d.comb += plane.eq(aligned_stream(self.east, self.west,
+                                                    operand.kind == OperandKind.WEST,
+                                                    operand.index, k))
             m.d.comb += [from_alu.eq(results[operand.index]), from_const.eq(consts[operand.index])]
             value = Signal(vector32, name=name)
             for lane in range(lanes):
