@@ -32,7 +32,7 @@ from .export import Progress, add_config_arguments, config_from_arguments
 from .verilog import TOP, config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
-           "smoke_check", "probe", "synthesize", "place_and_route", "parse_utilisation",
+           "smoke_check", "probe", "probe_directory", "place_probe", "synthesize", "place_and_route", "parse_utilisation",
            "parse_pnr_report", "pack_bitstream", "report_chip", "build_board", "main"]
 
 
@@ -194,18 +194,22 @@ def _yosys_cells(directory, name, script, top, *, progress=None):
     return seconds, dict(cells)
 
 
-def place_and_route(directory, device, *, frequency_mhz, seed=1, lpf=None, progress=None):
-    """nextpnr-ecp5 (router2) of ``directory/synth.json`` for ``device``; writes
-    ``pnr_report.json`` and ``pnr.config``. Missing ``frequency_mhz`` is not an error: the
-    achieved Fmax is what the report states. Returns the seconds it took."""
+def place_and_route(directory, device, *, frequency_mhz, seed=1, lpf=None, netlist="synth.json",
+                    out_of_context=False, progress=None):
+    """nextpnr-ecp5 (router2) of ``directory/<netlist>`` for ``device``; writes
+    ``pnr_report.json`` and (unless ``out_of_context``) ``pnr.config``. Missing ``frequency_mhz`` is not an error: the
+    achieved Fmax is what the report states. ``out_of_context`` places a module without IO
+    buffers (its ports stay unplaced, so only paths between its registers are timed). Returns
+    the seconds it took."""
     directory = Path(directory)
     command = [tool("nextpnr-ecp5"), device.nextpnr, "--package", device.package,
-               "--speed", str(device.speed), "--json", "synth.json",
-               "--textcfg", "pnr.config", "--report", "pnr_report.json",
+               "--speed", str(device.speed), "--json", netlist, "--report", "pnr_report.json",
                "--freq", str(frequency_mhz), "--router", "router2", "--timing-allow-fail",
                "--seed", str(seed)]
     if lpf is not None:
         command += ["--lpf", str(lpf)]
+    # Out of context there is no bitstream to configure.
+    command += ["--out-of-context"] if out_of_context else ["--textcfg", "pnr.config"]
     if progress:
         progress(f"placing and routing for {device} at a {frequency_mhz} MHz target "
                  f"(router2, seed {seed})")
@@ -330,22 +334,28 @@ abc -lut 4
 clean
 synth_ecp5 -top {top} -run map_cells:
 tee -q -o probe_stat.json stat -json
-"""
+{netlist}"""
 
 
-def probe(config, module, *, memories="keep", blackbox=(), progress=None):
+def probe_directory(config, module, *, memories="keep", blackbox=()):
+    """Where :func:`probe` and :func:`place_probe` write their files."""
+    tag = "-".join([module, memories, *(f"no-{name}" for name in blackbox)])
+    return BUILD / "fpga" / f"probe-{config_directory(config).name}" / tag
+
+
+def probe(config, module, *, memories="keep", blackbox=(), netlist=False, progress=None):
     """The cells of ``module`` of the exported chip of ``config`` (a shared cell such as
     ``lpu_vxm_alu``, the chip ``lpu_chip`` or the report shell ``lpu_fpga_top``), synthesised
     alone with the script :data:`PROBE_SCRIPT`; the modules in ``blackbox`` are left out.
-    ``memories`` is a key of :data:`PROBE_MEMORIES`. Returns ``(seconds, cell counts)``; there
-    is no place and route, and a ``CCU2C`` (two bits of carry chain) takes two LUT4 sites."""
+    ``memories`` is a key of :data:`PROBE_MEMORIES`; ``netlist`` also writes the mapped netlist
+    (``probe.json``, for :func:`place_probe`). Returns ``(seconds, cell counts)``; a
+    ``CCU2C`` (two bits of carry chain) takes two LUT4 sites."""
     from hdl.board import ChipShell
     if memories not in PROBE_MEMORIES:
         raise ValueError(f"memories must be one of {', '.join(PROBE_MEMORIES)}, "
                          f"not {memories!r}")
     chip = export_chip(config, progress=progress)
-    tag = "-".join([module, memories, *(f"no-{name}" for name in blackbox)])
-    directory = BUILD / "fpga" / f"probe-{config_directory(config).name}" / tag
+    directory = probe_directory(config, module, memories=memories, blackbox=blackbox)
     with locked(directory):
         shell = directory / f"{ChipShell.MODULE}.v"
         shell.write_text(_shell_verilog(config))
@@ -353,10 +363,31 @@ def probe(config, module, *, memories="keep", blackbox=(), progress=None):
         script = PROBE_SCRIPT.format(
             chip=chip, shell=shell.name, module=module, top=top,
             blackboxes="".join(f"blackbox {name}\n" for name in blackbox),
-            memories=PROBE_MEMORIES[memories].format(top=module))
+            memories=PROBE_MEMORIES[memories].format(top=module),
+            netlist="write_json probe.json\n" if netlist else "")
         if progress:
             progress(f"probing {top} of {config.name} ({directory})")
         return _yosys_cells(directory, "probe", script, top, progress=progress)
+
+
+def place_probe(config, module, *, device=LFE5U_85F, frequency_mhz=100, seed=1, progress=None):
+    """Synthesise ``module`` as :func:`probe` does, then place and route it alone, out of
+    context (see :func:`place_and_route`): the Fmax of its register-to-register paths, for a
+    module of a chip too large for the part. Writes ``report.md`` and ``report.json`` next to
+    the probe's files and returns the :class:`FpgaReport`."""
+    synth_seconds, cells = probe(config, module, netlist=True, progress=progress)
+    directory = probe_directory(config, module)
+    with locked(directory):
+        pnr_seconds = place_and_route(directory, device, frequency_mhz=frequency_mhz, seed=seed,
+                                      netlist="probe.json", out_of_context=True,
+                                      progress=progress)
+        fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
+        report = FpgaReport(config.name, config.summary(), f"{device}, {module} out of context",
+                            frequency_mhz, fmax, utilisation, steps, total, synth_seconds,
+                            pnr_seconds, synth_cells=cells, top=module)
+        (directory / "report.json").write_text(json.dumps(asdict(report), indent=1))
+        (directory / "report.md").write_text(report.markdown())
+    return report
 
 
 # ---- The report. ----
@@ -527,10 +558,21 @@ def main(argv=None):
                         help="with --probe: keep, drop or only synthesise its memories")
     parser.add_argument("--blackbox", metavar="MODULE", action="append", default=[],
                         help="with --probe: leave MODULE out (repeatable)")
+    parser.add_argument("--place", action="store_true",
+                        help="with --probe: also place and route MODULE out of context and "
+                             "report its Fmax (see place_probe())")
     args = parser.parse_args(argv)
     config = config_from_arguments(parser, args)
+    if args.place and (not args.probe or args.memories != "keep" or args.blackbox):
+        parser.error("--place needs --probe MODULE, without --memories or --blackbox")
     progress = Progress()
     try:
+        if args.place:
+            report = place_probe(config, args.probe, frequency_mhz=args.freq, seed=args.seed,
+                                 progress=progress)
+            print(report.markdown())
+            print(f"report: {probe_directory(config, args.probe) / 'report.md'}")
+            return 0
         if args.probe:
             seconds, cells = probe(config, args.probe, memories=args.memories,
                                    blackbox=args.blackbox, progress=progress)

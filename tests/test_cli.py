@@ -1,5 +1,6 @@
 """The commands' configuration arguments: ``--preset``/``--set`` give clear errors, and commands
-that run one chip refuse ``--preset all``."""
+that run one chip refuse ``--preset all``; ``python -m sim.fpga --place`` asks for a whole probed
+module."""
 
 import argparse
 
@@ -39,3 +40,17 @@ def test_bad_arguments_are_named(argv, message, capsys):
         config_from_arguments(parser, args)
     assert exit.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["--place"],
+    ["--place", "--probe", "lpu_icu", "--memories", "drop"],
+    ["--place", "--probe", "lpu_chip", "--blackbox", "lpu_vxm_alu"],
+])
+def test_fpga_place_needs_a_whole_probed_module(argv, capsys):
+    from sim.fpga import main
+    with pytest.raises(SystemExit) as exit:
+        main(["--preset", "tiny", *argv])
+    assert exit.value.code == 2
+    assert "--place needs --probe MODULE, without --memories or --blackbox" in \
+        capsys.readouterr().err

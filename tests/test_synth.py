@@ -2,7 +2,9 @@
 
 The full ECP5 synthesis and place-and-route is ``make fpga`` (tests/test_fpga.py); this check
 takes well under a minute and catches what would break it early: latches, combinational loops,
-multiple or missing drivers, and SRAMs that do not map to block RAM.
+multiple or missing drivers, and SRAMs that do not map to block RAM. One instruction queue is
+also placed and routed on its own (about 15 s), so that the nextpnr half of the flow and its
+report parsing run in every regression.
 """
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from hdl.table import table_banks
 from isa.config import preset
 from sim.env import BUILD
-from sim.fpga import FpgaError, smoke_check
+from sim.fpga import FpgaError, place_probe, smoke_check
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,22 @@ def test_lookup_tables_are_lut_ram(tiny):
              if m.startswith("lpu_vxm_alu") and "bank" in m}
     assert len(banks) == table_banks(preset("tiny").lanes), tiny.mapping
     assert set(banks.values()) == {"$__TRELLIS_DPR16X4_"}, banks
+
+
+def test_one_unit_places_and_routes_with_a_timed_report():
+    # nextpnr out of context on one `tiny` instruction queue: what it placed is what Yosys
+    # mapped, and the critical path runs from a clock edge to a setup check, its delays
+    # adding up to the period of the reported Fmax.
+    report = place_probe(preset("tiny"), "lpu_icu")
+    for kind in ("TRELLIS_FF", "DP16KD"):
+        assert report.utilisation[kind][0] == report.synth_cells[kind], kind
+    used, available = report.utilisation["TRELLIS_COMB"]
+    assert 0 < used <= available
+    kinds = [kind for _, kind, _ in report.critical_path]
+    assert kinds[0] == "clk-to-q" and kinds[-1] == "setup", kinds
+    assert report.critical_path_ns == pytest.approx(
+        sum(delay for delay, _, _ in report.critical_path))
+    assert report.fmax_mhz == pytest.approx(1000 / report.critical_path_ns, rel=0.01)
 
 
 def test_smoke_check_can_fail(monkeypatch):
