@@ -32,8 +32,9 @@ from .export import Progress, add_config_arguments, config_from_arguments
 from .verilog import TOP, config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
-           "smoke_check", "probe", "probe_directory", "place_probe", "synthesize", "place_and_route", "parse_utilisation",
-           "parse_pnr_report", "pack_bitstream", "report_chip", "build_board", "main"]
+           "smoke_check", "probe", "probe_directory", "place_probe", "synthesize",
+           "place_and_route", "parse_utilisation", "parse_pnr_report", "pack_bitstream",
+           "report_chip", "build_board", "main"]
 
 
 @dataclass(frozen=True)
@@ -197,10 +198,10 @@ def _yosys_cells(directory, name, script, top, *, progress=None):
 def place_and_route(directory, device, *, frequency_mhz, seed=1, lpf=None, netlist="synth.json",
                     out_of_context=False, progress=None):
     """nextpnr-ecp5 (router2) of ``directory/<netlist>`` for ``device``; writes
-    ``pnr_report.json`` and (unless ``out_of_context``) ``pnr.config``. Missing ``frequency_mhz`` is not an error: the
-    achieved Fmax is what the report states. ``out_of_context`` places a module without IO
-    buffers (its ports stay unplaced, so only paths between its registers are timed). Returns
-    the seconds it took."""
+    ``pnr_report.json`` and (unless ``out_of_context``) ``pnr.config``. Missing
+    ``frequency_mhz`` is not an error: the achieved Fmax is what the report states.
+    ``out_of_context`` places a module without IO buffers (its ports stay unplaced, so only
+    paths between its registers are timed). Returns the seconds it took."""
     directory = Path(directory)
     command = [tool("nextpnr-ecp5"), device.nextpnr, "--package", device.package,
                "--speed", str(device.speed), "--json", netlist, "--report", "pnr_report.json",
@@ -436,18 +437,22 @@ def _cell_name(endpoint):
 
 def parse_pnr_report(path):
     """``(fmax MHz, {type: (used, available)}, critical path steps, path ns)`` from nextpnr's
-    ``--report`` JSON. The clock with the lowest achieved Fmax is the one reported."""
+    ``--report`` JSON. The clock with the lowest achieved Fmax is the one reported, with its
+    own critical path (between two of its edges) when the report has one."""
     report = json.loads(Path(path).read_text())
     fmax = report.get("fmax", {})
     if not fmax:
         raise FpgaError(f"{path} has no clock: the design has no registers on a clock?")
-    fmax_mhz = min(entry["achieved"] for entry in fmax.values())
+    clock = min(fmax, key=lambda name: fmax[name]["achieved"])
+    fmax_mhz = fmax[clock]["achieved"]
     utilisation = {kind: (entry["used"], entry["available"])
                    for kind, entry in report.get("utilization", {}).items()}
     steps, total = [], 0.0
     paths = [p for p in report.get("critical_paths", []) if p.get("path")]
+    own = [p for p in paths
+           if p.get("from", "").split()[-1:] == [clock] == p.get("to", "").split()[-1:]]
     if paths:
-        worst = max(paths, key=lambda p: sum(step["delay"] for step in p["path"]))
+        worst = max(own or paths, key=lambda p: sum(step["delay"] for step in p["path"]))
         for step in worst["path"]:
             total += step["delay"]
             where = (f"{_cell_name(step['from'])} -> {_cell_name(step['to'])}"
