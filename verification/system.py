@@ -4,6 +4,7 @@ The chip's Verilog is the file ``make verilog`` writes (:func:`sim.verilog.expor
 Verilator build is cached per configuration under ``build/sim``.
 """
 
+import os
 import pickle
 
 from sim.env import BUILD
@@ -26,7 +27,8 @@ def run_programs_on_rtl(config, programs, *, progress=None, name="programs", bui
     verilog = export_chip(config, progress=progress)
     build_dir = build_dir or chip_build_dir(config)
     build_dir.mkdir(parents=True, exist_ok=True)
-    stem = build_dir / f"{name}"
+    # One pair of files per process: test workers and benchmarks may share a build.
+    stem = build_dir / f"{name}-{os.getpid()}"
     inputs = stem.with_suffix(".in.pickle")
     outputs = stem.with_suffix(".out.pickle")
     with open(inputs, "wb") as handle:
@@ -36,4 +38,7 @@ def run_programs_on_rtl(config, programs, *, progress=None, name="programs", bui
                build_dir=build_dir, run_name=name,
                extra_env={"LPU_PROGRAMS": str(inputs), "LPU_RESULTS": str(outputs)})
     with open(outputs, "rb") as handle:
-        return pickle.load(handle)
+        results = pickle.load(handle)
+    inputs.unlink()
+    outputs.unlink()
+    return results
