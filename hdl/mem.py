@@ -16,6 +16,7 @@ from isa.opcodes import Direction, MemReadOp, MemWriteOp
 from .interfaces import (ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature,
                          StreamTapSignature)
 from .sram import Sram
+from .streams import aligned_stream
 
 __all__ = ["MemorySlice"]
 
@@ -109,9 +110,8 @@ class MemorySlice(wiring.Component):
         wr, wr_address, wr_go = decode_access(m, config, self.write, MemWriteOp.WRITE,
                                               self.write_error)
         passing = Signal(config.vector_bits)
-        streams = Array([*self.tap.east, *self.tap.west])
-        m.d.comb += passing.eq(streams[Mux(wr.dir == Direction.WEST, config.streams, 0) +
-                                       wr.stream])
+        m.d.comb += passing.eq(aligned_stream(self.tap.east, self.tap.west,
+                                              wr.dir == Direction.WEST, wr.stream, 0))
 
         with m.If(self.running):
             m.d.comb += [

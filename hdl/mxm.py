@@ -24,6 +24,7 @@ from isa.opcodes import Direction, MatrixLoadOp, MatrixOp
 from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
 from .lane import sign_extend
 from .sram import Sram
+from .streams import aligned_stream
 
 __all__ = ["MatrixUnit"]
 
@@ -117,12 +118,6 @@ class MatrixUnit(wiring.Component):
         m = Module()
         cfg = self.config
         lanes, streams, vb, fold = cfg.lanes, cfg.streams, cfg.vector_bits, cfg.mxm_fold
-        planes = Array([self.tap.east[s] for s in range(streams)] +
-                       [self.tap.west[s] for s in range(streams)])
-
-        def plane(direction, stream):
-            return planes[Mux(direction == Direction.WEST, streams, 0) + stream]
-
         # ---- Weights and bias: shadow (loaded) and active (installed), reset-free data. ----
         shadow = [Signal(vb, name=f"shadow_{k}", reset_less=True) for k in range(lanes)]
         weights = [Signal(vb, name=f"weight_{k}", reset_less=True) for k in range(lanes)]
@@ -191,7 +186,8 @@ class MatrixUnit(wiring.Component):
         x_dir = Signal(Direction, reset_less=True)
         with m.If(go):
             m.d.sync += [
-                activation.eq(plane(mm.act_dir, mm.act_stream)),
+                activation.eq(aligned_stream(self.tap.east, self.tap.west,
+                                             mm.act_dir == Direction.WEST, mm.act_stream, 0)),
                 x_row.eq(acc_row), x_accumulate.eq(mm.accumulate), x_emit.eq(mm.emit),
                 x_out.eq(mm.out_stream), x_dir.eq(mm.out_dir), busy.eq(1),
             ]

@@ -4,7 +4,8 @@ A unit reads any of ``2 x streams`` stream registers (both directions), and on F
 multiplexers are much of its logic. They shrink with the ISA's alignment rule: an ``n``-stream
 group (an int16 or int32 value, a transpose block) starts at a multiple of ``n``
 (:func:`isa.legality.stream_group_ok`), so stream ``k`` of a group is one of only
-``streams / n`` candidates per direction.
+``streams / n`` candidates per direction. A single stream (offset 0, alignment 1) is any of
+them: :func:`aligned_stream` is every unit's stream read.
 """
 
 from amaranth import *
