@@ -382,13 +382,8 @@ def place_probe(config, module, *, device=LFE5U_85F, frequency_mhz=100, seed=1, 
         pnr_seconds = place_and_route(directory, device, frequency_mhz=frequency_mhz, seed=seed,
                                       netlist="probe.json", out_of_context=True,
                                       progress=progress)
-        fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
-        report = FpgaReport(config.name, config.summary(), f"{device}, {module} out of context",
-                            frequency_mhz, fmax, utilisation, steps, total, synth_seconds,
-                            pnr_seconds, synth_cells=cells, top=module)
-        (directory / "report.json").write_text(json.dumps(asdict(report), indent=1))
-        (directory / "report.md").write_text(report.markdown())
-    return report
+        return _write_report(directory, config, f"{device}, {module} out of context",
+                             frequency_mhz, synth_seconds, pnr_seconds, cells, module)
 
 
 # ---- The report. ----
@@ -461,6 +456,18 @@ def parse_pnr_report(path):
     return fmax_mhz, utilisation, steps, total
 
 
+def _write_report(directory, config, device, frequency_mhz, synth_seconds, pnr_seconds, cells,
+                  top):
+    """The :class:`FpgaReport` of the nextpnr run in ``directory`` (``device`` as the report
+    names it), also written there as ``report.json`` and ``report.md``."""
+    fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
+    report = FpgaReport(config.name, config.summary(), device, frequency_mhz, fmax, utilisation,
+                        steps, total, synth_seconds, pnr_seconds, synth_cells=cells, top=top)
+    (directory / "report.json").write_text(json.dumps(asdict(report), indent=1))
+    (directory / "report.md").write_text(report.markdown())
+    return report
+
+
 def _shell_verilog(config):
     from amaranth.back import verilog
     from hdl.board import ChipShell
@@ -504,12 +511,8 @@ def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_on
             return cells
         pnr_seconds = place_and_route(directory, device, frequency_mhz=frequency_mhz,
                                       seed=seed, progress=progress)
-        fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
-        report = FpgaReport(config.name, config.summary(), str(device), frequency_mhz, fmax,
-                            utilisation, steps, total, synth_seconds, pnr_seconds,
-                            synth_cells=cells, top=ChipShell.MODULE)
-        (directory / "report.json").write_text(json.dumps(asdict(report), indent=1))
-        (directory / "report.md").write_text(report.markdown())
+        report = _write_report(directory, config, str(device), frequency_mhz, synth_seconds,
+                               pnr_seconds, cells, ChipShell.MODULE)
     return report
 
 
@@ -533,14 +536,12 @@ def build_board(config, *, baud=115200, seed=1, progress=None):
                                           progress=progress)
         pnr_seconds = place_and_route(directory, ULX3S_85F, frequency_mhz=BoardTop.CLOCK_MHZ,
                                       seed=seed, lpf=directory / lpf, progress=progress)
-        fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
-        report = FpgaReport(config.name, config.summary(), f"ULX3S ({ULX3S_85F})",
-                            BoardTop.CLOCK_MHZ, fmax, utilisation, steps, total, synth_seconds,
-                            pnr_seconds, synth_cells=cells, top=top)
-        (directory / "report.md").write_text(report.markdown())
-        if fmax < BoardTop.CLOCK_MHZ:
-            raise FpgaError(f"the board design reaches {fmax:.1f} MHz, below the board's "
-                            f"{BoardTop.CLOCK_MHZ} MHz clock; see {directory / 'report.md'}")
+        report = _write_report(directory, config, f"ULX3S ({ULX3S_85F})", BoardTop.CLOCK_MHZ,
+                               synth_seconds, pnr_seconds, cells, top)
+        if report.fmax_mhz < BoardTop.CLOCK_MHZ:
+            raise FpgaError(f"the board design reaches {report.fmax_mhz:.1f} MHz, below the "
+                            f"board's {BoardTop.CLOCK_MHZ} MHz clock; see "
+                            f"{directory / 'report.md'}")
         bitstream = pack_bitstream(directory, top, progress=progress)
     return report, bitstream
 
