@@ -21,13 +21,11 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from isa.host import xfer_bits
+from .chip import CHIP_MODULE
 from .interfaces import AxiLiteSignature, HOST_INDEX_BITS, HOST_SPACE_BITS
 from .uart import UartBridge
 
-__all__ = ["CHIP_MODULE", "chip_instance", "ChipShell", "BoardTop", "board_plan"]
-
-#: Module name of the exported chip (:data:`sim.verilog.TOP`).
-CHIP_MODULE = "lpu_chip"
+__all__ = ["chip_instance", "ChipShell", "BoardTop", "board_plan"]
 
 
 def chip_instance(config, *, clk, rst, axi, running, done):

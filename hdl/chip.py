@@ -29,7 +29,10 @@ from .mxm import MatrixUnit
 from .sxm import SwitchUnit
 from .vxm import VectorUnit
 
-__all__ = ["Chip", "HOST_QUEUE", "RESET_STAGES"]
+__all__ = ["Chip", "CHIP_MODULE", "HOST_QUEUE", "RESET_STAGES"]
+
+#: Module name of the chip top in exported Verilog (``make verilog``).
+CHIP_MODULE = "lpu_chip"
 
 #: ERROR_QUEUE value for errors raised by host transfers.
 HOST_QUEUE = 0xFFFF

@@ -15,15 +15,13 @@ from amaranth.lib.wiring import In, Out
 
 from isa.config import ChipConfig
 from isa.geometry import floorplan
-from isa.host import CHIP_ID, Control, Reg, XFER_DATA_BASE, XferCommand, xfer_bits, xfer_words
+from isa.host import (CHIP_ID, AxiResponse, Control, Reg, XFER_DATA_BASE, XferCommand, xfer_bits,
+                      xfer_words)
 from isa.timing import HOST_READ_LATENCY
 from .interfaces import (ERROR_BITS, HOST_INDEX_BITS, HOST_SPACE_BITS, AxiLiteSignature,
                          XferSignature)
 
-__all__ = ["HostInterface", "TransferRequestSignature", "OKAY", "SLVERR"]
-
-OKAY = 0b00
-SLVERR = 0b10
+__all__ = ["HostInterface", "TransferRequestSignature"]
 
 
 class TransferRequestSignature(wiring.Signature):
@@ -122,11 +120,11 @@ class HostInterface(wiring.Component):
             m.d.sync += axi.rvalid.eq(0)
         m.d.comb += axi.arready.eq(~axi.rvalid)
         with m.If(axi.arvalid & axi.arready):
-            m.d.sync += [axi.rvalid.eq(1), axi.rresp.eq(SLVERR), axi.rdata.eq(0)]
+            m.d.sync += [axi.rvalid.eq(1), axi.rresp.eq(AxiResponse.SLVERR), axi.rdata.eq(0)]
             with m.Switch(axi.araddr):
                 for address, value in registers.items():
                     with m.Case(int(address)):
-                        m.d.sync += [axi.rdata.eq(value), axi.rresp.eq(OKAY)]
+                        m.d.sync += [axi.rdata.eq(value), axi.rresp.eq(AxiResponse.OKAY)]
 
         # --- Write channel: address and data accepted together. ---
         take_write = Signal()
@@ -147,7 +145,7 @@ class HostInterface(wiring.Component):
 
         data = axi.wdata & strobe
         with m.If(take_write):
-            m.d.sync += [axi.bvalid.eq(1), axi.bresp.eq(OKAY)]
+            m.d.sync += [axi.bvalid.eq(1), axi.bresp.eq(AxiResponse.OKAY)]
             with m.Switch(axi.awaddr):
                 with m.Case(int(Reg.CONTROL)):
                     m.d.sync += [self.start.eq((data & Control.START) != 0),
@@ -166,7 +164,7 @@ class HostInterface(wiring.Component):
                     with m.Case(XFER_DATA_BASE + 4 * i):
                         write(word)
                 with m.Default():
-                    m.d.sync += axi.bresp.eq(SLVERR)
+                    m.d.sync += axi.bresp.eq(AxiResponse.SLVERR)
 
         # --- Transfer requests: the fast port first, then a waiting register command. ---
         request = self.request

@@ -14,14 +14,11 @@ from amaranth.utils import ceil_log2
 
 from isa.formats import FORMATS, WORD_BITS
 from isa.host import ErrorFlag
-from isa.opcodes import ControlOp, OPCODE_BITS
+from isa.opcodes import ControlOp, FIRST_UNIT_OPCODE, OPCODE_BITS
 from .interfaces import ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature
 from .sram import Sram
 
 __all__ = ["InstructionControl", "QueueState"]
-
-#: Opcodes below this are control instructions.
-FIRST_UNIT_OPCODE = 8
 
 
 class QueueState(enum.Enum, shape=2):

@@ -19,28 +19,19 @@ next frame, so a host may send WRITE frames back to back. A READ's answer is lon
 frame: a host sends at most :data:`RX_FIFO_DEPTH` bytes before it has received the answer.
 """
 
-import enum
-
 from amaranth import *
 from amaranth.lib import fifo, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
+from isa.host import BridgeCommand, MAX_BURST
 from .interfaces import AxiLiteSignature
 
-__all__ = ["BridgeCommand", "RX_FIFO_DEPTH", "MAX_BURST", "UartRx", "UartTx", "UartBridge"]
-
-
-class BridgeCommand(enum.IntEnum):
-    """First byte of a bridge frame."""
-    WRITE = ord("W")
-    READ = ord("R")
+__all__ = ["RX_FIFO_DEPTH", "UartRx", "UartTx", "UartBridge"]
 
 
 #: Received bytes the bridge buffers while it is busy.
 RX_FIFO_DEPTH = 16
-#: Words in one frame (``n`` is one byte).
-MAX_BURST = 256
 
 
 class UartRx(wiring.Component):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from . import timing
 from .config import PRESETS
-from .formats import FORMATS, INSTRUCTIONS, WORD_BITS
+from .formats import FORMATS, INSTRUCTIONS, WORD_BITS, Operand
 from .geometry import QueueKind, floorplan
 from .host import CHIP_ID, XFER_DATA_BASE, Control, ErrorFlag, Reg, Status, XferCommand
-from .opcodes import OPCODE_BITS
+from .opcodes import FIRST_UNIT_OPCODE, OPCODE_BITS
 
 __all__ = ["render", "main"]
 
@@ -29,7 +29,6 @@ def _table(header, rows):
 
 
 def _shape(field):
-    from .formats import Operand
     if field.shape is Operand:
         return "operand (kind 2, index 5)"
     if isinstance(field.shape, int):
@@ -64,8 +63,9 @@ def render():
 
     out += ["## Instruction word", "",
             f"Every instruction is {WORD_BITS} bits. Bits {OPCODE_BITS - 1}:0 hold the opcode; "
-            "the format's fields follow from bit 6 upwards. Opcodes 0-7 are control "
-            "instructions every queue executes; opcodes 8 and up mean different things on "
+            f"the format's fields follow from bit {OPCODE_BITS} upwards. Opcodes 0-{FIRST_UNIT_OPCODE - 1} are "
+            "control instructions every queue executes; opcodes "
+            f"{FIRST_UNIT_OPCODE} and up mean different things on "
             "different queue kinds. `REPEAT` adds its stride to the format's *offset field*.",
             ""]
     for fmt in FORMATS.values():
@@ -77,11 +77,11 @@ def render():
 
     out += ["## Instructions", ""]
     for kind in QueueKind:
-        specs = [s for s in INSTRUCTIONS if kind in s.queues and s.op.value >= 8]
+        specs = [s for s in INSTRUCTIONS if kind in s.queues and s.op.value >= FIRST_UNIT_OPCODE]
         rows = [[s.op.value, f"`{s.mnemonic}`", s.format.name, s.summary] for s in specs]
         out += [f"### Queue kind `{kind.value}` ({kind.name})", "",
                 _table(["opcode", "mnemonic", "format", "effect"], rows), ""]
-    control = [s for s in INSTRUCTIONS if s.op.value < 8]
+    control = [s for s in INSTRUCTIONS if s.op.value < FIRST_UNIT_OPCODE]
     out += ["### Control (every queue)", "",
             _table(["opcode", "mnemonic", "format", "effect"],
                    [[s.op.value, f"`{s.mnemonic}`", s.format.name, s.summary]

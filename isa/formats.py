@@ -6,18 +6,21 @@ format's fields follow from bit 6 upwards in the order declared here.
 """
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 import enum as py_enum
 
+from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
 from .opcodes import (OPCODE_BITS, ControlOp, MemReadOp, MemWriteOp, VectorOp, MatrixLoadOp,
-                      MatrixOp, SwitchOp, DType, Direction, OperandKind, IMMEDIATE_INDEX)
+                      MatrixOp, SwitchOp, DType, Direction, OperandKind, IMMEDIATE_INDEX,
+                      opcode_of)
 from .geometry import QueueKind
 
 __all__ = [
     "WORD_BITS", "Operand", "Field", "Format", "FORMATS", "InstructionSpec", "INSTRUCTIONS",
-    "spec_for", "specs_for", "Instruction", "decode", "OPERAND_LAYOUT", "EncodingError",
+    "spec_for", "specs_for", "Instruction", "decode", "encode", "OPERAND_LAYOUT",
+    "EncodingError", "IMMEDIATE_BITS", "fits_immediate",
 ]
 
 WORD_BITS = 64
@@ -52,6 +55,21 @@ class Operand:
     def immediate(cls):
         return cls(OperandKind.CONST, IMMEDIATE_INDEX)
 
+    @classmethod
+    def stream(cls, direction, index):
+        """The stream (group) at ``index`` of ``direction``, at the VXM's position."""
+        return cls(OperandKind.stream(direction), index)
+
+    @classmethod
+    def alu(cls, index):
+        """The result register of ALU ``index``."""
+        return cls(OperandKind.ALU, index)
+
+    @classmethod
+    def const(cls, index):
+        """Constant register ``index``."""
+        return cls(OperandKind.CONST, index)
+
 
 #: Amaranth layout of an :class:`Operand` (7 bits).
 OPERAND_LAYOUT = data.StructLayout({"index": 5, "kind": OperandKind})
@@ -82,7 +100,6 @@ class Field:
 
     @property
     def amaranth_shape(self):
-        from amaranth.hdl import signed, unsigned
         if self.shape is Operand:
             return OPERAND_LAYOUT
         if isinstance(self.shape, int):
@@ -348,7 +365,32 @@ class Instruction:
 
 def decode(queue_kind, word):
     """Decode a 64-bit word for ``queue_kind``; ``None`` if its opcode is illegal there."""
-    spec = spec_for(queue_kind, word & ((1 << OPCODE_BITS) - 1))
+    spec = spec_for(queue_kind, opcode_of(word))
     if spec is None:
         return None
     return Instruction(spec, spec.format.unpack(word))
+
+
+def encode(queue_kind, op, **fields):
+    """The 64-bit word of instruction ``op`` on a queue of ``queue_kind``; fields not given are
+    zero (the first member of an enumerated field, operand ``e0``). Raises
+    :class:`EncodingError` for a value that does not fit its field and :class:`ValueError` for
+    an instruction the queue kind does not execute."""
+    return _encode(queue_kind, op, tuple(sorted(fields.items())))
+
+
+@lru_cache(maxsize=1 << 16)
+def _encode(queue_kind, op, fields):
+    spec = spec_for(queue_kind, op.value)
+    if spec is None or spec.op is not op:
+        raise ValueError(f"{op.name} is not an instruction of {queue_kind.name} queues")
+    return Instruction(spec, dict(fields)).encode()
+
+
+#: Width of the VXM's signed immediate (the ``imm`` field of the vector format).
+IMMEDIATE_BITS = FORMATS["vector"].positions["imm"][1].width
+
+
+def fits_immediate(value):
+    """Whether ``value`` fits the VXM's signed immediate."""
+    return -(1 << (IMMEDIATE_BITS - 1)) <= value < (1 << (IMMEDIATE_BITS - 1))

@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass
 from functools import cache
 
+from .opcodes import Direction
+
 __all__ = [
     "Hemisphere", "UnitKind", "QueueKind", "Unit", "Queue", "Floorplan", "floorplan",
     "HostSpace",
@@ -22,6 +24,18 @@ class Hemisphere(enum.Enum):
     WEST = "w"
     EAST = "e"
     CENTRE = "c"
+
+    @property
+    def toward_centre(self):
+        """The direction in which a value sent from this hemisphere reaches the VXM."""
+        if self is Hemisphere.CENTRE:
+            raise ValueError("the centre has no direction towards itself")
+        return Direction.EAST if self is Hemisphere.WEST else Direction.WEST
+
+    @property
+    def away_from_centre(self):
+        """The direction in which a value sent from the VXM reaches this hemisphere."""
+        return self.toward_centre.opposite
 
 
 class UnitKind(enum.Enum):

@@ -10,14 +10,22 @@ through a wide port on the chip top (one word per cycle, for simulation and fast
 are refused, and flagged with :attr:`ErrorFlag.HOST_BUSY`, while a program runs.
 
 Register writes honour the AXI byte strobes; CONTROL acts only on bits whose byte is strobed.
+
+A board without a wide host bus reaches the registers through a UART bridge
+(:class:`~hdl.uart.UartBridge`), whose byte protocol is declared here too
+(:class:`BridgeCommand`), so that the gateware and the host program share it.
+
+What a host reads back after a run is a :class:`RunOutcome`, whichever engine ran it.
 """
 
 import enum
+from dataclasses import dataclass, field
 
 from .formats import WORD_BITS
 
-__all__ = ["ErrorFlag", "Reg", "Control", "Status", "XferCommand", "CHIP_ID", "xfer_bits",
-           "xfer_words", "XFER_DATA_BASE"]
+__all__ = ["ErrorFlag", "Reg", "Control", "Status", "XferCommand", "AxiResponse", "CHIP_ID",
+           "xfer_bits", "xfer_words", "XFER_DATA_BASE", "BridgeCommand", "MAX_BURST",
+           "RunOutcome"]
 
 #: Value of the ID register: "LPU1" in ASCII.
 CHIP_ID = 0x4C505531
@@ -76,6 +84,22 @@ class XferCommand(enum.IntEnum):
     READ = 2            #: read (space, index, addr) into XFER_DATA
 
 
+class AxiResponse(enum.IntEnum):
+    """The AXI4-Lite responses the register file gives (BRESP, RRESP)."""
+    OKAY = 0b00         #: the access took effect
+    SLVERR = 0b10       #: an unmapped or read-only register, or an illegal access
+
+
+class BridgeCommand(enum.IntEnum):
+    """First byte of a UART bridge frame (protocol: :mod:`hdl.uart`)."""
+    WRITE = ord("W")
+    READ = ord("R")
+
+
+#: Words in one bridge frame (its count field ``n`` is one byte; ``n + 1`` words).
+MAX_BURST = 256
+
+
 def xfer_bits(config):
     """Width of a transfer word: the wider of a vector and an instruction."""
     return max(config.vector_bits, WORD_BITS)
@@ -84,3 +108,39 @@ def xfer_bits(config):
 def xfer_words(config):
     """32-bit register words in a transfer word."""
     return (xfer_bits(config) + 31) // 32
+
+
+@dataclass
+class RunOutcome:
+    """What one run of a program reports, on any engine (the golden simulator, the RTL, a board):
+    the registers the host reads after DONE and the output regions it unloads.
+
+    Attributes
+    ----------
+    cycles : int
+        The program length (the CYCLES register).
+    errors : ErrorFlag
+        The sticky error flags (ERRORS).
+    error_queue, error_cycle : int
+        Queue and cycle of the first error (ERROR_QUEUE, ERROR_CYCLE; 0 when none).
+    outputs : dict
+        ``{region name: [count, lanes] uint8}``, the program's output regions read back.
+    trace : tuple
+        The golden simulator's issue trace of a traced run: ``(cycle, queue, word, offset,
+        flags)`` per issue or error (empty otherwise).
+    wall_seconds : float or None
+        Wall-clock time of the run phase, where the engine measures it.
+    """
+    cycles: int
+    errors: ErrorFlag = ErrorFlag(0)
+    error_queue: int = 0
+    error_cycle: int = 0
+    outputs: dict = field(default_factory=dict)
+    trace: tuple = ()
+    wall_seconds: float = None
+
+    def issues(self, queue):
+        """``[(cycle, word, offset)]``: the unit instructions queue number ``queue`` issued
+        (first issues and REPEAT's re-issues), from the trace of a traced run."""
+        return [(cycle, word, offset) for cycle, number, word, offset, _ in self.trace
+                if number == queue and word is not None]

@@ -1,20 +1,30 @@
 """Opcodes and small field enumerations, as typed Amaranth enums (usable in plain Python too).
 
-Every instruction word starts with a 6-bit opcode. Opcodes 0-7 are control instructions that
-every queue's :class:`~hdl.icu.InstructionControl` executes itself; opcodes 8 and up mean
-different things to different queue kinds (:class:`~isa.geometry.QueueKind`), and each kind has
-its own enumeration below. An opcode a queue kind does not define is illegal on that queue.
+Every instruction word starts with a 6-bit opcode. Opcodes below :data:`FIRST_UNIT_OPCODE` are
+control instructions that every queue's :class:`~hdl.icu.InstructionControl` executes itself;
+opcodes from :data:`FIRST_UNIT_OPCODE` up mean different things to different queue kinds
+(:class:`~isa.geometry.QueueKind`), and each kind has its own enumeration below. An opcode a
+queue kind does not define is illegal on that queue.
 """
 
 from amaranth.lib import enum
 
 __all__ = [
-    "OPCODE_BITS", "ControlOp", "MemReadOp", "MemWriteOp", "VectorOp", "MatrixLoadOp",
-    "MatrixOp", "SwitchOp", "DType", "Direction", "OperandKind", "IMMEDIATE_INDEX",
-    "unit_opcodes",
+    "OPCODE_BITS", "OPCODE_MASK", "FIRST_UNIT_OPCODE", "opcode_of", "ControlOp", "MemReadOp",
+    "MemWriteOp", "VectorOp", "MatrixLoadOp", "MatrixOp", "SwitchOp", "UNIT_OPCODES", "DType",
+    "Direction", "OperandKind", "IMMEDIATE_INDEX",
 ]
 
 OPCODE_BITS = 6
+#: The opcode field of an instruction word (bits 5:0).
+OPCODE_MASK = (1 << OPCODE_BITS) - 1
+#: Opcodes from this one up are unit instructions; below it, control instructions.
+FIRST_UNIT_OPCODE = 8
+
+
+def opcode_of(word):
+    """The opcode of the 64-bit instruction ``word``."""
+    return word & OPCODE_MASK
 
 
 class ControlOp(enum.Enum, shape=OPCODE_BITS):
@@ -101,10 +111,29 @@ class DType(enum.Enum, shape=2):
     def bits(self):
         return 8 << self.value
 
+    @classmethod
+    def of_bytes(cls, count):
+        """The type of ``count`` bytes (1, 2 or 4)."""
+        for dtype in cls:
+            if dtype.bytes == count:
+                return dtype
+        raise ValueError(f"no element type is {count} bytes wide")
+
 
 class Direction(enum.Enum, shape=1):
     EAST = 0    #: towards higher positions
     WEST = 1
+
+    @property
+    def opposite(self):
+        return Direction.WEST if self is Direction.EAST else Direction.EAST
+
+    @classmethod
+    def between(cls, source, target):
+        """The direction a value travels from position ``source`` to position ``target``."""
+        if source == target:
+            raise ValueError(f"positions {source} and {target} are the same: no direction")
+        return cls.EAST if target > source else cls.WEST
 
 
 class OperandKind(enum.Enum, shape=2):
@@ -115,19 +144,16 @@ class OperandKind(enum.Enum, shape=2):
     CONST = 3   #: constant register ``index``, or the instruction's immediate if
                 #: ``index == IMMEDIATE_INDEX``
 
+    @classmethod
+    def stream(cls, direction):
+        """The operand kind of a stream of ``direction``."""
+        return cls.EAST if direction is Direction.EAST else cls.WEST
+
 
 IMMEDIATE_INDEX = 31
 
+#: Every queue kind's unit-opcode enumeration.
+UNIT_OPCODES = (MemReadOp, MemWriteOp, VectorOp, MatrixLoadOp, MatrixOp, SwitchOp)
 
-def unit_opcodes(queue_kind):
-    """The unit-opcode enumeration for a :class:`~isa.geometry.QueueKind`."""
-    from .geometry import QueueKind
-    table = {
-        QueueKind.MEM_READ: MemReadOp,
-        QueueKind.MEM_WRITE: MemWriteOp,
-        QueueKind.VXM_ALU: VectorOp,
-        QueueKind.MXM_LOAD: MatrixLoadOp,
-        QueueKind.MXM_COMPUTE: MatrixOp,
-        QueueKind.SXM: SwitchOp,
-    }
-    return table[queue_kind]
+assert max(op.value for op in ControlOp) < FIRST_UNIT_OPCODE
+assert all(op.value >= FIRST_UNIT_OPCODE for ops in UNIT_OPCODES for op in ops)

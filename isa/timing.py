@@ -40,8 +40,8 @@ from .opcodes import MatrixOp, SwitchOp, VectorOp
 
 __all__ = [
     "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "VXM_LATENCY", "SXM_LATENCY", "NOTIFY_TO_ISSUE",
-    "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "mxm_latency", "latency", "arrival",
-    "issue_for_arrival",
+    "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS", "mxm_latency", "latency",
+    "arrival", "issue_for_arrival",
 ]
 
 #: READ issued in cycle t: the word is at the neighbouring position in cycle t + 2 (one cycle
@@ -65,6 +65,9 @@ NOTIFY_TO_ISSUE = 2
 #: Fast-port unload request in cycle t: data on the port in cycle t + 3 (the request is
 #: registered at the chip boundary, the SRAM reads in one cycle, the data is registered).
 HOST_READ_LATENCY = 3
+#: The clock period of every simulation (cocotb, Amaranth). Only cycle counts are
+#: architectural; this sets the time axis of waveforms.
+SIMULATION_CLOCK_NS = 10
 
 
 def mxm_latency(config):

@@ -48,7 +48,8 @@ def main(argv=None):
     from sim.amaranth_sim import run_on_amaranth
     from sim.env import BUILD
     from sim.runner import build_model
-    from sim.verilog import TOP, config_directory, export_chip
+    from hdl.chip import CHIP_MODULE
+    from sim.verilog import config_directory, export_chip
     from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case
     from verification.system import run_programs_on_rtl
 
@@ -62,7 +63,7 @@ def main(argv=None):
         build_seconds = None
     else:
         say("building the Verilator model from scratch ...")
-        _, build_seconds = build_model(toplevel=TOP, sources=[verilog], build_dir=build_dir,
+        _, build_seconds = build_model(toplevel=CHIP_MODULE, sources=[verilog], build_dir=build_dir,
                                        clean=True)
 
     say("compiling the GEMMs ...")

@@ -23,17 +23,12 @@ import sys
 import time
 from dataclasses import dataclass
 
-from hdl.uart import BridgeCommand, MAX_BURST
 from isa.geometry import HostSpace, floorplan
-from isa.host import (CHIP_ID, Control, ErrorFlag, Reg, Status, XFER_DATA_BASE, XferCommand,
-                      xfer_words)
+from isa.host import (CHIP_ID, MAX_BURST, XFER_DATA_BASE, AxiResponse, BridgeCommand, Control,
+                      ErrorFlag, Reg, Status, XferCommand, xfer_words)
 
 __all__ = ["BridgeError", "write_frame", "read_frame", "parse_read_answer", "BridgeClient",
            "BoardHost", "RunResult", "SerialTransport", "main"]
-
-#: The AXI response a bridge answer carries when the access succeeded.
-OKAY = 0
-
 
 class BridgeError(RuntimeError):
     """The bridge answered with an error response, or did not answer in time."""
@@ -126,7 +121,7 @@ class BridgeClient:
             n = min(MAX_BURST, count - start)
             self.transport.write(read_frame(address + 4 * start, n))
             for resp, word in parse_read_answer(self.transport.read(5 * n), n):
-                if resp != OKAY:
+                if resp != AxiResponse.OKAY:
                     raise BridgeError(f"register read at {address + 4 * start:#x} refused "
                                       f"(response {resp})")
                 words.append(word)

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from .env import BUILD
 from .export import Progress, add_config_arguments, config_from_arguments
-from .verilog import TOP, config_directory, export_chip, locked
+from hdl.chip import CHIP_MODULE
+from .verilog import config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
            "smoke_check", "probe", "probe_directory", "place_probe", "synthesize",
@@ -290,7 +291,7 @@ def smoke_check(config, *, progress=None):
     source = export_chip(config, progress=progress)
     directory = BUILD / "fpga" / f"smoke-{config_directory(config).name}"
     with locked(directory):
-        (directory / "smoke.ys").write_text(SMOKE_SCRIPT.format(source=source, top=TOP))
+        (directory / "smoke.ys").write_text(SMOKE_SCRIPT.format(source=source, top=CHIP_MODULE))
         for name in ("memories.txt", "unmapped.txt", "brams.txt"):
             (directory / name).unlink(missing_ok=True)
         if progress:

@@ -18,9 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hdl import sram
 from .env import BUILD, setup_verilator
 from .export import Progress, add_config_arguments, configs_from_arguments
-from .verilog import TOP, export_chip, locked
+from hdl.chip import CHIP_MODULE
+from .verilog import export_chip, locked
 
 __all__ = ["WAIVERS", "LintResult", "lint_file", "lint_chip", "lint_sram", "waiver_rules",
            "main"]
@@ -79,12 +81,11 @@ def lint_chip(config, *, progress=None):
     path = export_chip(config, progress=progress)
     if progress:
         progress(f"linting {path}")
-    return lint_file(path, TOP)
+    return lint_file(path, CHIP_MODULE)
 
 
 def lint_sram():
     """Lint the hand-written ``lpu_sram`` module on its own, without any waiver."""
-    from hdl import sram
     directory = BUILD / "lint"
     with locked(directory):
         path = directory / f"{sram.MODULE_NAME}.v"

@@ -15,14 +15,15 @@ import time
 import amaranth
 from amaranth.back import verilog
 
+from hdl import sram
+from hdl.cells import CellLibrary
+from hdl.chip import CHIP_MODULE, Chip
 from isa.config import PRESETS
 from .env import BUILD, ROOT
 
-__all__ = ["TOP", "source_digest", "config_directory", "export_chip", "export_component",
+__all__ = ["source_digest", "config_directory", "export_chip", "export_component",
            "chip_verilog"]
 
-#: Module name of the chip top in exported Verilog.
-TOP = "lpu_chip"
 
 
 def source_digest():
@@ -87,10 +88,6 @@ def chip_verilog(config, *, progress=None):
 
     ``progress(message)`` is told when each shared cell starts converting (the ``groq``
     preset's matrix units take minutes each)."""
-    from hdl.cells import CellLibrary
-    from hdl.chip import Chip
-    from hdl import sram
-
     class ReportingLibrary(CellLibrary):
         def instantiate(self, m, name, module, build, bind):
             def reporting_build():
@@ -99,16 +96,16 @@ def chip_verilog(config, *, progress=None):
             return super().instantiate(m, name, module, reporting_build, bind)
 
     library = CellLibrary() if progress is None else ReportingLibrary()
-    top = verilog.convert(Chip(config, library=library), name=TOP, emit_src=False,
+    top = verilog.convert(Chip(config, library=library), name=CHIP_MODULE, emit_src=False,
                           strip_internal_attrs=True)
     if progress:
-        progress(f"converted the chip top {TOP}")
+        progress(f"converted the chip top {CHIP_MODULE}")
     return "\n".join([sram.VERILOG, *library.verilog(), top])
 
 
 def export_chip(config, *, progress=None):
     """Write (if needed) and return the path of the chip's Verilog for ``config``."""
-    path = config_directory(config) / f"{TOP}.v"
+    path = config_directory(config) / f"{CHIP_MODULE}.v"
     key = f"{source_digest()} {hashlib.sha256(config.summary().encode()).hexdigest()[:16]}"
 
     def generate():
@@ -127,7 +124,6 @@ def export_component(name, build, *, config=None, parameters=""):
     """Write (if needed) and return ``build/verilog/units/<name>/<name>.v``: the Verilog of
     the component made by ``build()``, with the SRAM module appended. ``parameters`` must
     describe everything ``build`` depends on besides ``config``; it is part of the cache key."""
-    from hdl import sram
     path = BUILD / "verilog" / "units" / name / f"{name}.v"
     summary = config.summary() if config is not None else ""
     key = (f"{source_digest()} "

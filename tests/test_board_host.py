@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from golden.archsim import ArchSim
-from hdl.uart import BridgeCommand
+from isa.host import BridgeCommand
 from isa.config import preset
 from isa.geometry import HostSpace, floorplan
 from isa.host import (CHIP_ID, Control, Reg, Status, XFER_DATA_BASE, XferCommand, xfer_bits,

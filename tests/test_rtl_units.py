@@ -13,7 +13,8 @@ import pytest
 from isa import preset
 from sim.env import BUILD
 from sim.runner import CocotbFailure, run_cocotb
-from sim.verilog import TOP, export_chip
+from hdl.chip import CHIP_MODULE
+from sim.verilog import export_chip
 from verification.harness import UNITS, export_unit
 from verification.system import chip_build_dir
 
@@ -43,7 +44,7 @@ def run_unit(unit, *, testcase=None, fault=False, extra_env=None, run_name="run"
         env["LPU_FAULT"] = "1"
     if unit == "chip_host":
         config = preset("tiny")
-        return run_cocotb(toplevel=TOP, sources=[export_chip(config)],
+        return run_cocotb(toplevel=CHIP_MODULE, sources=[export_chip(config)],
                           test_module="verification.tb_chip_host",
                           build_dir=chip_build_dir(config), testcase=testcase, extra_env=env,
                           run_name=f"chip_host-{run_name}")

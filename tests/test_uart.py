@@ -12,7 +12,8 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from hdl.uart import MAX_BURST, RX_FIFO_DEPTH, UartBridge
+from hdl.uart import RX_FIFO_DEPTH, UartBridge
+from isa.host import MAX_BURST
 from sim.board_host import parse_read_answer, read_frame, write_frame
 
 DIVISOR = 4                       # clock cycles per UART bit: keeps the simulation short

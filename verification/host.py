@@ -12,12 +12,10 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 from hdl.chip import RESET_STAGES
 from isa.geometry import HostSpace, floorplan
 from isa.host import Control, ErrorFlag, Reg, Status
-from isa.timing import HOST_READ_LATENCY
+from isa.timing import HOST_READ_LATENCY, SIMULATION_CLOCK_NS
 
-__all__ = ["HostDriver", "RunReport", "CLOCK_NS", "axi_master"]
+__all__ = ["HostDriver", "RunReport", "axi_master"]
 
-#: Simulated clock period. Only cycle counts matter; this sets the waveform time axis.
-CLOCK_NS = 10
 #: Cycles after the START write completes by which the chip has started (and cleared DONE):
 #: the host interface registers the pulse, then the run control takes it.
 START_SETTLE = 3
@@ -71,7 +69,7 @@ class HostDriver:
 
     async def reset(self):
         """Start the clock, reset the chip and wait until its core is out of reset."""
-        Clock(self.dut.clk, CLOCK_NS, unit="ns").start()
+        Clock(self.dut.clk, SIMULATION_CLOCK_NS, unit="ns").start()
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 2)
         self.dut.rst.value = 0
@@ -148,7 +146,7 @@ class HostDriver:
         await ClockCycles(self.dut.clk, START_SETTLE)
         if not self.dut.done.value:
             done = RisingEdge(self.dut.done)
-            timeout = Timer(timeout_cycles * CLOCK_NS, unit="ns")
+            timeout = Timer(timeout_cycles * SIMULATION_CLOCK_NS, unit="ns")
             if await First(done, timeout) is timeout:
                 raise TimeoutError(f"no DONE within {timeout_cycles} cycles")
         wall = time.perf_counter() - begin

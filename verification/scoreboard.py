@@ -12,11 +12,11 @@ import os
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
-__all__ = ["CLOCK_NS", "FAULT", "Scoreboard", "StreamPorts", "StreamBench", "reset", "pack",
+from isa.timing import SIMULATION_CLOCK_NS
+
+__all__ = ["FAULT", "Scoreboard", "StreamPorts", "StreamBench", "reset", "pack",
            "unpack"]
 
-#: Simulated clock period; only cycle counts matter.
-CLOCK_NS = 10
 #: Whether the models make their deliberate error (``LPU_FAULT=1``).
 FAULT = os.environ.get("LPU_FAULT", "") == "1"
 
@@ -142,7 +142,7 @@ def _show(value):
 async def reset(dut, cycles=2):
     """Start the clock and hold the (synchronous, active-high) ``rst`` for ``cycles`` cycles.
     Drive every input to its idle value before calling this."""
-    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    Clock(dut.clk, SIMULATION_CLOCK_NS, unit="ns").start()
     dut.rst.value = 1
     for _ in range(cycles):
         await RisingEdge(dut.clk)

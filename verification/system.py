@@ -9,7 +9,8 @@ import pickle
 
 from sim.env import BUILD
 from sim.runner import run_cocotb
-from sim.verilog import TOP, config_directory, export_chip
+from hdl.chip import CHIP_MODULE
+from sim.verilog import config_directory, export_chip
 
 __all__ = ["run_programs_on_rtl", "chip_build_dir"]
 
@@ -34,7 +35,7 @@ def run_programs_on_rtl(config, programs, *, progress=None, name="programs", bui
     with open(inputs, "wb") as handle:
         pickle.dump({"config": config, "programs": list(programs)}, handle)
     outputs.unlink(missing_ok=True)
-    run_cocotb(toplevel=TOP, sources=[verilog], test_module="verification.tb_chip",
+    run_cocotb(toplevel=CHIP_MODULE, sources=[verilog], test_module="verification.tb_chip",
                build_dir=build_dir, run_name=name,
                extra_env={"LPU_PROGRAMS": str(inputs), "LPU_RESULTS": str(outputs)})
     with open(outputs, "rb") as handle:

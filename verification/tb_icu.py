@@ -16,13 +16,12 @@ from cocotb.triggers import RisingEdge
 
 from isa.formats import FORMATS
 from isa.host import ErrorFlag
-from isa.opcodes import ControlOp
+from isa.opcodes import ControlOp, FIRST_UNIT_OPCODE, OPCODE_BITS, opcode_of
 from isa.timing import NOTIFY_TO_ISSUE
 from .harness import UNIT_CONFIG
 from .scoreboard import FAULT, Scoreboard, reset
 
 DEPTH = UNIT_CONFIG.queue_depth
-FIRST_UNIT_OPCODE = 8
 HALT = ControlOp.HALT.value
 SYNC = ControlOp.SYNC.value
 NOTIFY = ControlOp.NOTIFY.value
@@ -41,7 +40,7 @@ def repeat(count, stride=0, gap=0):
 
 def unit(tag, opcode=FIRST_UNIT_OPCODE):
     """A unit instruction word: ``opcode`` (>= 8) with ``tag`` in the bits above it."""
-    return (tag << 6 | opcode) & ((1 << 64) - 1)
+    return (tag << OPCODE_BITS | opcode) & ((1 << 64) - 1)
 
 
 def wrap32(value):
@@ -85,7 +84,7 @@ class QueueModel:
         if self.halted:
             return Cycle(halting=1)
         word = self.program[self.pc] if self.pc < min(self.depth, len(self.program)) else HALT
-        op = word & 0x3F
+        op = opcode_of(word)
         self.covered.add(self.kind(word))
         if op >= FIRST_UNIT_OPCODE:
             self.last = (word, 0)
@@ -131,7 +130,7 @@ class QueueModel:
 
     def kind(self, word):
         """The coverage bin of executing ``word`` now."""
-        op = word & 0x3F
+        op = opcode_of(word)
         if op >= FIRST_UNIT_OPCODE:
             return "unit"
         if op == ControlOp.NOP.value:

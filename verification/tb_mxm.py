@@ -26,7 +26,7 @@ from isa.formats import FORMATS
 from isa.geometry import QueueKind
 from isa.host import ErrorFlag
 from isa.legality import check_word
-from isa.opcodes import Direction, MatrixLoadOp, MatrixOp
+from isa.opcodes import Direction, MatrixLoadOp, MatrixOp, opcode_of
 from isa.timing import LOAD_TO_INSTALL, mxm_latency
 from .harness import unit_config
 from .scoreboard import FAULT, StreamBench, pack, reset, unpack
@@ -46,7 +46,6 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 BIAS_PLANES = 4
 #: Streams an emitted int32 row occupies.
 ROW_STREAMS = 4
-OPCODE_MASK = 0x3F
 ZERO = [0] * STREAMS
 
 assert LOAD_TO_INSTALL == 1, "MxmModel installs the shadow as loaded up to the previous cycle"
@@ -114,7 +113,7 @@ class MxmModel:
         if issue is None:
             return 0
         word, offset = issue
-        op = word & OPCODE_MASK
+        op = opcode_of(word)
         if op not in (LW.value, LB.value):
             return int(ILLEGAL)
         f = FORMATS["load"].unpack(word)
@@ -129,7 +128,7 @@ class MxmModel:
         if issue is None:
             return 0
         word, offset = issue
-        if word & OPCODE_MASK != MM.value:
+        if opcode_of(word) != MM.value:
             return int(ILLEGAL)
         f = FORMATS["matmul"].unpack(word)
         out_ok = f["out_stream"] % ROW_STREAMS == 0 and f["out_stream"] + ROW_STREAMS <= STREAMS
@@ -192,7 +191,7 @@ class MxmModel:
             registers = east if f["dir"] is E else west
             for k in range(f["count"]):
                 word = registers[f["stream"] + k]
-                if load[0] & OPCODE_MASK == LW.value:
+                if opcode_of(load[0]) == LW.value:
                     self.shadow[row + k] = int8_lanes(word)
                 else:
                     self.shadow_bias[row + k] = unpack(word, LANES)

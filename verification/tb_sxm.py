@@ -22,7 +22,7 @@ from isa.formats import FORMATS
 from isa.geometry import QueueKind
 from isa.host import ErrorFlag
 from isa.legality import check_word
-from isa.opcodes import DType, Direction, SwitchOp
+from isa.opcodes import DType, Direction, SwitchOp, opcode_of
 from isa.timing import SXM_LATENCY
 from .harness import unit_config
 from .scoreboard import FAULT, StreamBench, pack, reset, unpack
@@ -38,7 +38,6 @@ BAD, ILLEGAL = ErrorFlag.BAD_OPERAND, ErrorFlag.ILLEGAL_OPCODE
 MOVES = [S.SHUP, S.SHDN, S.ROT, S.BCAST, S.PERM]
 #: Fill immediates: in range of every type, and ones that must be wrapped to int8 / int16.
 FILLS = [0, -1, 1, 127, -128, 128, 255, -129, 0x1234, -0x1234, 32767, -32768, -2, 0x7F80]
-OPCODE_MASK = 0x3F
 ZERO = [0] * STREAMS
 
 assert STREAMS >= SUPERLANE, "the SXM harness needs 16 streams for TRANS"
@@ -95,9 +94,9 @@ class SxmModel:
         if issue is None:
             return 0
         word, offset = issue
-        if word & OPCODE_MASK not in {op.value for op in SwitchOp}:
+        if opcode_of(word) not in {op.value for op in SwitchOp}:
             return int(ILLEGAL)
-        op = SwitchOp(word & OPCODE_MASK)
+        op = SwitchOp(opcode_of(word))
         f = FORMATS["switch"].unpack(word)
         dtype = f["dtype"]
         if not isinstance(dtype, DType):
@@ -119,7 +118,7 @@ class SxmModel:
 
     def result(self, word, offset, east, west):
         """The words an operation issued with these stream registers sends."""
-        op = SwitchOp(word & OPCODE_MASK)
+        op = SwitchOp(opcode_of(word))
         f = FORMATS["switch"].unpack(word)
         registers = east if f["src_dir"] is E else west
         if op is S.TRANS:

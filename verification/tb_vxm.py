@@ -20,11 +20,13 @@ from cocotb.triggers import RisingEdge
 from golden.vector import (INT32_MAX, INT32_MIN, compute, from_bytes, lut_write, read_as,
                            to_bytes)
 from isa.config import LUT_ENTRIES
-from isa.formats import FORMATS, INSTRUCTIONS, Instruction, Operand, decode, spec_for
+from isa.formats import (FORMATS, IMMEDIATE_BITS, INSTRUCTIONS, Instruction, Operand, decode,
+                         spec_for)
 from isa.geometry import QueueKind
 from isa.host import ErrorFlag
 from isa.legality import check
-from isa.opcodes import DType, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
+from isa.opcodes import (DType, Direction, FIRST_UNIT_OPCODE, IMMEDIATE_INDEX, OPCODE_MASK,
+                         OperandKind, VectorOp, opcode_of)
 from isa.timing import VXM_LATENCY
 from .harness import UNIT_CONFIG
 from .scoreboard import FAULT, StreamBench, pack, reset, unpack
@@ -39,7 +41,8 @@ E, W = Direction.EAST, Direction.WEST
 
 assert VXM_LATENCY == 2, "VxmModel models a two-stage pipeline"
 
-FIRST_UNIT_OPCODE = 8
+#: The VXM immediate's range.
+IMM_MIN, IMM_MAX = -(1 << (IMMEDIATE_BITS - 1)), (1 << (IMMEDIATE_BITS - 1)) - 1
 RESULT_OPS = [s.op for s in INSTRUCTIONS if isinstance(s.op, VectorOp) and s.result]
 TYPE_PAIRS = [(s, d) for s in DType for d in DType]
 #: Operand values the arithmetic must get right at every width.
@@ -139,7 +142,7 @@ class VxmModel:
                 continue
             word, offset = issue
             instr = decode(ALU, word)
-            if word & 0x3F < FIRST_UNIT_OPCODE:
+            if opcode_of(word) < FIRST_UNIT_OPCODE:
                 # The queue executes control opcodes itself; one reaching the unit is illegal.
                 flag = ErrorFlag.ILLEGAL_OPCODE
             else:
@@ -336,7 +339,7 @@ async def operands_from_registers_constants_and_immediates(dut):
         issues = []
         for j in range(ALUS):
             operands = [rng.choice(sources) for _ in range(3)]
-            imm = rng.choice([0, 1, -1, 5, (1 << 25) - 1, -(1 << 25), rng.randrange(-40, 40)])
+            imm = rng.choice([0, 1, -1, 5, IMM_MAX, IMM_MIN, rng.randrange(-40, 40)])
             offset = rng.choice([0, 0, 0, INT32_MIN - imm, INT32_MAX - imm, rng.getrandbits(16)])
             dst = (Direction(j), rng.randrange(0, STREAMS, dtype.bytes))
             issues.append((vop(op, stype, dtype, *operands, dst=dst, imm=imm), wrap32(offset)))
@@ -435,9 +438,9 @@ def illegal_instructions():
         (vop(V.LDC, I8, I8, e(0), imm=1), -2, BAD),                # offset takes it below 0
         (vop(V.LUTW, I8, I8, e(0), imm=LUT_ENTRIES - 1), 1, BAD),
         (vop(V.LUTW, I8, I8, e(0), imm=0), -1, BAD),
-        (with_field(mov, "dst_en", 0) & ~0x3F | 7, 0, ILL),
-        (with_field(mov, "dst_en", 0) & ~0x3F | 34, 0, ILL),
-        (with_field(mov, "dst_en", 0) | 0x3F, 0, ILL),
+        (with_field(mov, "dst_en", 0) & ~OPCODE_MASK | 7, 0, ILL),
+        (with_field(mov, "dst_en", 0) & ~OPCODE_MASK | 34, 0, ILL),
+        (with_field(mov, "dst_en", 0) | OPCODE_MASK, 0, ILL),
     ]
 
 
@@ -486,7 +489,7 @@ def random_instruction(rng):
     elif op is V.LUTW:
         imm = rng.randrange(LUT_ENTRIES)
     else:
-        imm = rng.choice([rng.randrange(-40, 40), rng.randrange(-(1 << 25), 1 << 25)])
+        imm = rng.choice([rng.randrange(-40, 40), rng.randrange(IMM_MIN, IMM_MAX + 1)])
     dst = None
     if spec.result and rng.random() < 0.8:
         dst = (Direction(rng.randrange(2)), rng.randrange(0, STREAMS, dtype.bytes))
@@ -498,7 +501,7 @@ def random_instruction(rng):
     elif roll < 0.08:
         word = with_field(word, "dst_stream", rng.randrange(32))
     elif roll < 0.1:
-        word = word & ~0x3F | rng.choice([0, 5, 34, 63])
+        word = word & ~OPCODE_MASK | rng.choice([0, 5, 34, 63])
     elif roll < 0.15 and op not in (V.LDC, V.LUTW):
         offset = rng.randrange(-(1 << 31), 1 << 31)
     return word, offset
