@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from golden import kernels as K
-from golden import quantize as Q
-from golden import reference as R
+from golden.transformer import kernels as K
+from golden.transformer import quantize as Q
+from golden.transformer import reference as R
 from isa.opcodes import VectorOp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -419,9 +419,9 @@ def test_integer_path_has_no_float():
     banned = {"float", "exp", "log", "log2", "sqrt", "power", "divide", "true_divide", "float64",
               "float32", "math"}
     for name in ("kernels.py", "layers.py"):
-        tree = ast.parse((ROOT / "golden" / name).read_text(encoding="utf-8"))
+        tree = ast.parse((ROOT / "golden" / "transformer" / name).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            location = f"golden/{name}:{getattr(node, 'lineno', '?')}"
+            location = f"golden/transformer/{name}:{getattr(node, 'lineno', '?')}"
             assert not (isinstance(node, ast.Constant) and isinstance(node.value, float)), location
             assert not isinstance(node, ast.Div), location
             assert not (isinstance(node, ast.Name) and node.id in banned), location

@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from golden import kernels as K
-from golden import quantize as Q
-from golden import reference as R
-from golden.layers import (IntegerEncoder, KVCache, LayerParams, decoder_layer, decoder_step,
+from golden.transformer import kernels as K
+from golden.transformer import quantize as Q
+from golden.transformer import reference as R
+from golden.transformer.layers import (IntegerEncoder, KVCache, LayerParams, decoder_layer, decoder_step,
                            encoder_layer)
 
 TABLES = Q.build_tables()

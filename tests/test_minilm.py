@@ -11,9 +11,11 @@ import math
 import numpy as np
 import pytest
 
-from golden import embed, minilm, quantize
-from golden import reference as R
-from golden.layers import KVCache, decoder_layer, decoder_step
+from commands import embed as embed_command
+from commands import quantize as quantize_command
+from golden.transformer import evaluation, minilm, quantize
+from golden.transformer import reference as R
+from golden.transformer.layers import KVCache, decoder_layer, decoder_step
 
 # -- a tiny synthetic model directory (no package needed) -----------------------------------
 
@@ -104,7 +106,7 @@ def test_sentences_beyond_the_context_length_are_rejected(tmp_path):
 
 
 def test_quantize_command_reports_a_missing_model(tmp_path, capsys):
-    assert quantize.main(["--model-dir", str(tmp_path / "absent"),
+    assert quantize_command.main(["--model-dir", str(tmp_path / "absent"),
                           "--out", str(tmp_path / "m.npz")]) == 1
     assert "error: Model directory" in capsys.readouterr().err
 
@@ -169,24 +171,24 @@ def test_reference_sentence_embedding_by_hand():
 # -- evaluation metrics ---------------------------------------------------------------------
 
 def test_spearman_by_hand():
-    assert embed.spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
-    assert embed.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert evaluation.spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
+    assert evaluation.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     # Ranks [1, 2.5, 2.5, 4] vs [1, 2, 3, 4]: 4.5 / sqrt(4.5 * 5) = 3 / sqrt(10).
-    assert embed.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(3 / math.sqrt(10))
+    assert evaluation.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(3 / math.sqrt(10))
     with pytest.raises(ValueError, match="equal length >= 2"):
-        embed.spearman([1, 2], [1, 2, 3])
+        evaluation.spearman([1, 2], [1, 2, 3])
 
 
 def test_evaluation_summary_detects_a_wrong_embedding():
     rng = np.random.default_rng(0)
     reference = rng.normal(0, 1, (5, 8))
     reference /= np.linalg.norm(reference, axis=1, keepdims=True)
-    good = embed.Evaluation(list("abcde"), [3] * 5, reference + 1e-4, reference)
+    good = evaluation.Evaluation(list("abcde"), [3] * 5, reference + 1e-4, reference)
     assert good.summary()["worst_cosine"] > 0.9999 and good.summary()["spearman"] > 0.999
     wrong = reference.copy()
     wrong[2] = -wrong[2]
-    bad = embed.Evaluation(list("abcde"), [3] * 5, wrong, reference).summary()
-    assert bad["worst_sentence"] == "c" and bad["worst_cosine"] < embed.TARGETS["worst_cosine"]
+    bad = evaluation.Evaluation(list("abcde"), [3] * 5, wrong, reference).summary()
+    assert bad["worst_sentence"] == "c" and bad["worst_cosine"] < evaluation.TARGETS["worst_cosine"]
 
 
 # -- the real model -------------------------------------------------------------------------
@@ -201,7 +203,7 @@ def real():
 
 @pytest.fixture(scope="module")
 def quantised(tmp_path_factory):
-    """The integer model, built by the same code as ``python -m golden.quantize``."""
+    """The integer model, built by the same code as ``python -m commands.quantize``."""
     path = tmp_path_factory.mktemp("model") / "minilm_int8.npz"
     quantize.build(path)
     encoder, manifest = quantize.load(path)
@@ -255,13 +257,13 @@ def test_quantised_model_file(quantised, real):
 def test_integer_pipeline_accuracy_on_the_evaluation_set(quantised, real):
     _, encoder, manifest = quantised
     _, model, tokenizer = real
-    sentences = quantize.read_sentences(embed.EVALUATION_FILE)
+    sentences = quantize.read_sentences(evaluation.EVALUATION_FILE)
     calibration = set(quantize.read_sentences(quantize.CALIBRATION_FILE))
     assert len(sentences) >= 60 and not calibration & set(sentences)
-    summary = embed.evaluate(encoder, model, tokenizer, sentences).summary()
-    assert summary["mean_cosine"] >= embed.TARGETS["mean_cosine"]
-    assert summary["worst_cosine"] >= embed.TARGETS["worst_cosine"]
-    assert summary["spearman"] >= embed.TARGETS["spearman"]
+    summary = evaluation.evaluate(encoder, model, tokenizer, sentences).summary()
+    assert summary["mean_cosine"] >= evaluation.TARGETS["mean_cosine"]
+    assert summary["worst_cosine"] >= evaluation.TARGETS["worst_cosine"]
+    assert summary["spearman"] >= evaluation.TARGETS["spearman"]
 
 
 @pytest.mark.model
@@ -287,7 +289,7 @@ def test_real_layer_as_decoder_with_kv_cache(quantised, real):
 @pytest.mark.model
 def test_embed_command_prints_the_comparison(quantised, capsys):
     path, _, _ = quantised
-    assert embed.main(["A man plays the guitar.", "Someone is making music.",
+    assert embed_command.main(["A man plays the guitar.", "Someone is making music.",
                        "--model", str(path)]) == 0
     out = capsys.readouterr().out
     assert "A man plays the guitar." in out and "pairwise similarity, integer pipeline" in out
@@ -298,5 +300,5 @@ def test_embed_command_prints_the_comparison(quantised, capsys):
 @pytest.mark.model
 def test_embed_command_reports_bad_input(quantised, capsys):
     path, _, _ = quantised
-    assert embed.main(["word " * 300, "--model", str(path)]) == 1
+    assert embed_command.main(["word " * 300, "--model", str(path)]) == 1
     assert "more than the context length of 256" in capsys.readouterr().err

