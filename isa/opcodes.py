@@ -149,6 +149,13 @@ class OperandKind(enum.Enum, shape=2):
         """The operand kind of a stream of ``direction``."""
         return cls.EAST if direction is Direction.EAST else cls.WEST
 
+    @property
+    def direction(self):
+        """The direction of a stream operand kind."""
+        if self not in (OperandKind.EAST, OperandKind.WEST):
+            raise ValueError(f"{self.name} operands are not streams")
+        return Direction.EAST if self is OperandKind.EAST else Direction.WEST
+
 
 IMMEDIATE_INDEX = 31
 

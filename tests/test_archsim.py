@@ -177,3 +177,57 @@ def test_host_side_errors_are_clear():
     depth = CONFIG.queue_depth
     with pytest.raises(ChipError, match=f"{depth + 1} instructions do not fit queue depth {depth}"):
         sim.load_program(0, [1] * (depth + 1))
+
+
+# ---- The chip model stepped from outside, its edge streams driven and observed. ----
+
+def test_a_stepped_chip_takes_and_gives_values_at_its_edges():
+    """A vector entering the eastward registers at the west edge in cycle 3 passes ``mem_w1``
+    (position p) in cycle 3 + p, where a WRITE stores it. A READ by ``mem_e0`` in cycle 0 sends
+    its word east: at the east edge position P - 1 in cycle 2 + (P - 1 - q) - 1, so it leaves
+    past the edge into the next cycle. Nothing leaves where nothing was sent."""
+    w1, e0 = PLAN.unit("mem_w1"), PLAN.unit("mem_e0")
+    last = PLAN.positions - 1
+    write_cycle = 3 + w1.position
+    leaves = 2 + (last - e0.position) - 1 + 1
+    passes = 3 + PLAN.positions         # the edge-fed vector leaves past the east edge too
+    length = passes + 2
+    sim = ArchSim(CONFIG)
+    sim.load_sram(E0, 0, vectors(99))
+    program = assemble(f"""
+        .queue mem_w1.wr
+            nop {write_cycle}
+            write e2 -> 40
+        .queue mem_e0.rd
+            read 0 -> e5
+        .queue vxm.alu0
+            nop {length}
+    """, CONFIG)
+    program.load_into(sim)
+    chip = sim.chip
+    chip.start()
+    entering = np.arange(CONFIG.lanes, dtype=np.uint8) + 7
+    east_out, west_out = {}, {}
+    while not chip.halted:
+        cycle = chip.cycle
+        out = chip.step(east_in={2: entering} if cycle == 3 else None, edges=True)
+        for stream, data in out[0].items():
+            east_out.setdefault(cycle, {})[stream] = data
+        for stream, data in out[1].items():
+            west_out.setdefault(cycle, {})[stream] = data
+    assert chip.cycle == length and chip.errors == 0
+    assert list(sim.read_sram(PLAN.sram_index(w1), 40, 1)[0]) == list(entering)
+    assert sorted(east_out) == [leaves, passes]
+    assert list(east_out[leaves]) == [5] and list(east_out[leaves][5]) == [99] * CONFIG.lanes
+    assert list(east_out[passes]) == [2] and list(east_out[passes][2]) == list(entering)
+    assert west_out == {}
+
+
+def test_reading_an_edge_stream_nobody_fed_is_a_program_error():
+    sim = ArchSim(CONFIG)
+    assemble(".queue mem_w3.wr\n nop 4\n write e0 -> 0\n", CONFIG).load_into(sim)
+    sim.chip.start()
+    with pytest.raises(ProgramError, match="mem_w3.wr writes stream east0 at cycle 4, which "
+                                           "carries no value"):
+        while not sim.chip.halted:
+            sim.chip.step()

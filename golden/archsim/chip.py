@@ -1,0 +1,186 @@
+"""One chip: the unit models of its floorplan around one stream fabric, stepped a cycle at a
+time.
+
+A cycle runs in three phases, so that every read in it sees the state the cycle began with:
+
+1. the fabric fills its edge registers; every queue issues (:class:`InstructionQueues`);
+2. units advance work in flight (a read or a switch result reaching its stream, a VXM stage 1,
+   an MM finishing) and execute what was issued (decoded and checked against
+   :mod:`isa.legality`), reading registers and buffering what they write;
+3. errors are recorded, then every buffered write takes effect: SRAM words, VXM registers, and
+   the values sent onto streams.
+
+The edges are explicit: :meth:`ChipModel.step` takes the vectors that enter the eastward
+registers at the west edge and the westward ones at the east edge, and returns those that
+leave past the edges (where a chip-to-chip link attaches).
+"""
+
+from isa.formats import decode
+from isa.geometry import QueueKind, UnitKind, floorplan
+from isa.host import ErrorFlag
+from isa.legality import check
+from .checks import Checks, ProgramError
+from .fabric import StreamFabric
+from .icu import InstructionQueues
+from .mem import MemorySlice
+from .mxm import MatrixUnit
+from .sxm import SwitchUnit
+from .vxm import VectorUnit
+
+__all__ = ["ChipModel"]
+
+
+class ChipModel:
+    """The state of one chip and its cycle.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    strict : bool
+        Raise :class:`~golden.archsim.checks.ProgramError` when a program consumes a value
+        never produced.
+    """
+
+    def __init__(self, config, *, strict=True):
+        self.config = config
+        self.plan = plan = floorplan(config)
+        self.checks = Checks(strict)
+        self.fabric = StreamFabric(plan.positions, config.streams, config.lanes)
+        self.queues = InstructionQueues(plan)
+        self.mems = [MemorySlice(u, config, self.checks) for u in plan.mem_units]
+        self.vxm = VectorUnit(plan.vxm_unit, config, self.checks)
+        self.mxms = [MatrixUnit(u, config, self.checks) for u in plan.mxm_units]
+        self.sxms = [SwitchUnit(u, self.checks) for u in plan.sxm_units]
+        unit_of = {UnitKind.MEM: self.mems, UnitKind.MXM: self.mxms, UnitKind.SXM: self.sxms}
+        # Queue number -> (kind, the unit model it drives, its ALU or unit index).
+        self._targets = []
+        for q in plan.queues:
+            if q.kind is QueueKind.VXM_ALU:
+                self._targets.append((q.kind, self.vxm, q.index))
+            else:
+                models = unit_of[q.unit.kind]
+                index = {UnitKind.MEM: plan.mem_units, UnitKind.MXM: plan.mxm_units,
+                         UnitKind.SXM: plan.sxm_units}[q.unit.kind].index(q.unit)
+                self._targets.append((q.kind, models[index], index))
+        self._decoded = {}
+        self.cycle = 0
+        self.errors = ErrorFlag(0)
+        self.error_queue = self.error_cycle = 0
+        self.trace = None
+
+    # ---- Program start and state. ----
+
+    def start(self, *, trace=False):
+        """START: clear the fabric, the units' state and the errors; queues issue their
+        instruction 0 in the next :meth:`step`, cycle 0."""
+        self.fabric.clear()
+        for model in [*self.mems, self.vxm, *self.mxms, *self.sxms]:
+            model.reset()
+        self.queues.start()
+        self.cycle = 0
+        self.errors = ErrorFlag(0)
+        self.error_queue = self.error_cycle = 0
+        self.trace = [] if trace else None
+
+    @property
+    def halted(self):
+        """Every queue has halted: the program is over, and :attr:`cycle` is its length."""
+        return self.queues.halted
+
+    @property
+    def quiet(self):
+        """No unit has work in flight and no NOTIFY is pending: nothing happens until a
+        sleeping queue wakes."""
+        return not (self.queues.notifying or self.vxm.busy or self.fabric.sending or
+                    any(m.busy for m in self.mems) or any(m.busy for m in self.mxms) or
+                    any(s.busy for s in self.sxms))
+
+    def _decode(self, kind, word, offset):
+        """The decoded instruction and the flag it raises with ``offset`` (both cached)."""
+        key = (kind, word, offset)
+        found = self._decoded.get(key)
+        if found is None:
+            instr = decode(kind, word)
+            found = self._decoded[key] = (instr, check(self.config, kind, instr, offset))
+        return found
+
+    # ---- One cycle. ----
+
+    def step(self, east_in=None, west_in=None, *, edges=False):
+        """Run one cycle (:attr:`cycle`, then the next one).
+
+        ``east_in`` / ``west_in`` (``{stream: [lanes] uint8}``) enter the eastward registers
+        at the west edge and the westward registers at the east edge in this cycle. With
+        ``edges``, returns ``(east_out, west_out)``: the values that left past the east and the
+        west edge into this cycle. A cycle in which the last queue halts does nothing else;
+        :attr:`halted` is then true and :attr:`cycle` stays the program's length.
+        """
+        cycle = self.cycle
+        fabric = self.fabric
+        out = fabric.begin(cycle, east_in, west_in, edges=edges)
+        issued, flags = self.queues.issue(cycle)
+        if self.queues.halted:
+            return out
+
+        # Work in flight reaches the streams first, then this cycle's issues execute.
+        for mem in self.mems:
+            mem.advance(cycle, fabric)
+        for sxm in self.sxms:
+            sxm.advance(cycle, fabric)
+        self.vxm.advance(cycle, fabric)
+        vxm_issues = {}
+        for number, (word, offset) in issued.items():
+            kind, model, index = self._targets[number]
+            instr, flag = self._decode(kind, word, offset)
+            if kind is QueueKind.VXM_ALU:
+                vxm_issues[index] = (instr, offset, flag, number)
+            elif flag:
+                flags[number] = flag
+            elif kind is QueueKind.MEM_READ:
+                model.read(instr, offset, cycle, self.queues.queues[number].name)
+            elif kind is QueueKind.MEM_WRITE:
+                model.write(instr, offset, cycle, self.queues.queues[number].name, fabric)
+            elif kind is QueueKind.MXM_LOAD:
+                model.load(instr, offset, self.queues.queues[number].name)
+            elif kind is QueueKind.MXM_COMPUTE:
+                model.compute(instr, offset, cycle, self.queues.queues[number].name, number,
+                              flags)
+            else:
+                model.issue(instr, offset, cycle, self.queues.queues[number].name, fabric)
+        if vxm_issues:
+            self.vxm.issue(vxm_issues, cycle, fabric, flags)
+        for mxm in self.mxms:
+            mxm.execute(cycle, fabric)
+
+        # Errors, then every write of the cycle.
+        if flags:
+            if not self.errors:
+                self.error_queue = min(flags)
+                self.error_cycle = cycle
+            for flag in flags.values():
+                self.errors |= flag
+        if self.trace is not None:
+            for number in sorted(set(issued) | set(flags)):
+                word, offset = issued.get(number, (None, 0))
+                self.trace.append((cycle, number, word, offset, flags.get(number, ErrorFlag(0))))
+        for mem in self.mems:
+            mem.commit()
+        self.vxm.commit()
+        fabric.commit(cycle)
+        self.cycle = cycle + 1
+        return out
+
+    def skip_quiet(self, limit):
+        """If nothing happens before the next queue wakes, jump to that cycle (at most
+        ``limit``). Raises :class:`ProgramError` if nothing will ever happen again (queues
+        waiting in SYNC for a NOTIFY that cannot come)."""
+        if not self.quiet:
+            return
+        target = self.queues.next_wake()
+        if target is None:
+            raise ProgramError(f"queues {', '.join(self.queues.waiting())} wait in SYNC forever "
+                               f"(from cycle {self.cycle})")
+        if target > self.cycle:
+            target = min(target, limit)
+            self.fabric.skip(self.cycle, target)
+            self.cycle = target

@@ -1,0 +1,69 @@
+"""MEM slice model: an :class:`~golden.archsim.sram.Sram` with one read and one write port.
+
+``READ`` in cycle ``t`` reads the word in ``t`` and sends it in ``t + 1`` (it is at the
+neighbouring position in ``t + 2``: :data:`~isa.timing.MEM_READ_LATENCY`); ``WRITE`` samples its
+stream in ``t`` and stores the word at the end of ``t``, so a read from ``t + 1`` on returns it.
+"""
+
+from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ
+from .sram import Sram
+
+__all__ = ["MemorySlice"]
+
+assert MEM_READ_LATENCY == 2 and MEM_WRITE_TO_READ == 1, \
+    "MemorySlice models a read sent one cycle after its issue and a write stored at its end"
+
+
+class MemorySlice:
+    """One MEM slice.
+
+    Parameters
+    ----------
+    unit : isa.geometry.Unit
+    config : ChipConfig
+    checks : Checks
+    """
+
+    def __init__(self, unit, config, checks):
+        self.name = unit.name
+        self.position = unit.position
+        self.sram = Sram(config.words, config.lanes, unit.name)
+        self.checks = checks
+        self._read = None           # (stream, direction, word, written): issued last cycle
+        self._write = None          # (address, word): issued this cycle
+
+    def reset(self):
+        self._read = self._write = None
+
+    @property
+    def busy(self):
+        """A read is on its way to the stream."""
+        return self._read is not None
+
+    def advance(self, cycle, fabric):
+        """Start of ``cycle``: the word read last cycle goes onto its stream."""
+        if self._read is not None:
+            stream, direction, word, written = self._read
+            fabric.send(self.position, direction, stream, word, written)
+            self._read = None
+
+    def read(self, instr, offset, cycle, queue):
+        """``READ`` issued in ``cycle`` by ``queue`` (its name)."""
+        address = instr.addr + offset
+        word, written = self.sram.read(address)
+        self.checks.require(written, f"{queue} reads SRAM word {address} at cycle {cycle}, "
+                                     f"which was never loaded or written")
+        self._read = (instr.stream, instr.dir, word, written)
+
+    def write(self, instr, offset, cycle, queue, fabric):
+        """``WRITE`` issued in ``cycle``: samples its stream now, stores at :meth:`commit`."""
+        planes, ok = fabric.read(instr.dir, self.position, instr.stream, 1, cycle)
+        self.checks.require(ok, f"{queue} writes stream {instr.dir.name.lower()}"
+                                f"{instr.stream} at cycle {cycle}, which carries no value")
+        self._write = (instr.addr + offset, planes[0].copy())
+
+    def commit(self):
+        """End of the cycle: the write issued in it reaches the SRAM."""
+        if self._write is not None:
+            self.sram.write(*self._write)
+            self._write = None

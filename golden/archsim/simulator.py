@@ -1,0 +1,76 @@
+"""The architectural simulator's host side: load a program and its SRAM images into a
+:class:`~golden.archsim.chip.ChipModel`, run it to its end, read the memories back."""
+
+from isa.host import RunOutcome
+from .checks import ChipError, ProgramError
+from .chip import ChipModel
+
+__all__ = ["ArchSim"]
+
+
+class ArchSim:
+    """One chip driven as a host drives it.
+
+    It implements the rules of :mod:`isa.timing` and :mod:`isa.legality` and the arithmetic of
+    :mod:`golden.vector`, :mod:`golden.matrix` and :mod:`golden.switch`, independently of the
+    RTL, and reports what the RTL must report: the memories' contents, the program length in
+    cycles and the error registers.
+
+    It is also strict where the RTL is merely deterministic: a program that consumes a value
+    nobody produced (a stream register never written this run, an SRAM word never loaded or
+    written, a lookup-table entry never written) raises
+    :class:`~golden.archsim.checks.ProgramError`, because on the chip it would read a zero or
+    stale data and is certainly a compiler bug. Pass ``strict=False`` to simulate such programs
+    the way the RTL runs them.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    strict : bool
+    """
+
+    def __init__(self, config, *, strict=True):
+        self.config = config
+        self.chip = ChipModel(config, strict=strict)
+        self.plan = self.chip.plan
+
+    # ---- Host side. ----
+
+    def _slice(self, index):
+        if not 0 <= index < len(self.chip.mems):
+            raise ChipError(f"SRAM index {index} out of range (0..{len(self.chip.mems) - 1})")
+        return self.chip.mems[index].sram
+
+    def load_sram(self, index, address, words):
+        """Write ``words`` (``[n, lanes]`` uint8) into MEM slice ``index`` from ``address``."""
+        self._slice(index).load(address, words)
+
+    def read_sram(self, index, address, count):
+        """``count`` words of MEM slice ``index`` from ``address`` (``[count, lanes]`` uint8)."""
+        return self._slice(index).unload(address, count)
+
+    def load_program(self, queue, words):
+        """Load the instruction words of queue number ``queue``."""
+        if not 0 <= queue < len(self.plan.queues):
+            raise ChipError(f"queue {queue} out of range (0..{len(self.plan.queues) - 1})")
+        if len(words) > self.config.queue_depth:
+            raise ChipError(f"{len(words)} instructions do not fit queue depth "
+                            f"{self.config.queue_depth}")
+        self.chip.queues.load(queue, words)
+
+    # ---- Running. ----
+
+    def run(self, *, max_cycles=10_000_000, trace=False):
+        """Run the loaded programs from cycle 0 until every queue has halted; returns the
+        :class:`~isa.host.RunOutcome` (without outputs: read them with :meth:`read_sram`)."""
+        chip = self.chip
+        chip.start(trace=trace)
+        while True:
+            if chip.cycle >= max_cycles:
+                raise ProgramError(f"no halt after {max_cycles} cycles")
+            chip.step()
+            if chip.halted:
+                break
+            chip.skip_quiet(max_cycles)
+        return RunOutcome(cycles=chip.cycle, errors=chip.errors, error_queue=chip.error_queue,
+                          error_cycle=chip.error_cycle, trace=tuple(chip.trace or ()))
