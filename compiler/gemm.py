@@ -19,61 +19,40 @@ fit its accumulators), N-tile and K-tile in turn::
   multiplier and shift per output channel come from constant registers, reloaded for each
   N-tile) and sends them to a MEM slice that writes them.
 
-Every transfer is reserved in a :class:`~compiler.resources.Calendar` (queue slots, MEM ports,
-stream registers in space-time), so the schedule is conflict-free by construction; the golden
-simulator checks it in strict mode. Tensors are placed in SRAM in the order they are read, so
-the read queues compress into READ + REPEAT runs.
+Every tile is placed transactionally on the program's :class:`~compiler.calendar.Calendar`
+(queue slots, MEM ports, stream registers in space-time): if anything is taken at the planned
+cycle, the tile's reservations are rolled back and it starts one cycle later. The operands are
+placed in SRAM in the order they are read, so the read queues compress into READ + REPEAT runs.
 """
 
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from golden import vector
-from golden.matrix import matmul
-from isa.formats import Instruction, Operand, spec_for
-from isa.geometry import Hemisphere, QueueKind, floorplan
-from isa.opcodes import (DType, Direction, MatrixLoadOp, MatrixOp, MemReadOp, MemWriteOp,
-                         OperandKind, VectorOp)
-from isa.timing import (MEM_READ_LATENCY, VXM_LATENCY, arrival, issue_for_arrival,
-                        mxm_latency)
-from .program import Program, Region
+from isa.formats import Operand, encode, fits_immediate
+from isa.geometry import Hemisphere, QueueKind
+from isa.opcodes import DType, Direction, MatrixLoadOp, MatrixOp, MemReadOp, MemWriteOp, VectorOp
+from isa.timing import MEM_READ_LATENCY, VXM_LATENCY, arrival, issue_for_arrival, mxm_latency
+from .calendar import Transfer
+from .constants import place_wide_constant
 from .queues import ScheduleError
-from .resources import Calendar, Transfer
+from .schedule import Kernel, Schedule
+from .tensors import Tensor
 
-__all__ = ["GemmKernel", "compile_gemm", "gemm_reference", "ScheduleError"]
+__all__ = ["GemmKernel", "place_gemm", "compile_gemm", "ScheduleError"]
 
-_IMMEDIATE = 1 << 25        # immediates are 26-bit signed
-
-
-def gemm_reference(a, b, bias=None, multiplier=None, shift=None, out_dtype=DType.I8):
-    """The NumPy definition: int32 ``a @ b + bias``, then (if ``multiplier`` is given)
-    MultiplyByQuantizedMultiplier per output column, saturated to ``out_dtype``."""
-    acc = matmul(a, b, None if bias is None else np.broadcast_to(bias, (len(a), b.shape[1])))
-    if multiplier is None:
-        return acc
-    n = b.shape[1]
-    mult = np.broadcast_to(np.asarray(multiplier, dtype=np.int64), (n,))
-    sh = np.broadcast_to(np.asarray(shift, dtype=np.int64), (n,))
-    return vector.compute(VectorOp.REQ, DType.I32, out_dtype, acc, mult[None, :], sh[None, :])
+#: Tries to place one tile, one cycle later each time, before giving up.
+_ATTEMPTS = 100_000
 
 
 @dataclass
-class GemmKernel:
-    """A scheduled GEMM: instructions, where every input goes, where every output lands."""
-    config: object
-    m: int
-    k: int
-    n: int
-    queues: dict
-    predicted_cycles: int
-    out_dtype: DType
-    requantised: bool
-    has_bias: bool
-    images: list = field(default_factory=list)      # (slice, address, source, selector)
-    outputs: list = field(default_factory=list)     # (name, slice, address, row, n-tile, plane)
-    mm_cycles: int = 0
+class GemmKernel(Kernel):
+    """A scheduled GEMM: its program template (inputs ``a``, ``b``, ``bias``, ``multiplier``,
+    ``shift``; output ``C``) and its shape."""
+    m: int = 0
+    k: int = 0
+    n: int = 0
     tiles: int = 0
 
     @property
@@ -89,201 +68,140 @@ class GemmKernel:
         return self.macs / (cycles * units * per_unit)
 
     def program(self, a, b, bias=None, multiplier=None, shift=None):
-        """A :class:`~compiler.program.Program` with the operands placed in SRAM."""
-        cfg = self.config
-        lanes = cfg.lanes
-        a = np.asarray(a, dtype=np.int64)
-        b = np.asarray(b, dtype=np.int64)
-        if a.shape != (self.m, self.k) or b.shape != (self.k, self.n):
+        """A :class:`~compiler.program.Program` with the operands placed in SRAM (``bias``,
+        ``multiplier`` and ``shift`` per output column, or scalars)."""
+        if (getattr(a, "shape", None), getattr(b, "shape", None)) != ((self.m, self.k),
+                                                                     (self.k, self.n)):
             raise ValueError(f"operands must have shapes ({self.m}, {self.k}) and "
-                             f"({self.k}, {self.n}), not {a.shape} and {b.shape}")
-        kt, nt = -(-self.k // lanes), -(-self.n // lanes)
-        a_pad = np.zeros((self.m, kt * lanes), dtype=np.int64)
-        a_pad[:, :self.k] = a
-        b_pad = np.zeros((kt * lanes, nt * lanes), dtype=np.int64)
-        b_pad[:self.k, :self.n] = b
-
-        def per_column(values, name):
-            padded = np.zeros(nt * lanes, dtype=np.int64)
-            if values is None:
-                return padded
-            padded[:self.n] = np.broadcast_to(np.asarray(values, dtype=np.int64), (self.n,))
-            return padded
-
-        columns = {"bias": per_column(bias, "bias"), "multiplier": per_column(multiplier, "m"),
-                   "shift": per_column(shift, "shift")}
-        words = {}
-        for slice_index, address, source, key in self.images:
-            if source == "a":
-                row, tile = key
-                word = a_pad[row, tile * lanes:(tile + 1) * lanes]
-                plane = 0
-            elif source == "b":
-                row, tile = key
-                word = b_pad[row, tile * lanes:(tile + 1) * lanes]
-                plane = 0
-            else:
-                tile, plane = key
-                word = vector.to_bytes(columns[source][tile * lanes:(tile + 1) * lanes],
-                                       DType.I32)[plane]
-            data = vector.to_bytes(word, DType.I8)[0] if source in "ab" else word
-            words.setdefault(slice_index, {})[address] = data
-        images = []
-        for slice_index, by_address in sorted(words.items()):
-            for address in sorted(by_address):
-                images.append((slice_index, address, by_address[address][None, :]))
-        regions = [Region(name, s, address, 1) for name, s, address, *_ in self.outputs]
-        return Program(cfg, queues=dict(self.queues), sram=images, outputs=regions,
-                       predicted_cycles=self.predicted_cycles)
+                             f"({self.k}, {self.n}), not {getattr(a, 'shape', None)} and "
+                             f"{getattr(b, 'shape', None)}")
+        columns = {"bias": bias, "multiplier": multiplier, "shift": shift}
+        values = {"a": a, "b": b}
+        for name in self.inputs:
+            if name in columns:
+                per_column = columns[name] if columns[name] is not None else 0
+                values[name] = (np.broadcast_to(np.asarray(per_column, dtype=np.int64),
+                                                (self.n,))[None, :])
+        return self.bind(values)
 
     def decode_outputs(self, regions):
         """``C`` (``[m, n]``) from the regions read back after a run."""
-        lanes = self.config.lanes
-        nt = -(-self.n // lanes)
-        dtype = self.out_dtype if self.requantised else DType.I32
-        planes = np.zeros((dtype.bytes, self.m, nt * lanes), dtype=np.uint8)
-        for name, _, _, row, tile, plane in self.outputs:
-            planes[plane, row, tile * lanes:(tile + 1) * lanes] = regions[name][0]
-        return vector.from_bytes(planes, dtype)[:, :self.n]
+        return self.unbind(regions)["C"]
 
 
-@lru_cache(maxsize=None)
-def _encode(kind, op, fields):
-    return Instruction(spec_for(kind, op.value), dict(fields)).encode()
+class _Read(NamedTuple):
+    """A READ of one word of an operand, planned in a tile: placed (and the word allocated)
+    when the tile commits. ``tensor`` is the operand, ``vector``/``plane`` the word."""
+    tensor: Tensor
+    vector: int
+    plane: int
+    cycle: int
+    slice: int
+    stream: int
+    direction: Direction
 
 
-class _Tentative:
-    """Reservations made for one tile, checked against the calendar and each other, then
-    committed together (or dropped when the tile has to start later)."""
+class _Write(NamedTuple):
+    """A WRITE of one word of ``C``, planned in a tile."""
+    vector: int
+    plane: int
+    cycle: int
+    slice: int
+    stream: int
+    direction: Direction
 
-    def __init__(self, calendar):
-        self.calendar = calendar
-        self.slots = {}             # queue name -> {cycle: (word, count, stride)}
-        self.transfers = []
-        self.spans = {}             # (direction, stream, phase) -> [(lo, hi)]
 
-    def queue_free(self, name, cycle, count=1):
-        mine = self.slots.get(name, {})
-        return (self.calendar.queue_free(name, cycle, count) and
-                not any(c in mine for c in range(cycle, cycle + count)))
-
-    def issue(self, name, cycle, word, count=1, stride=0):
-        """Reserve queue slots; ``word`` ``None`` reserves one slot whose word is placed later."""
-        if not self.queue_free(name, cycle, count):
-            raise ScheduleError(f"{name} busy at {cycle}")
-        slots = self.slots.setdefault(name, {})
-        for c in range(cycle, cycle + count):
-            slots[c] = None
-        slots[cycle] = (word, count, stride)
-
-    def transfer_free(self, transfer):
-        if not self.calendar.transfer_free(transfer):
-            return False
-        for stream in transfer.streams:
-            spans = self.spans.get((transfer.direction, stream, transfer.phase))
-            if spans and transfer.overlaps(spans):
-                return False
-        return True
-
-    def reserve(self, transfer):
-        if not self.transfer_free(transfer):
-            raise ScheduleError("stream conflict")
-        self.transfers.append(transfer)
-        for stream in transfer.streams:
-            self.spans.setdefault((transfer.direction, stream, transfer.phase),
-                                  []).append(transfer.span)
-
-    def commit(self):
-        for name, slots in self.slots.items():
-            for cycle, entry in slots.items():
-                if entry is None:
-                    continue
-                word, count, stride = entry
-                if word is None:        # a slot whose word is placed when SRAM is allocated
-                    self.calendar.taken[self.calendar.plan.queue(name).number].add(cycle)
-                else:
-                    self.calendar.issue(name, cycle, word, count, stride)
-        for transfer in self.transfers:
-            self.calendar.reserve(transfer)
+class _RegisterRead(NamedTuple):
+    """A REQ reads constant register ``register`` in ``cycle``."""
+    register: int
+    cycle: int
 
 
 class _Unit:
-    """One matrix unit's fixed resources and progress."""
+    """One matrix unit's fixed resources and progress.
 
-    def __init__(self, plan, unit, slices, streams):
+    Parameters
+    ----------
+    unit : isa.geometry.Unit
+    own : list of int
+        The MEM slices of its hemisphere.
+    other : list of int
+        The other hemisphere's slices.
+    act_slice : int
+        The slice its activations stream from.
+    alu, ldc_alu : int
+        The ALU requantising its results, and the one loading its per-channel constants.
+    roles : dict
+        Stream roles (``result``, ``act``, ``weights``, ``out``).
+    """
+
+    def __init__(self, unit, own, other, act_slice, alu, ldc_alu, roles):
         self.unit = unit
         self.position = unit.position
-        self.inward = Direction.WEST if unit.hemisphere is Hemisphere.WEST else Direction.EAST
-        self.outward = Direction.EAST if self.inward is Direction.WEST else Direction.WEST
-        self.slices = slices
-        self.act_slice = slices[0]
+        #: Towards the VXM (the direction its operands arrive in), and away from it.
+        self.inward = unit.hemisphere.away_from_centre
+        self.outward = unit.hemisphere.toward_centre
+        self.own = own
+        self.slices = own + other
+        self.act_slice = act_slice
+        self.alu, self.ldc_alu = alu, ldc_alu
         self.load = f"{unit.name}.load"
         self.mm = f"{unit.name}.mm"
-        self.result_streams = streams["result"]
-        self.act_stream = streams["act"]
-        self.weight_streams = streams["weights"]
-        self.out_streams = streams["out"]
-        self.alu = None
+        self.result_streams = roles["result"]
+        self.act_stream = roles["act"]
+        self.weight_streams = roles["weights"]
+        self.out_streams = roles["out"]
         self.tiles = []
         self.last_install = None
         self.last_rows = 0
 
 
 class _GemmScheduler:
-    def __init__(self, config, m, k, n, has_bias, requant, out_dtype, per_channel):
-        self.cfg = config
-        self.plan = floorplan(config)
+    def __init__(self, schedule, m, k, n, has_bias, requant, out_dtype, per_channel, start):
+        self.schedule = schedule
+        self.calendar = calendar = schedule.calendar
+        self.sram = calendar.sram
+        self.cfg = cfg = schedule.config
+        self.plan = calendar.plan
+        if not self.plan.mxm_units:
+            raise ScheduleError("the configuration has no matrix units")
         self.m, self.k, self.n = m, k, n
-        self.lanes = config.lanes
-        self.kt = -(-k // self.lanes)
-        self.nt = -(-n // self.lanes)
-        self.block = min(m, config.mxm_acc_depth)
+        self.lanes = lanes = cfg.lanes
+        self.kt = -(-k // lanes)
+        self.nt = -(-n // lanes)
+        self.block = min(m, cfg.mxm_acc_depth)
         self.has_bias = has_bias
         self.requant = requant
         self.out_dtype = out_dtype if requant else DType.I32
         self.per_channel = per_channel
-        self.calendar = Calendar(config)
+        self.start = start
         self.vxm = self.plan.vxm_unit.position
-        self.latency = mxm_latency(config)
+        self.latency = mxm_latency(cfg)
         # A unit takes an activation every `fold` cycles: MM m of a tile issues at t + m * fold.
-        self.fold = config.mxm_fold
-        self.sram_next = [0] * len(self.plan.mem_units)
-        self.images = []
-        self.outputs = []
-        self.act_address = {}       # (slice, row, k-tile) -> address of an activation vector
-        self.register_busy = {}     # constant register -> last cycle a REQ reads it
+        self.fold = cfg.mxm_fold
+        self.register_busy = {}         # constant register -> last cycle a REQ reads it
         self.channel_registers = {}     # (unit, N-tile) -> (multiplier, shift, valid from)
-        self.claimed = {}
-        if not self.plan.mxm_units:
-            raise ScheduleError("the configuration has no matrix units")
+        self.claimed = {}               # slice -> weight words the tile being planned claims
+        self.tiles = 0
+        # Operands and result.
+        self.a_copies = {}              # activation slice -> its copy of A
+        self.b = schedule.input("b", Tensor("b", DType.I8, (k, n), lanes,
+                                            stored_rows=self.kt * lanes))
+        self.columns = {}
+        if has_bias:
+            self.columns["bias"] = schedule.input("bias", Tensor("bias", DType.I32, (1, n),
+                                                                 lanes))
+        if requant and per_channel:
+            for name in ("multiplier", "shift"):
+                self.columns[name] = schedule.input(name, Tensor(name, DType.I32, (1, n), lanes))
+        self.c = Tensor("C", self.out_dtype, (m, n), lanes)
 
     # ---- Helpers. ----
-
-    def alloc(self, slice_index, what):
-        address = self.sram_next[slice_index]
-        if address >= self.cfg.words:
-            name = self.plan.mem_units[slice_index].name
-            raise ScheduleError(f"SRAM of {name} is full ({self.cfg.words} words)")
-        self.sram_next[slice_index] += 1
-        self.images.append((slice_index, address) + what)
-        return address
 
     def slice_unit(self, i):
         return self.plan.mem_units[i]
 
-    @staticmethod
-    def encode(kind, op, **fields):
-        return _encode(kind, op, tuple(sorted(fields.items())))
-
-    def read_word(self, address, stream, direction):
-        return self.encode(QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=stream,
-                           dir=direction)
-
-    def write_word(self, address, stream, direction):
-        return self.encode(QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address, stream=stream,
-                           dir=direction)
-
-    def can_read(self, tentative, slice_index, when, position, direction, stream):
+    def can_read(self, slice_index, when, position, direction, stream):
         """``(read cycle, transfer)`` of a READ from ``slice_index`` whose word is at
         ``position`` in cycle ``when`` on ``stream``, or ``None`` if its port or stream is
         busy. Reserves nothing."""
@@ -291,25 +209,26 @@ class _GemmScheduler:
         if (position < unit.position) != (direction is Direction.WEST):
             return None
         read = issue_for_arrival(when, MEM_READ_LATENCY, unit.position, position)
-        if read < 0 or not tentative.queue_free(f"{unit.name}.rd", read):
+        if read < 0 or not self.calendar.queue_free(f"{unit.name}.rd", read):
             return None
         transfer = Transfer(direction, [stream], unit.position, position, read,
                             MEM_READ_LATENCY)
-        if not tentative.transfer_free(transfer):
+        if not self.calendar.transfer_free(transfer):
             return None
         return read, transfer
 
-    def read_into(self, tentative, slice_index, when, position, direction, stream):
-        """Reserve a READ as :meth:`can_read` plans it; returns its read cycle, or ``None``."""
-        plan = self.can_read(tentative, slice_index, when, position, direction, stream)
+    def read_into(self, slice_index, when, position, direction, stream):
+        """Reserve a READ as :meth:`can_read` plans it (its word is placed when the tile
+        commits); returns its read cycle, or ``None``."""
+        plan = self.can_read(slice_index, when, position, direction, stream)
         if plan is None:
             return None
         read, transfer = plan
-        tentative.reserve(transfer)
-        tentative.issue(f"{self.slice_unit(slice_index).name}.rd", read, None)
+        self.calendar.reserve(transfer)
+        self.calendar.hold(f"{self.slice_unit(slice_index).name}.rd", read)
         return read
 
-    # ---- Setup: units, streams, slices. ----
+    # ---- Setup: units, streams, slices, registers. ----
 
     def setup(self):
         cfg = self.cfg
@@ -325,150 +244,160 @@ class _GemmScheduler:
         roles["weights"] = list(range(5, streams - 4 if out_planes > 1 else streams - 1))
         if out_planes == 1:
             roles["out"] = [streams - 1]
-        self.units = []
-        for unit in self.plan.mxm_units:
-            hemisphere = unit.hemisphere
-            own = [i for i, u in enumerate(self.plan.mem_units) if u.hemisphere is hemisphere]
-            # A unit reads from its own hemisphere's slices first; a port the other unit
-            # leaves free can deliver a weight row too (it travels through the VXM).
-            other = [i for i in range(len(self.plan.mem_units)) if i not in own]
-            self.units.append(_Unit(self.plan, unit, own + other, roles))
-            self.units[-1].own = own
+        mems = self.plan.mem_units
         # Activations stream every cycle during the multiplies; take them all from the east
         # hemisphere, so the west one has cycles in which all its slices are free (an int32
         # constant needs four slices of one hemisphere at once).
-        east = [i for i, u in enumerate(self.plan.mem_units) if u.hemisphere is Hemisphere.EAST]
-        if len(east) < len(self.units):
+        east = [i for i, u in enumerate(mems) if u.hemisphere is Hemisphere.EAST]
+        units = len(self.plan.mxm_units)
+        if len(east) < units:
             raise ScheduleError("GEMM needs a MEM slice per matrix unit in the east hemisphere")
-        for unit, slice_index in zip(self.units, east):
-            unit.act_slice = slice_index
-        alus = self.cfg.vxm_alus
-        if alus < len(self.units):
-            raise ScheduleError(f"GEMM needs one VXM ALU per matrix unit ({len(self.units)}), "
+        alus = cfg.vxm_alus
+        if alus < units:
+            raise ScheduleError(f"GEMM needs one VXM ALU per matrix unit ({units}), "
                                 f"the VXM has {alus}")
-        for index, unit in enumerate(self.units):
-            unit.alu = index
-            unit.ldc_alu = len(self.units) + index if alus > 2 * len(self.units) else index
+        self.units = []
+        for index, unit in enumerate(self.plan.mxm_units):
+            # A unit reads from its own hemisphere's slices first; a port the other unit
+            # leaves free can deliver a weight row too (it travels through the VXM).
+            own = [i for i, u in enumerate(mems) if u.hemisphere is unit.hemisphere]
+            other = [i for i in range(len(mems)) if i not in own]
+            ldc_alu = units + index if alus > 2 * units else index
+            self.units.append(_Unit(unit, own, other, east[index], index, ldc_alu, roles))
         for j in range(self.nt):
-            self.units[j % len(self.units)].tiles.append(j)
-        # Constant registers: per unit, two buffers of (multiplier, shift) for per-channel
-        # requantisation; scalars for per-tensor.
-        self.const_next = 0
+            self.units[j % units].tiles.append(j)
+
+    def registers(self):
+        """The constant registers of the requantisation: per-tensor ``(multiplier, shift)``
+        (the shift an immediate when it fits), or per unit two buffers of (multiplier, shift)
+        for per-channel requantisation, reloaded per N-tile."""
+        if not self.requant:
+            return 0
+        if self.per_channel:
+            # Unit u's buffers are registers 4u, 4u + 1 and, once it has a second N-tile,
+            # 4u + 2, 4u + 3.
+            count = max(4 * index + 2 * min(len(unit.tiles), 2)
+                        for index, unit in enumerate(self.units) if unit.tiles)
+            if count > self.cfg.vxm_consts:
+                raise ScheduleError(f"per-channel requantisation needs {count} constant "
+                                    f"registers, the VXM has {self.cfg.vxm_consts}")
+            return count
+        return 1 if fits_immediate(self.shift) else 2
 
     # ---- Prologue: per-tensor requantisation constants. ----
 
-    def scalar_const(self, value, start):
-        """A constant register holding ``value``, built from immediates on ALU 0 from
-        ``start``; returns ``(register, ready cycle)``."""
-        register = self.const_next
-        self.const_next += 1
-        if register >= self.cfg.vxm_consts:
-            raise ScheduleError("out of VXM constant registers")
-        alu = "vxm.alu0"
-        me = Operand(OperandKind.ALU, 0)
-        imm = Operand.immediate()
-        i32 = {"stype": DType.I32, "dtype": DType.I32}
-        steps = [(VectorOp.MOV, {"a": imm, "imm": value >> 16}),
-                 (VectorOp.SHL, {"a": me, "b": imm, "imm": 16}),
-                 (VectorOp.OR, {"a": me, "b": imm, "imm": value & 0xFFFF}),
-                 (VectorOp.LDC, {"a": me, "imm": register})]
-        cycle = start
-        for op, fields in steps:
-            self.calendar.issue(alu, cycle, self.encode(QueueKind.VXM_ALU, op, **i32, **fields))
-            cycle += VXM_LATENCY
-        return register, cycle
+    def prologue(self):
+        """Per-tensor requantisation: the multiplier (and a shift too wide for the immediate)
+        built in constant registers on ALU 0; returns the registers as REQ's ``b`` and ``c``
+        sources and the cycle from which they are ready."""
+        start = self.start
+        multiplier = self.held[0]
+        start = place_wide_constant(self.calendar, int(self.multiplier), multiplier, 0, start)
+        if fits_immediate(self.shift):
+            return (multiplier, ("imm", self.shift)), start
+        shift = self.held[1]
+        start = place_wide_constant(self.calendar, self.shift, shift, 0, start)
+        return (multiplier, shift), start
 
-    # ---- One tile. ----
+    # ---- Tiles. ----
 
-    def schedule(self, scalar):
-        """Place every tile; ``scalar`` holds per-tensor requantisation registers."""
-        units = self.units
-        queue = []
-        for unit in units:
+    def run(self, multiplier, shift):
+        self.setup()
+        self.multiplier = multiplier
+        self.shift = None if shift is None else int(shift)
+        count = self.registers()
+        self.held = self.calendar.registers(count, self.start) if count else []
+        scalar = None
+        self.prologue_end = self.start
+        if self.requant and not self.per_channel:
+            scalar, self.prologue_end = self.prologue()
+        order = []
+        for unit in self.units:
             for mb in range(0, self.m, self.block):
                 for j in unit.tiles:
                     for i in range(self.kt):
-                        queue.append((unit, mb, j, i))
+                        order.append((unit, mb, j, i))
         # Interleave units by time: each unit's tiles in order.
-        pending = {id(u): [t for t in queue if t[0] is u] for u in units}
-        self.mm_cycles = 0
-        start = self.prologue_end
+        pending = {id(u): [t for t in order if t[0] is u] for u in self.units}
         while any(pending.values()):
-            unit = min((u for u in units if pending[id(u)]),
+            unit = min((u for u in self.units if pending[id(u)]),
                        key=lambda u: u.last_install if u.last_install is not None else -1)
-            tile = pending[id(unit)].pop(0)
-            self.place_tile(*tile, scalar, start)
-        self.tiles = len(queue)
+            self.place_tile(*pending[id(unit)].pop(0), scalar)
+        self.tiles = len(order)
+        if self.held:
+            self.calendar.release_registers(self.held, max(self.register_busy.values(),
+                                                           default=self.prologue_end))
+        return self.c
 
-    def place_tile(self, unit, mb, j, i, scalar, start):
+    def place_tile(self, unit, mb, j, i, scalar):
         rows = min(self.block, self.m - mb)
         if self.requant and self.per_channel and i == 0:
-            self.load_channel_constants(unit, j, start)
+            self.load_channel_constants(unit, j)
         first_k = i == 0
         per_cycle = min(len(unit.weight_streams), len(unit.own))
         load_cycles = (1 if first_k and self.has_bias else 0) + -(-self.lanes // per_cycle)
         if unit.last_install is None:
-            earliest = start
-            window_start = 0
+            # The unit's first tile: after whatever an earlier kernel left in its array.
+            busy_until = max(self.calendar.queue_end(unit.mm), self.calendar.queue_end(unit.load))
+            earliest = max(self.prologue_end, busy_until)
+            window_start = busy_until
         else:
             earliest = unit.last_install + max(unit.last_rows, 1) * self.fold
             window_start = unit.last_install
         t = max(earliest, window_start + load_cycles)
-        for attempt in range(100_000):
-            tentative = _Tentative(self.calendar)
-            plan = self.try_tile(tentative, unit, mb, j, i, rows, t, window_start, scalar)
+        for _ in range(_ATTEMPTS):
+            mark = self.calendar.checkpoint()
+            plan = self.try_tile(unit, mb, j, i, rows, t, window_start, scalar)
             if plan is not None:
-                tentative.commit()
-                for apply in plan:
-                    apply()
+                self.apply(plan)
                 unit.last_install = t
                 unit.last_rows = rows
                 return
+            self.calendar.rollback(mark)
             t += 1
-        raise ScheduleError("could not place a tile")
+        raise ScheduleError(f"could not place tile ({mb}, {j}, {i}) of {unit.unit.name} in "
+                            f"{_ATTEMPTS} cycles")
 
-    def try_tile(self, tentative, unit, mb, j, i, rows, t, window_start, scalar):
-        """Plan tile (mb, j, i) with its first MM at cycle ``t``; returns deferred SRAM
-        placements, or ``None`` if some resource is busy."""
+    def try_tile(self, unit, mb, j, i, rows, t, window_start, scalar):
+        """Reserve tile (mb, j, i) with its first MM at cycle ``t``; returns the planned SRAM
+        placements, or ``None`` if some resource is busy (the caller rolls back)."""
+        calendar = self.calendar
         lanes = self.lanes
-        deferred = []
-        self.claimed = {}           # slice -> weight words this plan will place there
+        planned = []
+        self.claimed = {}
         pos = unit.position
         # 1. MMs and their activations.
+        a = self.activations(unit)
         for m in range(rows):
             when = t + m * self.fold
-            if not tentative.queue_free(unit.mm, when):
+            if not calendar.queue_free(unit.mm, when):
                 return None
-            key = (id(unit), mb + m, i)
-            read = self.read_into(tentative, unit.act_slice, when, pos, unit.inward,
-                                  unit.act_stream)
+            read = self.read_into(unit.act_slice, when, pos, unit.inward, unit.act_stream)
             if read is None:
                 return None
-            deferred.append(("act", key, read, unit.act_slice, unit.act_stream, unit.inward))
-            word = self.encode(QueueKind.MXM_COMPUTE, MatrixOp.MM, act_stream=unit.act_stream,
-                               act_dir=unit.inward, acc=m, accumulate=int(i > 0),
-                               emit=int(i == self.kt - 1), install=int(m == 0),
-                               out_stream=unit.result_streams[0], out_dir=unit.outward)
-            tentative.issue(unit.mm, when, word)
+            planned.append(_Read(a, (mb + m) * self.kt + i, 0, read, unit.act_slice,
+                                 unit.act_stream, unit.inward))
+            calendar.issue(unit.mm, when, encode(
+                QueueKind.MXM_COMPUTE, MatrixOp.MM, act_stream=unit.act_stream,
+                act_dir=unit.inward, acc=m, accumulate=int(i > 0), emit=int(i == self.kt - 1),
+                install=int(m == 0), out_stream=unit.result_streams[0], out_dir=unit.outward))
         # 2. Loads in [window_start, t): bias planes (first K-tile), then weight rows.
-        loads = []
-        if i == 0 and self.has_bias:
-            loads += [("bias", plane) for plane in range(4)]
+        loads = list(range(4)) if i == 0 and self.has_bias else []
         rows_left = list(range(lanes))
         cycle = window_start
         while (loads or rows_left) and cycle < t:
-            if not tentative.queue_free(unit.load, cycle):
+            if not calendar.queue_free(unit.load, cycle):
                 cycle += 1
                 continue
             if loads:
-                _, plane = loads[0]
+                plane = loads[0]
                 for slice_index in unit.slices:
-                    read = self.read_into(tentative, slice_index, cycle, pos, unit.inward,
+                    read = self.read_into(slice_index, cycle, pos, unit.inward,
                                           unit.weight_streams[0])
                     if read is not None:
-                        deferred.append(("bias", (j, plane), read, slice_index,
-                                         unit.weight_streams[0], unit.inward))
-                        tentative.issue(unit.load, cycle, self.encode(
+                        planned.append(_Read(self.columns["bias"], j, plane, read, slice_index,
+                                             unit.weight_streams[0], unit.inward))
+                        calendar.issue(unit.load, cycle, encode(
                             QueueKind.MXM_LOAD, MatrixLoadOp.LB, row=plane,
                             stream=unit.weight_streams[0], count=1, dir=unit.inward))
                         loads.pop(0)
@@ -482,17 +411,17 @@ class _GemmScheduler:
                 if len(chosen) == min(len(rows_left), len(unit.weight_streams)):
                     break
                 stream = unit.weight_streams[len(chosen)]
-                read = self.read_into(tentative, slice_index, cycle, pos, unit.inward, stream)
+                read = self.read_into(slice_index, cycle, pos, unit.inward, stream)
                 if read is not None:
                     chosen.append((slice_index, stream, read))
                     self.claimed[slice_index] = self.claimed.get(slice_index, 0) + 1
             if chosen:
-                first = rows_left[0]
                 for q, (slice_index, stream, read) in enumerate(chosen):
-                    deferred.append(("weight", (i * lanes + rows_left[q], j), read,
-                                     slice_index, stream, unit.inward))
-                tentative.issue(unit.load, cycle, self.encode(
-                    QueueKind.MXM_LOAD, MatrixLoadOp.LW, row=first,
+                    row = i * lanes + rows_left[q]
+                    planned.append(_Read(self.b, row * self.nt + j, 0, read, slice_index,
+                                         stream, unit.inward))
+                calendar.issue(unit.load, cycle, encode(
+                    QueueKind.MXM_LOAD, MatrixLoadOp.LW, row=rows_left[0],
                     stream=unit.weight_streams[0], count=len(chosen), dir=unit.inward))
                 rows_left = rows_left[len(chosen):]
             cycle += 1
@@ -500,18 +429,24 @@ class _GemmScheduler:
             return None
         # 3. Emits: requantise in the VXM, write to a MEM slice.
         if i == self.kt - 1:
-            if not self.place_emits(tentative, unit, mb, j, rows, t, scalar, deferred):
+            if not self.place_emits(unit, mb, j, rows, t, scalar, planned):
                 return None
-        return self.apply(deferred)
+        return planned
 
-    def place_emits(self, tentative, unit, mb, j, rows, t, scalar, deferred):
+    def activations(self, unit):
+        """The copy of A the unit streams its activations from (one per activation slice)."""
+        if unit.act_slice not in self.a_copies:
+            self.a_copies[unit.act_slice] = self.schedule.input("a", Tensor(
+                "a", DType.I8, (self.m, self.k), self.lanes))
+        return self.a_copies[unit.act_slice]
+
+    def place_emits(self, unit, mb, j, rows, t, scalar, planned):
+        calendar = self.calendar
         planes = self.out_dtype.bytes
         alu = f"vxm.alu{unit.alu}"
-        kind = OperandKind.EAST if unit.outward is Direction.EAST else OperandKind.WEST
         # Output slices: in the hemisphere the VXM sends towards (this unit's own side).
         out_slices = self.out_slices(unit)
-        out_direction = Direction.WEST if unit.unit.hemisphere is Hemisphere.WEST \
-            else Direction.EAST
+        out_direction = unit.unit.hemisphere.away_from_centre
         registers = None
         if self.requant:
             if self.per_channel:
@@ -525,54 +460,54 @@ class _GemmScheduler:
         for m in range(rows):
             result = Transfer(unit.outward, unit.result_streams, unit.position, self.vxm,
                               t + m * self.fold, self.latency)
-            if not tentative.transfer_free(result):
+            if not calendar.transfer_free(result):
                 return False
-            tentative.reserve(result)
+            calendar.reserve(result)
             at_vxm = result.arrival
-            if not tentative.queue_free(alu, at_vxm):
+            if not calendar.queue_free(alu, at_vxm):
                 return False
             fields = {"stype": DType.I32, "dtype": self.out_dtype,
-                      "a": Operand(kind, unit.result_streams[0]), "dst_en": 1,
+                      "a": Operand.stream(unit.outward, unit.result_streams[0]), "dst_en": 1,
                       "dst_dir": out_direction, "dst_stream": unit.out_streams[0], "imm": 0}
             if self.requant:
                 multiplier, shift = registers
-                fields["b"] = Operand(OperandKind.CONST, multiplier)
+                fields["b"] = Operand.const(multiplier)
                 if isinstance(shift, tuple):
                     fields["c"] = Operand.immediate()
                     fields["imm"] = shift[1]
                 else:
-                    fields["c"] = Operand(OperandKind.CONST, shift)
+                    fields["c"] = Operand.const(shift)
                 op = VectorOp.REQ
             else:
                 op = VectorOp.MOV
-            tentative.issue(alu, at_vxm, self.encode(QueueKind.VXM_ALU, op, **fields))
+            calendar.issue(alu, at_vxm, encode(QueueKind.VXM_ALU, op, **fields))
             for plane in range(planes):
                 target = out_slices[plane]
                 target_unit = self.slice_unit(target)
                 out = Transfer(out_direction, [unit.out_streams[plane]], self.vxm,
                                target_unit.position, at_vxm, VXM_LATENCY)
-                if not tentative.transfer_free(out):
+                if not calendar.transfer_free(out):
                     return False
-                tentative.reserve(out)
+                calendar.reserve(out)
                 write = out.arrival
                 queue = f"{target_unit.name}.wr"
-                if not tentative.queue_free(queue, write):
+                if not calendar.queue_free(queue, write):
                     return False
-                deferred.append(("out", (mb + m, j, plane), write, target,
-                                 unit.out_streams[plane], out_direction))
-                tentative.issue(queue, write, None)
+                planned.append(_Write((mb + m) * self.nt + j, plane, write, target,
+                                      unit.out_streams[plane], out_direction))
+                calendar.hold(queue, write)
             last_req = at_vxm
         if registers is not None:
             for register in registers:
                 if not isinstance(register, tuple):
-                    deferred.append(("busy", register, last_req, None, None, None))
+                    planned.append(_RegisterRead(register, last_req))
         return True
 
     def by_fill(self, unit):
         """The unit's slices, own hemisphere first, each group emptiest first (counting the
         words this tile's plan already claims)."""
         def fill(i):
-            return self.sram_next[i] + self.claimed.get(i, 0)
+            return self.sram.used(i) + self.claimed.get(i, 0)
         return sorted(unit.own, key=fill) + sorted(
             (i for i in unit.slices if i not in unit.own), key=fill)
 
@@ -584,52 +519,47 @@ class _GemmScheduler:
         if len(own) < planes:
             raise ScheduleError(f"{planes} output planes need {planes} MEM slices per "
                                 f"hemisphere, the configuration has {len(own)}")
-        return sorted(own, key=lambda i: (self.sram_next[i], i))[:planes]
+        return sorted(own, key=lambda i: (self.sram.used(i), i))[:planes]
 
-    def load_channel_constants(self, unit, j, start):
+    def load_channel_constants(self, unit, j):
         """Load N-tile ``j``'s multipliers and shifts into this unit's constant registers
         (two buffers, by N-tile parity), as early as their previous contents allow; records
         the registers and the cycle from which they are valid."""
+        calendar = self.calendar
         index = self.units.index(unit)
         parity = unit.tiles.index(j) % 2
         base = 4 * index + 2 * parity
-        if base + 2 > self.cfg.vxm_consts:
-            raise ScheduleError(f"per-channel requantisation needs {4 * len(self.units)} "
-                                f"constant registers, the VXM has {self.cfg.vxm_consts}")
         alu = f"vxm.alu{unit.ldc_alu}"
-        when = start
+        when = self.start
         ready = 0
-        for register, source in ((base, "multiplier"), (base + 1, "shift")):
+        for register, name in ((self.held[base], "multiplier"), (self.held[base + 1], "shift")):
             # An LDC in cycle c is visible from c + 2: not before the last REQ reading the
             # register's previous contents.
             when = max(when, self.register_busy.get(register, -1) - VXM_LATENCY + 1, 0)
             while True:
-                tentative = _Tentative(self.calendar)
-                if tentative.queue_free(alu, when):
-                    group = self.constant_group(tentative, when)
+                mark = calendar.checkpoint()
+                if calendar.queue_free(alu, when):
+                    group = self.constant_group(when)
                     if group is not None:
                         break
+                calendar.rollback(mark)
                 when += 1
             direction, stream, reads = group
-            kind = OperandKind.EAST if direction is Direction.EAST else OperandKind.WEST
-            tentative.issue(alu, when, self.encode(
+            calendar.issue(alu, when, encode(
                 QueueKind.VXM_ALU, VectorOp.LDC, stype=DType.I32, dtype=DType.I32,
-                a=Operand(kind, stream), imm=register))
-            deferred = [(source, (j, plane), read, slice_index, stream + plane, direction)
-                        for plane, (slice_index, read) in enumerate(reads)]
-            tentative.commit()
-            for action in self.apply(deferred):
-                action()
+                a=Operand.stream(direction, stream), imm=register))
+            self.apply([_Read(self.columns[name], j, plane, read, slice_index, stream + plane,
+                              direction) for plane, (slice_index, read) in enumerate(reads)])
             ready = when + VXM_LATENCY
             when += 1
-        self.channel_registers[(id(unit), j)] = (base, base + 1, ready)
+        self.channel_registers[(id(unit), j)] = (self.held[base], self.held[base + 1], ready)
 
-    def constant_group(self, tentative, when):
+    def constant_group(self, when):
         """Reserve four slices of one hemisphere and four streams delivering an int32 vector
         to the VXM in cycle ``when``: ``(direction, first stream, [(slice, read)])``, or
         ``None`` (reserving nothing)."""
         for hemisphere in (Hemisphere.WEST, Hemisphere.EAST):
-            direction = Direction.EAST if hemisphere is Hemisphere.WEST else Direction.WEST
+            direction = hemisphere.toward_centre
             slices = [i for i, u in enumerate(self.plan.mem_units) if u.hemisphere is hemisphere]
             for base in range(0, self.cfg.streams - 3, 4):
                 picks = []
@@ -637,91 +567,77 @@ class _GemmScheduler:
                     for slice_index in slices:
                         if slice_index in [p[0] for p in picks]:
                             continue
-                        plan = self.can_read(tentative, slice_index, when, self.vxm, direction,
+                        plan = self.can_read(slice_index, when, self.vxm, direction,
                                              base + plane)
                         if plan is not None:
                             picks.append((slice_index, *plan))
                             break
                 if len(picks) == 4:
                     for slice_index, read, transfer in picks:
-                        tentative.reserve(transfer)
-                        tentative.issue(f"{self.slice_unit(slice_index).name}.rd", read, None)
+                        self.calendar.reserve(transfer)
+                        self.calendar.hold(f"{self.slice_unit(slice_index).name}.rd", read)
                     return direction, base, [(p[0], p[1]) for p in picks]
         return None
 
-    def apply(self, deferred):
-        """Actions placing planned reads and writes (SRAM words and queue words), to run when
-        the tile commits."""
-        actions = []
-        for what, key, cycle, slice_index, stream, direction in deferred:
-            if what == "busy":
-                actions.append(lambda register=key, cycle=cycle: self.register_busy.__setitem__(
-                    register, max(cycle, self.register_busy.get(register, -1))))
+    def apply(self, planned):
+        """Place a committed plan's reads and writes: allocate each word in SRAM (in the order
+        the plan reads or writes them), record it in its tensor and put the READ or WRITE
+        word into the slot the plan holds."""
+        calendar = self.calendar
+        for step in planned:
+            if isinstance(step, _RegisterRead):
+                self.register_busy[step.register] = max(
+                    step.cycle, self.register_busy.get(step.register, -1))
                 continue
-
-            def act(what=what, key=key, cycle=cycle, slice_index=slice_index, stream=stream,
-                    direction=direction):
-                unit = self.slice_unit(slice_index)
-                if what == "out":
-                    row, tile, plane = key
-                    address = self.sram_next[slice_index]
-                    if address >= self.cfg.words:
-                        raise ScheduleError(f"SRAM of {unit.name} is full")
-                    self.sram_next[slice_index] += 1
-                    name = f"c{row}.{tile}.{plane}"
-                    self.outputs.append((name, slice_index, address, row, tile, plane))
-                    self.calendar.builders[self.plan.queue(f"{unit.name}.wr").number].place(
-                        cycle, self.write_word(address, stream, direction))
-                    return
-                if what == "act":
-                    cache = (slice_index,) + key[1:]
-                    if cache not in self.act_address:
-                        self.act_address[cache] = self.alloc(slice_index, ("a", key[1:]))
-                    address = self.act_address[cache]
-                elif what == "weight":
-                    address = self.alloc(slice_index, ("b", key))
-                else:
-                    address = self.alloc(slice_index, (what, key))
-                self.calendar.builders[self.plan.queue(f"{unit.name}.rd").number].place(
-                    cycle, self.read_word(address, stream, direction))
-            actions.append(act)
-        return actions
-
-    def run(self, multiplier, shift):
-        self.setup()
-        start = 0
-        scalar = None
-        if self.requant and not self.per_channel:
-            mult_register, start = self.scalar_const(int(multiplier), start)
-            shift = int(shift)
-            if -_IMMEDIATE <= shift < _IMMEDIATE:
-                scalar = (mult_register, ("imm", shift))
+            unit = self.slice_unit(step.slice)
+            if isinstance(step, _Write):
+                address = self.sram.allocate(step.slice)
+                self.c.place(step.vector, step.plane, step.slice, address, written=step.cycle)
+                calendar.place(f"{unit.name}.wr", step.cycle, encode(
+                    QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address, stream=step.stream,
+                    dir=step.direction))
+                continue
+            tensor = step.tensor
+            if tensor.name == "a" and tensor.has(step.vector, step.plane):
+                # Each copy of A holds a vector once; every tile reading it reads that word.
+                address = tensor.location(step.vector, step.plane)[1]
             else:
-                shift_register, start = self.scalar_const(shift, start)
-                scalar = (mult_register, shift_register)
-        self.prologue_end = start
-        self.schedule(scalar)
-        # Activations read by a unit were planned into its act slice; the reads the
-        # "apply" step placed are already in the builders. Everything reserved: emit.
-        queues, predicted = self.calendar.programs()
-        return queues, predicted
+                address = self.sram.allocate(step.slice)
+                tensor.place(step.vector, step.plane, step.slice, address)
+            tensor.read(step.cycle)
+            calendar.place(f"{unit.name}.rd", step.cycle, encode(
+                QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=step.stream,
+                dir=step.direction))
+
+
+def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=False,
+               multiplier=None, shift=None, out_dtype=DType.I8, start=0):
+    """Place ``C = requantise(A[m, k] @ B[k, n] + bias)`` on ``schedule`` from cycle ``start``.
+
+    The operands are host inputs of the schedule: ``a`` (``[m, k]`` int8), ``b`` (``[k, n]``
+    int8), and per output column ``bias`` (int32, with ``bias``), ``multiplier`` and
+    ``shift`` (with ``per_channel``). ``requantise``: REQ to ``out_dtype`` (else the raw int32
+    accumulators are the result). Without ``per_channel``, ``multiplier`` and ``shift`` are
+    the per-tensor values, fixed in the program. Returns the result tensor ``C`` (``[m, n]``)
+    and the number of weight tiles.
+    """
+    for name, value in (("m", m), ("k", k), ("n", n)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"GEMM dimension {name} must be a positive integer, not {value!r}")
+    if requantise and not per_channel and (multiplier is None or shift is None):
+        raise ValueError("per-tensor requantisation needs multiplier and shift")
+    scheduler = _GemmScheduler(schedule, m, k, n, bias, requantise, out_dtype, per_channel,
+                               start)
+    return scheduler.run(multiplier, shift), scheduler.tiles
 
 
 def compile_gemm(config, m, k, n, *, bias=False, requantise=True, per_channel=False,
                  multiplier=None, shift=None, out_dtype=DType.I8):
-    """Schedule ``C = requantise(A[m, k] @ B[k, n] + bias)`` for ``config``.
-
-    ``bias``: whether a per-column int32 bias is added. ``requantise``: REQ to ``out_dtype``
-    (else the raw int32 accumulators are the output). ``per_channel``: the multiplier and shift
-    are per output column (loaded from SRAM per N-tile); otherwise ``multiplier`` and
-    ``shift`` are the per-tensor values, fixed in the program.
-    """
-    for name, value in (("m", m), ("k", k), ("n", n)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"GEMM dimension {name} must be a positive integer, not {value!r}")
-    if requantise and not per_channel and (multiplier is None or shift is None):
-        raise ValueError("per-tensor requantisation needs multiplier and shift")
-    scheduler = _GemmScheduler(config, m, k, n, bias, requantise, out_dtype, per_channel)
-    queues, predicted = scheduler.run(multiplier, shift)
-    return GemmKernel(config, m, k, n, queues, predicted, scheduler.out_dtype, requantise,
-                      bias, scheduler.images, scheduler.outputs, tiles=scheduler.tiles)
+    """Schedule ``C = requantise(A[m, k] @ B[k, n] + bias)`` alone for ``config``
+    (:func:`place_gemm`); returns a :class:`GemmKernel`."""
+    schedule = Schedule(config)
+    c, tiles = place_gemm(schedule, m, k, n, bias=bias, requantise=requantise,
+                          per_channel=per_channel, multiplier=multiplier, shift=shift,
+                          out_dtype=out_dtype)
+    schedule.output("C", c)
+    return schedule.compile(GemmKernel, m=m, k=k, n=n, tiles=tiles)

@@ -4,7 +4,8 @@ against exact integers), simulated length equals the prediction, and utilisation
 import numpy as np
 import pytest
 
-from compiler.gemm import compile_gemm, gemm_reference
+from compiler.gemm import compile_gemm
+from verification.reference import gemm_reference
 from golden.archsim import ArchSim
 from isa import preset
 from isa.geometry import floorplan

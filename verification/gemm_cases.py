@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.gemm import compile_gemm, gemm_reference
+from compiler.gemm import compile_gemm
+from verification.reference import gemm_reference
 from isa.opcodes import DType
 
 __all__ = ["GemmCase", "gemm_case", "random_shapes", "ACCEPTANCE_SHAPES"]

@@ -11,7 +11,7 @@ computed independently of :mod:`golden.switch` (NumPy rolls, slices and loops).
 import numpy as np
 
 from compiler.program import Program, Region
-from compiler.resources import Calendar
+from compiler.calendar import Calendar
 from golden import vector
 from isa.config import SUPERLANE
 from isa.formats import Instruction, Operand, spec_for

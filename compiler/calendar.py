@@ -1,0 +1,220 @@
+"""The resource calendar: who uses which queue, stream register, SRAM word and constant
+register, when and where. Every kernel of a program places its instructions on one calendar.
+
+Scheduling on the TSP is two-dimensional, in time and in space. A value a unit sends keeps a
+constant *phase* while it travels (``t - p`` eastward, ``t + p`` westward, for position ``p``
+at cycle ``t``), so a stream transfer occupies one stream at one phase over an interval of
+positions; two transfers conflict only if they share the stream, the direction and the phase
+and their intervals overlap. A :class:`Calendar` records those reservations, every queue's
+issue slots (a MEM slice's read and write queues are its SRAM ports), the SRAM words in use
+(:class:`~compiler.sram.SramAllocator`) and the VXM constant registers.
+
+Placement is transactional: a kernel takes a :meth:`Calendar.checkpoint`, reserves what one
+step of its plan needs (a tile, a pass, a row), and on the first conflict :meth:`rolls back
+<Calendar.rollback>` to the checkpoint and tries a later cycle. Every change is journaled, so a
+rollback undoes exactly what was reserved since the checkpoint, SRAM allocations included.
+"""
+
+from collections import defaultdict
+
+from isa.geometry import floorplan
+from isa.timing import arrival
+from isa.opcodes import Direction
+from .queues import QueueBuilder, ScheduleError
+from .sram import SramAllocator
+
+__all__ = ["Calendar", "Transfer", "Journal"]
+
+
+class Journal:
+    """Undo records of every change since the calendar was made; :meth:`mark` and
+    :meth:`rollback` bracket a transaction."""
+
+    def __init__(self):
+        self._undo = []
+
+    def record(self, undo):
+        """Remember ``undo()``, which reverts the change just made."""
+        self._undo.append(undo)
+
+    def mark(self):
+        return len(self._undo)
+
+    def rollback(self, mark):
+        """Undo every change made since :meth:`mark` returned ``mark``, latest first."""
+        undo = self._undo
+        while len(undo) > mark:
+            undo.pop()()
+
+
+class Transfer:
+    """A value sent from position ``source`` (by an instruction issued at ``issue`` with
+    ``latency``) to position ``target`` on ``streams`` in ``direction``."""
+
+    __slots__ = ("direction", "streams", "source", "target", "issue", "latency", "arrival",
+                 "phase", "span")
+
+    def __init__(self, direction, streams, source, target, issue, latency):
+        self.direction = direction
+        self.streams = tuple(streams)
+        self.source = source
+        self.target = target
+        self.issue = issue
+        self.latency = latency
+        #: The cycle the value is at ``target``.
+        self.arrival = arrival(issue, latency, source, target)
+        #: Constant along the way: ``t - p`` eastward, ``t + p`` westward.
+        self.phase = (self.arrival - target if direction is Direction.EAST
+                      else self.arrival + target)
+        #: Positions the value occupies: from the sender's neighbour to the target.
+        self.span = (source + 1, target) if direction is Direction.EAST else \
+            (target, source - 1)
+
+    def overlaps(self, spans):
+        lo, hi = self.span
+        return any(a <= hi and lo <= b for a, b in spans)
+
+
+class Calendar:
+    """Reservations of one program.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.plan = floorplan(config)
+        self.journal = Journal()
+        self.builders = {q.number: QueueBuilder(q) for q in self.plan.queues}
+        self._taken = defaultdict(set)          # queue number -> occupied cycles
+        self._streams = defaultdict(list)       # (direction, stream, phase) -> [(lo, hi)]
+        #: The SRAM words in use.
+        self.sram = SramAllocator(config, self.journal)
+        # Constant register -> the cycle after which it is free (its holder's last read).
+        self._registers = [-1] * config.vxm_consts
+
+    # ---- Transactions. ----
+
+    def checkpoint(self):
+        """A mark to :meth:`rollback` to."""
+        return self.journal.mark()
+
+    def rollback(self, mark):
+        """Undo every reservation made since :meth:`checkpoint` returned ``mark``."""
+        self.journal.rollback(mark)
+
+    # ---- Queues (for MEM slices: their SRAM ports). ----
+
+    def _number(self, queue):
+        return queue if isinstance(queue, int) else self.plan.queue(queue).number
+
+    def queue_free(self, queue, cycle, count=1):
+        """Whether ``queue`` (a name or number) has no reservation in ``cycle`` ..
+        ``cycle + count - 1``."""
+        taken = self._taken[self._number(queue)]
+        return cycle >= 0 and not any(c in taken for c in range(cycle, cycle + count))
+
+    def _take(self, number, cycles):
+        taken = self._taken[number]
+        taken.update(cycles)
+        self.journal.record(lambda: taken.difference_update(cycles))
+
+    def issue(self, queue, cycle, word, count=1, stride=0):
+        """Reserve ``count`` issue slots of ``queue`` from ``cycle`` and place ``word`` there,
+        re-issued ``count - 1`` times adding ``stride`` to its offset field."""
+        number = self._number(queue)
+        if not self.queue_free(number, cycle, count):
+            raise ScheduleError(f"{self.plan.queues[number].name} is already busy in cycles "
+                                f"{cycle}..{cycle + count - 1}")
+        self._take(number, range(cycle, cycle + count))
+        self.place(number, cycle, word, count, stride)
+
+    def hold(self, queue, cycle, count=1):
+        """Reserve ``count`` slots of ``queue`` from ``cycle`` without placing anything there:
+        slots whose word :meth:`place` puts later, or idle slots a kernel needs its unit to keep
+        (an ALU holding a value in its result register)."""
+        number = self._number(queue)
+        if not self.queue_free(number, cycle, count):
+            raise ScheduleError(f"{self.plan.queues[number].name} is already busy in cycles "
+                                f"{cycle}..{cycle + count - 1}")
+        self._take(number, range(cycle, cycle + count))
+
+    def place(self, queue, cycle, word, count=1, stride=0):
+        """Put ``word`` into slots already reserved (by :meth:`hold`)."""
+        builder = self.builders[self._number(queue)]
+        builder.place(cycle, word, count, stride)
+        self.journal.record(builder.runs.pop)
+
+    def queue_end(self, queue):
+        """The cycle after the last instruction placed on ``queue``."""
+        return self.builders[self._number(queue)].end
+
+    # ---- Streams. ----
+
+    def transfer_free(self, transfer):
+        lo, hi = transfer.span
+        if lo > hi:
+            return True
+        for stream in transfer.streams:
+            if not 0 <= stream < self.config.streams:
+                return False
+            key = (transfer.direction, stream, transfer.phase)
+            if key in self._streams and transfer.overlaps(self._streams[key]):
+                return False
+        return True
+
+    def reserve(self, transfer):
+        """Reserve the stream registers ``transfer`` occupies on its way."""
+        if not self.transfer_free(transfer):
+            raise ScheduleError(f"stream conflict: {transfer.direction.name.lower()}ward "
+                                f"streams {transfer.streams} at phase {transfer.phase}")
+        lo, hi = transfer.span
+        for stream in transfer.streams:
+            spans = self._streams[(transfer.direction, stream, transfer.phase)]
+            spans.append((lo, hi))
+            self.journal.record(spans.pop)
+
+    # ---- Constant registers. ----
+
+    def registers(self, count, first_cycle):
+        """The ``count`` lowest-numbered VXM constant registers free for a kernel that loads
+        them from ``first_cycle`` on; hold them with :meth:`release_registers` when done."""
+        free = [r for r, after in enumerate(self._registers) if after < first_cycle]
+        if len(free) < count:
+            raise ScheduleError(f"the kernel needs {count} constant registers from cycle "
+                                f"{first_cycle}; the VXM has {self.config.vxm_consts}, "
+                                f"{len(free)} of them free")
+        chosen = free[:count]
+        self._set_registers(chosen, float("inf"))
+        return chosen
+
+    def release_registers(self, registers, last_read):
+        """``registers`` are free for loads whose value is visible after ``last_read``."""
+        self._set_registers(registers, last_read)
+
+    def _set_registers(self, registers, value):
+        before = [self._registers[r] for r in registers]
+
+        def undo():
+            for r, old in zip(registers, before):
+                self._registers[r] = old
+        for r in registers:
+            self._registers[r] = value
+        self.journal.record(undo)
+
+    # ---- Output. ----
+
+    def programs(self):
+        """``{queue number: words}`` and the predicted length (the last queue's HALT).
+        Raises :class:`ScheduleError` when a queue needs more words than its depth."""
+        queues = {}
+        for number, builder in self.builders.items():
+            words = builder.words()
+            if words:
+                if len(words) > self.config.queue_depth:
+                    raise ScheduleError(f"{builder.queue.name} needs {len(words)} instructions, "
+                                        f"more than the queue depth {self.config.queue_depth}")
+                queues[number] = words
+        return queues, max((b.end for b in self.builders.values()), default=0)

@@ -1,0 +1,113 @@
+"""Kernels composed into one program: a :class:`Schedule` holds the calendar every kernel
+places its instructions on, the tensors the host loads before the run and those it reads back
+after it; :meth:`Schedule.compile` turns it into a :class:`Kernel`, a program template that
+takes input values and gives a :class:`~compiler.program.Program` for either engine.
+
+A kernel is a function ``place_<kernel>(schedule, ..., start=cycle)``: it reads tensors that
+earlier kernels wrote (or that it declares as host inputs), places its instructions on the
+calendar no earlier than ``start`` and where every resource is free, and returns the tensors it
+wrote, which the next kernel reads. Kernels in one schedule therefore overlap wherever their
+resources allow, and the program's predicted length is the last queue's halt.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .calendar import Calendar
+from .program import Program
+
+__all__ = ["Schedule", "Kernel"]
+
+
+class Schedule:
+    """Kernels being placed on one chip of ``config``.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.calendar = Calendar(config)
+        #: ``{name: [Tensor]}``: tensors the host loads with the input ``name`` (a kernel may
+        #: read one input from several copies).
+        self.inputs = {}
+        #: ``[(Tensor, values)]``: tensors the host loads with values fixed at compile time.
+        self.constants = []
+        #: ``{name: Tensor}``: tensors read back after the run.
+        self.outputs = {}
+
+    def input(self, name, tensor):
+        """Declare ``tensor`` (placed by the kernel) as loaded by the host with input ``name``."""
+        self.inputs.setdefault(name, []).append(tensor)
+        return tensor
+
+    def constant(self, tensor, values):
+        """Declare ``tensor`` as loaded by the host with ``values`` (``[rows, cols]``)."""
+        self.constants.append((tensor, np.asarray(values, dtype=np.int64)))
+        return tensor
+
+    def output(self, name, tensor):
+        """Read ``tensor`` back after the run as output ``name``."""
+        if name in self.outputs:
+            raise ValueError(f"output {name!r} declared twice")
+        self.outputs[name] = tensor
+        return tensor
+
+    def compile(self, kernel=None, **attributes):
+        """The program template: queue words, predicted length and tensors. ``kernel`` is the
+        :class:`Kernel` subclass to make (with ``attributes``)."""
+        queues, predicted = self.calendar.programs()
+        return (kernel or Kernel)(self.config, queues, predicted, dict(self.inputs),
+                                  list(self.constants), dict(self.outputs), **attributes)
+
+
+@dataclass
+class Kernel:
+    """A compiled program template: its queue words, its predicted length, and the tensors the
+    host loads and reads back.
+
+    Attributes
+    ----------
+    config : ChipConfig
+    queues : dict
+        ``{queue number: [64-bit words]}``.
+    predicted_cycles : int
+    inputs : dict
+        ``{input name: [Tensor]}``.
+    constants : list
+        ``[(Tensor, values)]`` loaded with fixed values.
+    outputs : dict
+        ``{output name: Tensor}``.
+    """
+    config: object
+    queues: dict
+    predicted_cycles: int
+    inputs: dict = field(default_factory=dict)
+    constants: list = field(default_factory=list)
+    outputs: dict = field(default_factory=dict)
+
+    def bind(self, values):
+        """A :class:`~compiler.program.Program` loading ``values`` (``{input name: [rows,
+        cols] values}``) into the input tensors and reading every output back."""
+        missing = sorted(set(self.inputs) - set(values))
+        if missing:
+            raise ValueError(f"missing input {missing[0]!r}")
+        unknown = sorted(set(values) - set(self.inputs))
+        if unknown:
+            raise ValueError(f"unknown input {unknown[0]!r}")
+        images = []
+        for name, copies in self.inputs.items():
+            for tensor in copies:
+                images += tensor.images(values[name])
+        for tensor, fixed in self.constants:
+            images += tensor.images(fixed)
+        regions = [region for tensor in self.outputs.values() for region in tensor.regions()]
+        return Program(self.config, queues=dict(self.queues), sram=images, outputs=regions,
+                       predicted_cycles=self.predicted_cycles)
+
+    def unbind(self, regions):
+        """``{output name: [rows, cols] values}`` from the regions read back after a run."""
+        return {name: tensor.unpack(regions) for name, tensor in self.outputs.items()}

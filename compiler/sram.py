@@ -1,0 +1,81 @@
+"""The chip-wide SRAM allocator: which words of which MEM slice hold which tensor, and from
+when a released word may be written again.
+
+Each slice keeps a sorted list of free address ranges, each tagged with the cycle after which
+it is free (``-1`` for a word no program has used). A tensor's words are freed at the cycle of
+their last read; a later kernel may write them only after that cycle, which a kernel states by
+the earliest cycle it writes (``after``). Allocation is first fit by address, so in a program
+that frees nothing it hands out every slice's words in order, like a bump pointer.
+
+Changes are journaled with the calendar's, so a placement rolled back returns its words.
+"""
+
+from isa.geometry import floorplan
+from .queues import ScheduleError
+
+__all__ = ["SramAllocator"]
+
+
+class SramAllocator:
+    """Free and used words of every MEM slice.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    journal : compiler.calendar.Journal
+    """
+
+    def __init__(self, config, journal):
+        self.config = config
+        self.plan = floorplan(config)
+        self.journal = journal
+        slices = len(self.plan.mem_units)
+        #: Per slice: ``[lo, hi, free after cycle]`` ranges, sorted by address.
+        self._free = [[[0, config.words, -1]] for _ in range(slices)]
+        self._used = [0] * slices
+
+    def used(self, index):
+        """Words of slice ``index`` in use (allocated and not released)."""
+        return self._used[index]
+
+    def free_words(self, index):
+        return self.config.words - self._used[index]
+
+    def allocate(self, index, count=1, *, after=None):
+        """The first address of ``count`` consecutive free words of slice ``index`` that may be
+        written after cycle ``after`` (``None``: any words never used or released before the
+        program's start). Raises :class:`ScheduleError` when there are none."""
+        free = self._free[index]
+        limit = -1 if after is None else after
+        for k, (lo, hi, since) in enumerate(free):
+            if hi - lo >= count and since <= limit:
+                self._set(index, [*free[:k], *([[lo + count, hi, since]] if hi - lo > count
+                                               else []), *free[k + 1:]], count)
+                return lo
+        unit = self.plan.mem_units[index]
+        raise ScheduleError(f"SRAM of {unit.name} is full: {count} more words needed, "
+                            f"{self.free_words(index)} of its {self.config.words} words free"
+                            + ("" if after is None else f" after cycle {after}"))
+
+    def release(self, index, address, count, after):
+        """Words ``address .. address + count - 1`` of slice ``index`` are free for writes
+        after cycle ``after`` (their last read)."""
+        free = [list(r) for r in self._free[index]]
+        free.append([address, address + count, after])
+        free.sort()
+        merged = []
+        for lo, hi, since in free:
+            if merged and merged[-1][1] == lo and merged[-1][2] == since:
+                merged[-1][1] = hi
+            else:
+                merged.append([lo, hi, since])
+        self._set(index, merged, -count)
+
+    def _set(self, index, free, used):
+        old_free, old_used = self._free[index], self._used[index]
+
+        def undo():
+            self._free[index], self._used[index] = old_free, old_used
+        self._free[index] = free
+        self._used[index] = old_used + used
+        self.journal.record(undo)
