@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from compiler.asm import assemble
-from compiler.elementwise import Graph, compile_graph
+from compiler.elementwise import compile_graph
+from compiler.graph import Graph
 from compiler.program import Region
 from isa.geometry import floorplan
 from isa.formats import INSTRUCTIONS
 from isa.opcodes import DType, VectorOp
+from .reference import evaluate_graph
 
 __all__ = ["GraphCase", "random_graph", "graph_case", "HAND_WRITTEN", "hand_written"]
 
@@ -29,7 +31,7 @@ class GraphCase:
     kernel: object
     inputs: dict
     program: object
-    expected: dict          # the NumPy reference (Graph.evaluate)
+    expected: dict          # the NumPy reference (evaluate_graph)
 
 
 def _random_values(rng, dtype, length):
@@ -101,7 +103,7 @@ def graph_case(config, seed, **limits):
     graph, inputs = random_graph(seed, **limits)
     kernel = compile_graph(graph, config)
     return GraphCase(f"seed{seed}", graph, kernel, inputs, kernel.program(inputs),
-                     graph.evaluate(inputs))
+                     evaluate_graph(graph, inputs, config.lanes))
 
 
 #: Hand-written assembly programs (all timed by hand from isa.timing), parametrised by the

@@ -8,7 +8,7 @@ from golden import vector
 from golden.matrix import matmul
 from isa.opcodes import DType, VectorOp
 
-__all__ = ["gemm_reference"]
+__all__ = ["gemm_reference", "evaluate_graph"]
 
 
 def gemm_reference(a, b, bias=None, multiplier=None, shift=None, out_dtype=DType.I8):
@@ -21,3 +21,31 @@ def gemm_reference(a, b, bias=None, multiplier=None, shift=None, out_dtype=DType
     mult = np.broadcast_to(np.asarray(multiplier, dtype=np.int64), (n,))
     sh = np.broadcast_to(np.asarray(shift, dtype=np.int64), (n,))
     return vector.compute(VectorOp.REQ, DType.I32, out_dtype, acc, mult[None, :], sh[None, :])
+
+
+def evaluate_graph(graph, inputs, lanes):
+    """The NumPy definition of an elementwise :class:`~compiler.graph.Graph`: ``{output:
+    values}``, every node computed with :func:`golden.vector.compute` on whole tensors.
+    ``lanes`` places per-lane constant vectors (element ``i`` of a row takes lane
+    ``i mod lanes``)."""
+    graph.check_inputs(inputs)
+    rows, cols = graph.shape
+    results = {}
+
+    def value_of(operand):
+        if not hasattr(operand, "kind"):
+            return np.full((rows, cols), operand, dtype=np.int64)
+        if operand.kind == "input":
+            return vector.wrap(np.asarray(inputs[operand.name], dtype=np.int64).reshape(
+                rows, cols), operand.dtype)
+        if operand.kind == "vector":
+            row = np.resize(operand.values, -(-cols // lanes) * lanes)[:cols]
+            return np.broadcast_to(row, (rows, cols))
+        return results[id(operand)]
+
+    for node in graph.nodes:
+        operands = [value_of(o) for o in node.operands]
+        operands += [0] * (3 - len(operands))
+        results[id(node)] = vector.compute(node.op, node.stype, node.dtype, *operands)
+    return {name: results[id(node)].reshape(graph.value_shape)
+            for name, node in graph.outputs.items()}
