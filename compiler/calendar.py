@@ -165,6 +165,18 @@ class Calendar:
                 return False
         return True
 
+    def free_group(self, direction, size, source, target, issue, latency):
+        """The first aligned group of ``size`` streams on which a value sent from ``source``
+        in ``issue`` (with ``latency``) reaches ``target`` on free registers: its
+        :class:`Transfer`, reserved, or ``None``."""
+        for base in range(0, self.config.streams - size + 1, size):
+            transfer = Transfer(direction, range(base, base + size), source, target, issue,
+                                latency)
+            if self.transfer_free(transfer):
+                self.reserve(transfer)
+                return transfer
+        return None
+
     def reserve(self, transfer):
         """Reserve the stream registers ``transfer`` occupies on its way."""
         if not self.transfer_free(transfer):

@@ -43,7 +43,7 @@ from .constants import WIDE_CONSTANT_CYCLES, place_wide_constant
 from .graph import Graph, GraphError, Value
 from .queues import ScheduleError
 from .schedule import Kernel, Schedule
-from .tensors import Tensor
+from .tensors import Tensor, planar_tensor
 
 __all__ = ["GraphKernel", "place_graph", "compile_graph", "ScheduleError", "GraphError"]
 
@@ -108,14 +108,10 @@ class _Scheduler:
         return self.plan.mem_units[slice_index].hemisphere
 
     def planar(self, name, dtype, slices):
-        """A tensor of the graph's shape whose plane ``b`` is ``self.vectors`` consecutive
-        words of slice ``slices[b]``, allocated now."""
-        tensor = Tensor(name, dtype, self.graph.shape, self.lanes)
-        for plane, slice_index in enumerate(slices):
-            base = self.sram.allocate(slice_index, self.vectors, after=self.start)
-            for v in range(self.vectors):
-                tensor.place(v, plane, slice_index, base + v)
-        return tensor
+        """A tensor of the graph's shape whose plane ``b`` is consecutive words of slice
+        ``slices[b]``, allocated now."""
+        return planar_tensor(self.sram, name, dtype, self.graph.shape, self.lanes, slices,
+                             after=self.start)
 
     # ---- Graph preparation. ----
 

@@ -18,7 +18,7 @@ import numpy as np
 from golden import vector
 from .program import Region
 
-__all__ = ["Tensor"]
+__all__ = ["Tensor", "planar_tensor"]
 
 
 class Tensor:
@@ -159,3 +159,16 @@ class Tensor:
                 planes[plane, vector_index] = data[row]
         values = vector.from_bytes(planes, self.dtype)
         return values.reshape(self.stored_rows, self.tiles * self.lanes)[:self.rows, :self.cols]
+
+
+def planar_tensor(sram, name, dtype, shape, lanes, slices, *, after=None):
+    """A tensor whose plane ``b`` is consecutive words of slice ``slices[b]`` (vector ``v`` at
+    the plane's first address + ``v``), allocated from ``sram`` (words free after cycle
+    ``after``). ``slices`` may name fewer slices than ``dtype`` has planes: only those planes
+    are stored."""
+    tensor = Tensor(name, dtype, shape, lanes)
+    for plane, slice_index in enumerate(slices):
+        base = sram.allocate(slice_index, tensor.vectors, after=after)
+        for v in range(tensor.vectors):
+            tensor.place(v, plane, slice_index, base + v)
+    return tensor

@@ -12,8 +12,8 @@ import pytest
 from golden.archsim import ArchSim
 from isa import preset
 from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case, random_shapes
-from verification.programs import graph_case, hand_written
-from verification.switch_programs import REDUCTION_STREAMS, reduction_program, switch_program
+from verification.programs import composed_case, graph_case, hand_written, reduction_case
+from verification.switch_programs import switch_program
 from verification.system import run_programs_on_rtl
 
 PRESETS = ["tiny", "default", "fpga"]
@@ -49,10 +49,13 @@ def case_specs(config):
 
     specs += [(f"graph-{seed}", lambda seed=seed: graph(seed)) for seed in range(8)]
     specs.append(("switch", lambda: Case("switch", *switch_program(config, seed=1))))
-    if config.streams >= REDUCTION_STREAMS:
-        specs += [(f"reduce-{kind}", lambda kind=kind: Case(
-            f"reduce-{kind}", *reduction_program(config, kind, seed=2)))
-            for kind in ("sum", "max")]
+
+    def composed(case):
+        return Case(case.name, case.program, case.expected, case.kernel.unbind)
+
+    specs += [(f"reduce-{kind}", lambda kind=kind: composed(reduction_case(config, kind, seed=2)))
+              for kind in ("sum", "max")]
+    specs.append(("composed", lambda: composed(composed_case(config, seed=3))))
 
     def gemm(index, shape):
         case = gemm_case(config, *shape, seed=index, per_channel=index % 2 == 1)

@@ -1,6 +1,8 @@
-"""Test programs: random elementwise graphs from seeds, and hand-written assembly programs.
+"""Test programs: random elementwise graphs from seeds, hand-written assembly programs, row
+reductions, and a program composed of several kernels (GEMM, requantisation, row reduction).
 
-The same programs run on the golden simulator (fast tests) and on the RTL (system tests).
+The same programs run on the golden simulator (fast tests) and on the RTL (system tests); the
+expected values come from NumPy (:mod:`verification.reference`), never from the compiler.
 """
 
 from dataclasses import dataclass
@@ -8,15 +10,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from compiler.asm import assemble
-from compiler.elementwise import compile_graph
+from compiler.elementwise import compile_graph, place_graph
+from compiler.gemm import place_gemm
 from compiler.graph import Graph
 from compiler.program import Region
-from isa.geometry import floorplan
+from compiler.reduce import place_row_reduction
+from compiler.schedule import Schedule
+from compiler.tensors import planar_tensor
+from golden import vector
 from isa.formats import INSTRUCTIONS
+from isa.geometry import Hemisphere, floorplan
 from isa.opcodes import DType, VectorOp
-from .reference import evaluate_graph
+from .reference import evaluate_graph, gemm_reference
 
-__all__ = ["GraphCase", "random_graph", "graph_case", "HAND_WRITTEN", "hand_written"]
+__all__ = ["GraphCase", "random_graph", "graph_case", "HAND_WRITTEN", "hand_written",
+           "ComposedCase", "reduction_case", "composed_case"]
 
 #: Operations random graphs draw from (everything with a result but LUT, which needs a table).
 GRAPH_OPS = [s.op for s in INSTRUCTIONS
@@ -148,7 +156,6 @@ HAND_WRITTEN = {
 def hand_written(config, name, seed=0, count=8):
     """Program ``name`` of :data:`HAND_WRITTEN` with random SRAM contents; returns
     ``(program, {region: expected words})`` where the expected words come from NumPy."""
-    from golden import vector
     plan = floorplan(config)
     rng = np.random.default_rng(seed)
     lanes = config.lanes
@@ -167,3 +174,68 @@ def hand_written(config, name, seed=0, count=8):
     out = vector.compute(VectorOp.REQ, DType.I32, DType.I8, product, 1234 << 18, -6)
     program.predicted_cycles = 11 + count
     return program, {"out": vector.to_bytes(out, DType.I8)[0]}
+
+
+@dataclass
+class ComposedCase:
+    """A program of one or more kernels placed on one schedule, its inputs and the NumPy
+    expectation of each output (``{name: values}``, decoded by ``kernel.unbind``)."""
+    name: str
+    kernel: object
+    inputs: dict
+    program: object
+    expected: dict
+
+
+def _row_totals(values, kind, lanes):
+    """Per row of ``values``, its wrapping int32 sum or its maximum, in every one of ``lanes``
+    lanes."""
+    values = np.asarray(values, dtype=np.int64)
+    totals = values.sum(axis=1) if kind == "sum" else values.max(axis=1)
+    return np.repeat(vector.wrap(totals, DType.I32)[:, None], lanes, axis=1)
+
+
+def reduction_case(config, kind="sum", rows=3, seed=0):
+    """The sum (or maximum) over all lanes of each of ``rows`` random int32 vectors
+    (:func:`compiler.reduce.place_row_reduction`), the vectors loaded by the host into four
+    slices of the west hemisphere."""
+    rng = np.random.default_rng(seed)
+    lanes = config.lanes
+    schedule = Schedule(config)
+    west = [i for i, unit in enumerate(floorplan(config).mem_units)
+            if unit.hemisphere is Hemisphere.WEST][:DType.I32.bytes]
+    x = schedule.input("x", planar_tensor(schedule.calendar.sram, "x", DType.I32, (rows, lanes),
+                                          lanes, west))
+    schedule.output(kind, place_row_reduction(schedule, x, kind))
+    kernel = schedule.compile()
+    values = rng.integers(-(1 << 24), 1 << 24, (rows, lanes))
+    return ComposedCase(f"reduce-{kind}", kernel, {"x": values}, kernel.bind({"x": values}),
+                        {kind: _row_totals(values, kind, lanes)})
+
+
+def composed_case(config, m=24, k=None, n=None, seed=0):
+    """Three kernels on one calendar, each reading what the one before wrote: a GEMM with raw
+    int32 results (``C = A @ B + bias``, ``n`` columns over both matrix units), an
+    elementwise graph requantising ``C`` to int8 (``y``), and the sum of every row of ``y``
+    across its ``n`` columns (``total``). ``k`` and ``n`` default to two vectors' worth."""
+    rng = np.random.default_rng(seed)
+    lanes = config.lanes
+    k = 2 * lanes if k is None else k
+    n = 2 * lanes if n is None else n
+    multiplier, shift = (1 << 30) + 12345, -9
+    schedule = Schedule(config)
+    c, _ = place_gemm(schedule, m, k, n, bias=True, requantise=False)
+    graph = Graph(shape=(m, n))
+    graph.output("y", graph.requantize(graph.input("c", DType.I32), multiplier=multiplier,
+                                       shift=shift))
+    y = place_graph(schedule, graph, {"c": c})[0]["y"]
+    total = place_row_reduction(schedule, y, "sum")
+    schedule.output("y", y)
+    schedule.output("total", total)
+    kernel = schedule.compile()
+    inputs = {"a": rng.integers(-128, 128, (m, k)), "b": rng.integers(-128, 128, (k, n)),
+              "bias": rng.integers(-(1 << 16), 1 << 16, (1, n))}
+    raw = gemm_reference(inputs["a"], inputs["b"], inputs["bias"][0])
+    y_expected = vector.compute(VectorOp.REQ, DType.I32, DType.I8, raw, multiplier, shift)
+    return ComposedCase(f"composed-{m}x{k}x{n}", kernel, inputs, kernel.bind(inputs),
+                        {"y": y_expected, "total": _row_totals(y_expected, "sum", lanes)})

@@ -1,0 +1,271 @@
+"""Row reductions: the sum or the maximum of every row of a tensor, across lanes, on the VXM
+and an SXM.
+
+For each row, one ALU (``x``) combines the row's vectors as they arrive from SRAM (a second ALU
+widens narrower types to int32 first), then reduces across lanes with a rotate tree: ``x``
+sends its partial result to a switch unit, which rotates it by 1, 2, 4, ... lanes and sends it
+back, and ``x`` combines the two. After ``log2(lanes)`` rounds every lane holds the total,
+which ``x`` sends to four MEM slices (one int32 byte plane each)::
+
+    x:   OP tile0 .. OP tile(n-1) -> SXM     OP rotated -> SXM   ...   OP rotated -> SRAM
+    SXM:                      ROT 1               ROT 2        ...
+
+``x`` holds its partial result in its result register for the whole tree, so the kernel
+reserves its slots in between. Rows are placed one by one, each at the first cycle and on the
+first ALUs and switch unit that are free, so several rows are in flight at once.
+"""
+
+from typing import NamedTuple
+
+from isa.formats import Operand, encode
+from isa.geometry import Hemisphere, QueueKind
+from isa.opcodes import DType, MemReadOp, MemWriteOp, SwitchOp, VectorOp
+from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ, SXM_LATENCY, VXM_LATENCY, \
+    issue_for_arrival
+from .calendar import Transfer
+from .queues import ScheduleError
+from .tensors import Tensor
+
+__all__ = ["REDUCTIONS", "place_row_reduction"]
+
+#: The combining operation of each reduction.
+REDUCTIONS = {"sum": VectorOp.ADD, "max": VectorOp.MAX}
+#: Cycles a row may be delayed before the kernel gives up.
+_ATTEMPTS = 100_000
+
+_I32 = {"stype": DType.I32, "dtype": DType.I32}
+
+
+class _Write(NamedTuple):
+    """A planned WRITE of plane ``plane`` of output row ``row``."""
+    row: int
+    plane: int
+    cycle: int
+    slice: int
+    stream: int
+    direction: object
+
+
+class _RowReduction:
+    def __init__(self, schedule, tensor, kind, start, name):
+        config = schedule.config
+        self.calendar = schedule.calendar
+        self.plan = self.calendar.plan
+        self.lanes = lanes = config.lanes
+        if kind not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, not {kind!r}")
+        if lanes & (lanes - 1):
+            raise ScheduleError(f"the rotate tree needs a power-of-two lane count, not {lanes}")
+        if tensor.cols % lanes:
+            raise ScheduleError(f"a row reduction reads whole vectors: tensor {tensor.name!r} "
+                                f"has {tensor.cols} columns, not a multiple of {lanes} lanes")
+        if len(self.plan.mem_units) < 2 * DType.I32.bytes:
+            raise ScheduleError("a row reduction writes its int32 result to four MEM slices "
+                                "of a hemisphere")
+        self.tensor = tensor
+        self.combine = REDUCTIONS[kind]
+        self.start = start
+        self.vxm = self.plan.vxm_unit.position
+        self.rounds = lanes.bit_length() - 1
+        self.widen = tensor.dtype is not DType.I32 and tensor.tiles > 1
+        self.out = Tensor(name or f"{tensor.name}.{kind}", DType.I32, (tensor.rows, lanes),
+                          lanes)
+
+    # ---- One row. ----
+
+    def place(self):
+        alus = self.calendar.config.vxm_alus
+        step = 2 if self.widen else 1
+        if alus < step:
+            raise ScheduleError(f"a row reduction of {self.tensor.dtype.name} needs {step} "
+                                f"VXM ALUs, the VXM has {alus}")
+        pairs = [(x, x + 1 if self.widen else None) for x in range(0, alus - step + 1, step)]
+        for row in range(self.tensor.rows):
+            cycle = self.start
+            for _ in range(_ATTEMPTS):
+                if self.try_row(row, cycle, pairs):
+                    break
+                cycle += 1
+            else:
+                raise ScheduleError(f"could not place the reduction of row {row} in "
+                                    f"{_ATTEMPTS} cycles")
+        return self.out
+
+    def try_row(self, row, c, pairs):
+        """Place row ``row`` with its first vector at the VXM in cycle ``c``, on the first ALUs
+        and switch unit that are free; returns whether it succeeded (nothing is reserved
+        otherwise)."""
+        calendar = self.calendar
+        for x, w in pairs:
+            for sxm in self.plan.sxm_units:
+                mark = calendar.checkpoint()
+                self.reads = []
+                writes = self.try_plan(row, c, x, w, sxm)
+                if writes is not None:
+                    self.apply(writes)
+                    return True
+                calendar.rollback(mark)
+        return False
+
+    def try_plan(self, row, c, x, w, sxm):
+        """Reserve the whole row; returns its planned output writes, or ``None`` at the first
+        resource taken (the caller rolls back)."""
+        calendar = self.calendar
+        tensor = self.tensor
+        x_queue = f"vxm.alu{x}"
+        combine = self.combine
+        # 1. The row's vectors, combined into x as they arrive: tile j at c + 2 j, into x
+        #    directly or, when it must be widened to int32, through w (x two cycles later).
+        lag = 2 if self.widen else 0
+        last = c + 2 * (tensor.tiles - 1) + lag
+        for j in range(tensor.tiles):
+            operand = self.arrive(tensor.vector(row, j), c + 2 * j)
+            if operand is None:
+                return None
+            if self.widen:
+                if not self.issue(f"vxm.alu{w}", c + 2 * j, VectorOp.MOV, a=operand,
+                                  stype=tensor.dtype, dtype=DType.I32):
+                    return None
+                operand = Operand.alu(w)
+            if j == 0:
+                stype = DType.I32 if self.widen else tensor.dtype
+                op, fields = VectorOp.MOV, dict(a=operand, stype=stype, dtype=DType.I32)
+            else:
+                op, fields = combine, dict(a=Operand.alu(x), b=operand, **_I32)
+            when = c + 2 * j + lag
+            if when < last and not self.issue(x_queue, when, op, **fields):
+                return None
+        # 2. The rotate tree: x sends its partial to the SXM, which rotates it and sends it
+        #    back; x combines. The last combine (or the tile op at `last`) sends onwards.
+        toward_sxm = sxm.hemisphere.away_from_centre
+        send = last
+        for k in range(self.rounds):
+            out = calendar.free_group(toward_sxm, DType.I32.bytes, self.vxm, sxm.position,
+                                      send, VXM_LATENCY)
+            if out is None or not self.issue(x_queue, send, op, dst_en=1, dst_dir=toward_sxm,
+                                             dst_stream=out.streams[0], **fields):
+                return None
+            at_sxm = out.arrival
+            back = calendar.free_group(toward_sxm.opposite, DType.I32.bytes, sxm.position,
+                                       self.vxm, at_sxm, SXM_LATENCY)
+            if back is None or not self.issue(f"{sxm.name}.sxm", at_sxm, SwitchOp.ROT,
+                                              queue_kind=QueueKind.SXM, src=out.streams[0],
+                                              src_dir=toward_sxm, dst=back.streams[0],
+                                              dst_dir=toward_sxm.opposite, dtype=DType.I32,
+                                              amount=1 << k):
+                return None
+            # x keeps its partial result until the rotated one is back.
+            if back.arrival - send > 1 and not calendar.queue_free(x_queue, send + 1,
+                                                                   back.arrival - send - 1):
+                return None
+            if back.arrival - send > 1:
+                calendar.hold(x_queue, send + 1, back.arrival - send - 1)
+            send = back.arrival
+            op = combine
+            fields = dict(a=Operand.alu(x), b=Operand.stream(toward_sxm.opposite,
+                                                             back.streams[0]), **_I32)
+        # 3. The total, in every lane, to four slices of one hemisphere.
+        for hemisphere in (Hemisphere.EAST, Hemisphere.WEST):
+            writes = self.place_result(row, x_queue, send, op, fields, hemisphere)
+            if writes is not None:
+                return writes
+        return None
+
+    def place_result(self, row, x_queue, send, op, fields, hemisphere):
+        calendar = self.calendar
+        direction = hemisphere.away_from_centre
+        slices = sorted((i for i, u in enumerate(self.plan.mem_units)
+                         if u.hemisphere is hemisphere),
+                        key=lambda i: (calendar.sram.used(i), i))[:DType.I32.bytes]
+        mark = calendar.checkpoint()
+        base = None
+        for candidate in range(0, calendar.config.streams - 3, DType.I32.bytes):
+            transfers = [Transfer(direction, [candidate + b], self.vxm,
+                                  self.plan.mem_units[s].position, send, VXM_LATENCY)
+                         for b, s in enumerate(slices)]
+            if all(calendar.transfer_free(t) for t in transfers):
+                base = candidate
+                break
+        if base is None or not self.issue(x_queue, send, op, dst_en=1, dst_dir=direction,
+                                          dst_stream=base, **fields):
+            calendar.rollback(mark)
+            return None
+        writes = []
+        for b, (slice_index, transfer) in enumerate(zip(slices, transfers)):
+            queue = f"{self.plan.mem_units[slice_index].name}.wr"
+            if not calendar.queue_free(queue, transfer.arrival):
+                calendar.rollback(mark)
+                return None
+            calendar.reserve(transfer)
+            calendar.hold(queue, transfer.arrival)
+            writes.append(_Write(row, b, transfer.arrival, slice_index, base + b, direction))
+        return writes
+
+    def arrive(self, v, when):
+        """Reserve the READs that bring vector ``v`` of the input to the VXM in cycle
+        ``when``; returns its operand, or ``None`` if a port or stream is taken or a word is
+        not written yet."""
+        calendar = self.calendar
+        tensor = self.tensor
+        sides = {self.plan.mem_units[tensor.location(v, b)[0]].hemisphere
+                 for b in range(tensor.planes)}
+        if len(sides) != 1:
+            raise ScheduleError(f"vector {v} of tensor {tensor.name!r} has planes in both "
+                                f"hemispheres; the VXM reads a vector from one")
+        direction = sides.pop().toward_centre
+        for base in range(0, calendar.config.streams - tensor.planes + 1, tensor.planes):
+            mark = calendar.checkpoint()
+            if self.read_planes(v, when, base, direction):
+                return Operand.stream(direction, base)
+            calendar.rollback(mark)
+        return None
+
+    def read_planes(self, v, when, base, direction):
+        calendar = self.calendar
+        tensor = self.tensor
+        for b in range(tensor.planes):
+            slice_index, address = tensor.location(v, b)
+            unit = self.plan.mem_units[slice_index]
+            read = issue_for_arrival(when, MEM_READ_LATENCY, unit.position, self.vxm)
+            written = tensor.written.get((v, b))
+            transfer = Transfer(direction, [base + b], unit.position, self.vxm, read,
+                                MEM_READ_LATENCY)
+            queue = f"{unit.name}.rd"
+            if (read < 0 or (written is not None and read < written + MEM_WRITE_TO_READ) or
+                    not calendar.queue_free(queue, read) or not calendar.transfer_free(transfer)):
+                return False
+            calendar.reserve(transfer)
+            calendar.issue(queue, read, encode(QueueKind.MEM_READ, MemReadOp.READ, addr=address,
+                                               stream=base + b, dir=direction))
+            self.reads.append(read)
+        return True
+
+    def issue(self, queue, cycle, op, *, queue_kind=QueueKind.VXM_ALU, **fields):
+        """Issue ``op`` on ``queue`` in ``cycle`` if the slot is free; returns whether it was."""
+        if not self.calendar.queue_free(queue, cycle):
+            return False
+        self.calendar.issue(queue, cycle, encode(queue_kind, op, **fields))
+        return True
+
+    def apply(self, writes):
+        """Record a placed row's reads, allocate its output words and put its WRITEs into
+        their slots."""
+        self.tensor.read(max(self.reads))
+        for step in writes:
+            address = self.calendar.sram.allocate(step.slice)
+            self.out.place(self.out.vector(step.row, 0), step.plane, step.slice, address,
+                           written=step.cycle)
+            self.calendar.place(f"{self.plan.mem_units[step.slice].name}.wr", step.cycle,
+                                encode(QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address,
+                                       stream=step.stream, dir=step.direction))
+
+
+def place_row_reduction(schedule, tensor, kind, *, start=0, name=None):
+    """Place the ``kind`` (``"sum"``: wrapping int32, or ``"max"``) of every row of ``tensor``
+    on ``schedule`` from cycle ``start``.
+
+    ``tensor`` is ``rows x cols`` of any element type, ``cols`` a multiple of the lane count
+    (every lane of a row is reduced); the lane count must be a power of two. Returns a
+    ``rows x lanes`` int32 tensor whose row ``r`` holds row ``r``'s reduction in every lane.
+    """
+    return _RowReduction(schedule, tensor, kind, start, name).place()

@@ -1,0 +1,146 @@
+"""Kernels composed on one calendar, and the row-reduction kernel, on the golden simulator:
+outputs equal NumPy, simulated length equals the prediction, kernels overlap, and the same
+program takes the same cycles whatever its data."""
+
+import numpy as np
+import pytest
+
+from compiler.elementwise import compile_graph, place_graph
+from compiler.gemm import compile_gemm
+from compiler.graph import Graph
+from compiler.queues import ScheduleError
+from compiler.reduce import place_row_reduction
+from compiler.schedule import Schedule
+from compiler.tensors import planar_tensor
+from golden.archsim import ArchSim
+from golden import vector
+from isa import preset
+from isa.opcodes import DType, VectorOp
+from verification.programs import composed_case, reduction_case
+
+PRESETS = ["tiny", "default", "fpga"]
+
+
+def run(program):
+    sim = ArchSim(program.config)
+    program.load_into(sim)
+    result = sim.run()
+    return result, program.read_outputs(sim)
+
+
+def check(case):
+    result, regions = run(case.program)
+    assert result.errors == 0
+    assert result.cycles == case.kernel.predicted_cycles
+    outputs = case.kernel.unbind(regions)
+    for name, expected in case.expected.items():
+        np.testing.assert_array_equal(outputs[name], expected, err_msg=name)
+    return result
+
+
+@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("kind", ["sum", "max"])
+def test_row_reductions(preset_name, kind):
+    check(reduction_case(preset(preset_name), kind, rows=5, seed=4))
+
+
+@pytest.mark.parametrize("dtype", [DType.I8, DType.I16, DType.I32])
+def test_reduction_of_wide_rows_of_every_type(dtype):
+    """Rows of three vectors, narrower types widened to int32 before they are added; the sums
+    wrap in int32 like the VXM's ADD."""
+    config = preset("tiny")
+    lanes = config.lanes
+    schedule = Schedule(config)
+    x = schedule.input("x", planar_tensor(schedule.calendar.sram, "x", dtype, (4, 3 * lanes),
+                                          lanes, [0, 1, 2, 3][:dtype.bytes]))
+    schedule.output("sum", place_row_reduction(schedule, x, "sum"))
+    kernel = schedule.compile()
+    lo, hi = vector.type_range(dtype)
+    values = np.random.default_rng(1).integers(lo, hi + 1, (4, 3 * lanes))
+    values[0] = hi                      # the int32 rows overflow and wrap
+    totals = vector.wrap(values.sum(axis=1), DType.I32)
+    result, regions = run(kernel.bind({"x": values}))
+    assert result.cycles == kernel.predicted_cycles
+    np.testing.assert_array_equal(kernel.unbind(regions)["sum"],
+                                  np.repeat(totals[:, None], lanes, axis=1))
+
+
+def test_reductions_refuse_what_they_cannot_do():
+    config = preset("tiny")
+    schedule = Schedule(config)
+    x = planar_tensor(schedule.calendar.sram, "x", DType.I8, (2, 20), config.lanes, [0])
+    with pytest.raises(ScheduleError, match="a row reduction reads whole vectors: tensor 'x' "
+                                            "has 20 columns, not a multiple of 16 lanes"):
+        place_row_reduction(schedule, x, "sum")
+    with pytest.raises(ValueError, match="reduction must be one of sum, max, not 'mean'"):
+        place_row_reduction(schedule, x, "mean")
+    wide = config.derive(lanes=48)
+    schedule = Schedule(wide)
+    y = planar_tensor(schedule.calendar.sram, "y", DType.I8, (2, 48), 48, [0])
+    with pytest.raises(ScheduleError, match="power-of-two lane count, not 48"):
+        place_row_reduction(schedule, y, "max")
+
+
+@pytest.mark.parametrize("preset_name", PRESETS)
+def test_gemm_requantisation_and_reduction_compose(preset_name):
+    """A GEMM's int32 result read by an elementwise graph (its two N-tiles in both
+    hemispheres), whose int8 result a row reduction reads: one program, bit-exact."""
+    check(composed_case(preset(preset_name), seed=5))
+
+
+def test_composed_kernels_overlap():
+    """The composed program is shorter than its kernels compiled alone and run one after the
+    other: later kernels start while earlier ones still run, where their resources allow."""
+    config = preset("default")
+    case = composed_case(config, seed=0)
+    m, n = case.expected["y"].shape
+    k = case.inputs["a"].shape[1]
+    gemm = compile_gemm(config, m, k, n, bias=True, requantise=False)
+    graph = Graph(shape=(m, n))
+    graph.output("y", graph.requantize(graph.input("c", DType.I32), multiplier=1 << 30,
+                                       shift=-9))
+    requantise = compile_graph(graph, config)
+    schedule = Schedule(config)
+    y = schedule.input("y", planar_tensor(schedule.calendar.sram, "y", DType.I8, (m, n),
+                                          config.lanes, [0]))
+    schedule.output("total", place_row_reduction(schedule, y, "sum"))
+    reduction = schedule.compile()
+    alone = gemm.predicted_cycles + requantise.predicted_cycles + reduction.predicted_cycles
+    assert case.kernel.predicted_cycles < alone
+
+
+def test_the_same_program_takes_the_same_cycles_whatever_its_data():
+    case = composed_case(preset("tiny"), seed=6)
+    rng = np.random.default_rng(99)
+    other = {name: rng.integers(-128, 128, values.shape) for name, values in case.inputs.items()}
+    first, _ = run(case.program)
+    second, regions = run(case.kernel.bind(other))
+    assert first.cycles == second.cycles == case.kernel.predicted_cycles
+    assert not np.array_equal(case.kernel.unbind(regions)["y"], case.expected["y"])
+
+
+def test_a_graph_reads_a_tensor_an_earlier_kernel_wrote_only_after_it_is_written():
+    """Two graphs in one schedule: the second reads the first's output; every word is read
+    after its WRITE (the golden simulator checks it in strict mode)."""
+    config = preset("tiny")
+    schedule = Schedule(config)
+    first = Graph(100)
+    first.output("y", first.op(VectorOp.ADD, first.input("x", DType.I16), 1000))
+    y = place_graph(schedule, first)[0]["y"]
+    second = Graph(100)
+    second.output("z", second.op(VectorOp.MUL, second.input("y", DType.I16), 3, dtype=DType.I32))
+    z = place_graph(schedule, second, {"y": y})[0]["z"]
+    schedule.output("z", z)
+    kernel = schedule.compile()
+    x = np.arange(100) * 7 - 300
+    result, regions = run(kernel.bind({"x": x[None, :]}))
+    assert result.cycles == kernel.predicted_cycles
+    np.testing.assert_array_equal(kernel.unbind(regions)["z"][0], (x + 1000) * 3)
+
+
+def test_checker_fails_on_a_deliberately_wrong_reference():
+    case = composed_case(preset("tiny"), seed=1)
+    case.expected["total"] = case.expected["total"].copy()
+    case.expected["total"][2, 5] += 1
+    with pytest.raises(AssertionError):
+        check(case)
