@@ -38,22 +38,22 @@ test-fpga:
 	$(PY) -m pytest -m "fpga"
 
 sim:
-	$(PY) -m sim.demo --preset $(PRESET)
+	$(PY) -m commands.demo --preset $(PRESET)
 
 verilog:
-	$(PY) -m sim.export --preset $(PRESET)
+	$(PY) -m commands.verilog --preset $(PRESET)
 
 lint:
-	$(PY) -m sim.lint --preset $(PRESET)
+	$(PY) -m commands.lint --preset $(PRESET)
 
 fpga:
-	$(PY) -m sim.fpga --preset $(PRESET)
+	$(PY) -m commands.fpga --preset $(PRESET)
 
 fpga-board:
-	$(PY) -m sim.fpga --preset $(PRESET) --board
+	$(PY) -m commands.fpga --preset $(PRESET) --board
 
 bench:
-	$(PY) -m sim.bench --preset $(PRESET)
+	$(PY) -m commands.bench --preset $(PRESET)
 
 clean:
 	rm -rf build

@@ -1,12 +1,13 @@
 """A compiled program: per-queue instruction words, initial SRAM contents, what to read back,
-and the compiler's cycle prediction. Both engines (the golden simulator and the RTL) load the
-same :class:`Program`."""
+and the compiler's cycle prediction. Every engine (the golden simulator, the RTL through its
+host port, a board) loads the same :class:`Program`."""
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from isa.geometry import floorplan
+from isa.opcodes import ControlOp
 
 __all__ = ["Program", "Region"]
 
@@ -47,10 +48,23 @@ class Program:
         """The words of the queue called ``name``."""
         return self.queues.get(floorplan(self.config).queue(name).number, [])
 
+    def instruction_images(self):
+        """``{queue number: words}`` for every queue of the chip: the program's words followed
+        by a HALT (unless they fill the queue). On a chip that ran an earlier program, an
+        instruction memory still holds that program's words; the HALT keeps a queue from
+        running on into them."""
+        images = {}
+        for queue in floorplan(self.config).queues:
+            words = list(self.queues.get(queue.number, []))
+            if len(words) < self.config.queue_depth:
+                words.append(ControlOp.HALT.value)
+            images[queue.number] = words
+        return images
+
     def load_into(self, machine):
-        """Load instructions and SRAM images into anything with ``load_program`` and
-        ``load_sram`` (the golden simulator, the RTL host driver)."""
-        for number, words in sorted(self.queues.items()):
+        """Load every queue's :meth:`instruction_images` and the SRAM images into a machine
+        with ``load_program`` and ``load_sram`` (the golden simulator, the board host)."""
+        for number, words in self.instruction_images().items():
             machine.load_program(number, words)
         for index, address, words in self.sram:
             machine.load_sram(index, address, np.asarray(words, dtype=np.uint8))

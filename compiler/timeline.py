@@ -3,20 +3,14 @@
 Runs the program on the golden simulator with tracing and draws one row per busy queue, one
 column per cycle: a letter for each issued instruction (its mnemonic's first letter, or
 :data:`LETTERS`), upper case for the first issue of a run and lower case for REPEAT's
-re-issues, ``.`` for idle.
-
-    python -m compiler.timeline --gemm 64 96 64 --preset tiny --cycles 0:160
+re-issues, ``.`` for idle. The command is ``python -m commands.timeline``.
 """
 
-import argparse
-import sys
-
 from golden.archsim import ArchSim
-from isa import ConfigError, preset
 from isa.formats import decode
 from isa.geometry import floorplan
 
-__all__ = ["timeline", "main", "LETTERS"]
+__all__ = ["timeline", "LETTERS"]
 
 #: Letters for mnemonics whose first letter another one already uses.
 LETTERS = {"lb": "b", "req": "q", "rshr": "h", "rot": "t", "ldc": "k", "lutw": "u"}
@@ -26,9 +20,7 @@ def timeline(program, first=0, last=None):
     """The chart of ``program`` for cycles ``first`` .. ``last`` (exclusive), as text."""
     config = program.config
     plan = floorplan(config)
-    sim = ArchSim(config)
-    program.load_into(sim)
-    result = sim.run(trace=True)
+    result = ArchSim(config).execute(program, trace=True)
     last = result.cycles if last is None else min(last, result.cycles)
     rows = {}
     for cycle, number, word, offset, _ in result.trace:
@@ -46,26 +38,3 @@ def timeline(program, first=0, last=None):
         cells = "".join(rows[number].get(first + i, ".") for i in range(width))
         lines.append(f"{plan.queues[number].name:<{name_width}}  {cells}")
     return "\n".join(lines)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m compiler.timeline")
-    parser.add_argument("--preset", default="tiny")
-    parser.add_argument("--gemm", nargs=3, type=int, metavar=("M", "K", "N"), required=True)
-    parser.add_argument("--cycles", default=None, help="first:last cycle to draw")
-    args = parser.parse_args(argv)
-    try:
-        config = preset(args.preset)
-    except ConfigError as error:
-        parser.error(str(error))
-    from verification.gemm_cases import gemm_case
-    case = gemm_case(config, *args.gemm, seed=0)
-    first, last = 0, None
-    if args.cycles:
-        first, last = (int(x) for x in args.cycles.split(":"))
-    print(timeline(case.program, first, last))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

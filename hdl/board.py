@@ -137,5 +137,5 @@ def board_plan(top, *, name="lpu_board"):
     """The amaranth-boards build plan of ``top`` for the ULX3S 85F: the top as RTLIL and the
     pin constraints (LPF). The chip's Verilog is not included; :func:`sim.fpga.build_board`
     reads it from the export."""
-    from amaranth_boards.ulx3s import ULX3S_85F_Platform
+    from amaranth_boards.ulx3s import ULX3S_85F_Platform    # the `fpga` extra
     return ULX3S_85F_Platform().prepare(top, name=name)

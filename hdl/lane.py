@@ -89,7 +89,8 @@ def _count_leading_zeros(m, x, name):
     for step in (16, 8, 4, 2, 1):
         small = Signal(name=f"{name}_small{step}")
         shifted = Signal(32, name=f"{name}_word{step}")
-        m.d.comb += [small.eq(word < (1 << (32 - step))), shifted.eq(Mux(small, word << step, word))]
+        m.d.comb += [small.eq(word < (1 << (32 - step))),
+                     shifted.eq(Mux(small, word << step, word))]
         count = count + Mux(small, step, 0)
         word = shifted
     result = Signal(6, name=name)

@@ -3,9 +3,10 @@ accumulators.
 
 Two queues drive it. The load queue fills a shadow copy of the weights (``LW``: up to one row per
 stream per cycle) and of the int32 bias (``LB``: byte planes from up to four streams, so a
-single stream and MEM slice can deliver it plane by plane); an ``MM`` with ``install`` copies them into the array in one
-cycle, so the next tile loads while the current one computes. Each ``MM`` takes one int8
-activation vector ``a`` from a stream and computes, for every output lane ``n``,
+single stream and MEM slice can deliver it plane by plane); an ``MM`` with ``install`` copies
+them into the array in one cycle, so the next tile loads while the current one computes. Each
+``MM`` takes one int8 activation vector ``a`` from a stream and computes, for every output lane
+``n``,
 ``acc[row][n] = (acc[row][n] if accumulate else bias[n]) + sum_k a[k] * W[k][n]`` (int32,
 wrapping); with ``emit`` the new row leaves on four adjacent streams.
 
@@ -147,9 +148,9 @@ class MatrixUnit(wiring.Component):
         for b in range(4):
             with m.If(load_go & is_lb & (row <= b) & (b < row + ld.count)):
                 bias_plane = arriving[b]
-                for l in range(lanes):
-                    m.d.sync += shadow_bias[32 * l + 8 * b:32 * l + 8 * b + 8].eq(
-                        bias_plane[8 * l:8 * l + 8])
+                for lane in range(lanes):
+                    m.d.sync += shadow_bias[32 * lane + 8 * b:32 * lane + 8 * b + 8].eq(
+                        bias_plane[8 * lane:8 * lane + 8])
 
         # ---- Compute queue: MM. ----
         mm = data.View(FORMATS["matmul"].layout, self.compute.word)
@@ -265,7 +266,7 @@ class MatrixUnit(wiring.Component):
 
         # Emit: the new row's four byte planes on four streams, one cycle after it is formed.
         emit = finishing & x_emit
-        out = [Cat(new[32 * l + 8 * b:32 * l + 8 * b + 8] for l in range(lanes))
+        out = [Cat(new[32 * lane + 8 * b:32 * lane + 8 * b + 8] for lane in range(lanes))
                for b in range(4)]
         we = Signal(streams)
         m.d.comb += we.eq(Mux(emit, 0b1111 << x_out, 0))

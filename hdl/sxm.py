@@ -104,26 +104,26 @@ class SwitchUnit(wiring.Component):
         m.d.comb += fill32.eq(Mux(f.dtype == DType.I8, sign_extend(f.fill, 8),
                                   sign_extend(f.fill, 16)))
         moved = [Signal(vb, name=f"moved_{b}") for b in range(4)]
-        source_lanes = [Array(source[b][8 * l:8 * l + 8] for l in range(lanes))
+        source_lanes = [Array(source[b][8 * lane:8 * lane + 8] for lane in range(lanes))
                         for b in range(min(4, count))]
-        for l in range(lanes):
-            index = Signal(range(2 * lanes), name=f"index_{l}")
-            valid = Signal(name=f"valid_{l}")
-            mapped = Cat(map_planes[0][8 * l:8 * l + 8], map_planes[1][8 * l:8 * l + 8])
+        for lane in range(lanes):
+            index = Signal(range(2 * lanes), name=f"index_{lane}")
+            valid = Signal(name=f"valid_{lane}")
+            mapped = Cat(map_planes[0][8 * lane:8 * lane + 8], map_planes[1][8 * lane:8 * lane + 8])
             with m.Switch(op):
                 with m.Case(SwitchOp.SHUP.value):
-                    m.d.comb += [index.eq(l - amount), valid.eq(l >= amount)]
+                    m.d.comb += [index.eq(lane - amount), valid.eq(lane >= amount)]
                 with m.Case(SwitchOp.SHDN.value):
-                    m.d.comb += [index.eq(l + amount), valid.eq(l + amount < lanes)]
+                    m.d.comb += [index.eq(lane + amount), valid.eq(lane + amount < lanes)]
                 with m.Case(SwitchOp.ROT.value):
-                    m.d.comb += [index.eq(Mux(l + amount >= lanes, l + amount - lanes,
-                                              l + amount)), valid.eq(1)]
+                    m.d.comb += [index.eq(Mux(lane + amount >= lanes, lane + amount - lanes,
+                                              lane + amount)), valid.eq(1)]
                 with m.Case(SwitchOp.BCAST.value):
                     m.d.comb += [index.eq(amount), valid.eq(1)]
                 with m.Case(SwitchOp.PERM.value):
                     m.d.comb += [index.eq(mapped), valid.eq(mapped < lanes)]
             for b, lane_source in enumerate(source_lanes):
-                m.d.comb += moved[b][8 * l:8 * l + 8].eq(
+                m.d.comb += moved[b][8 * lane:8 * lane + 8].eq(
                     Mux(valid, lane_source[index], fill32[8 * b:8 * b + 8]))
 
         # ---- Register the result; send it next cycle. ----

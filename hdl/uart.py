@@ -24,7 +24,7 @@ from amaranth.lib import fifo, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from isa.host import BridgeCommand, MAX_BURST
+from isa.host import BridgeCommand
 from .interfaces import AxiLiteSignature
 
 __all__ = ["RX_FIFO_DEPTH", "UartRx", "UartTx", "UartBridge"]

@@ -7,7 +7,8 @@ so a unit that sees every stream of the ``groq`` preset (2 directions x 32 strea
 of that encoding to :data:`BIT_FIELD` bits. Nets stay plain integers ordered by (cell, bit),
 which is all the rest of Amaranth relies on; only ``Net.from_cell``, ``Net.cell`` and
 ``Net.bit`` know the layout, and those are what is replaced. The patch is checked against the
-Amaranth version it was written for, and ``tests/test_wide_nets.py`` converts a design that needs it.
+Amaranth version it was written for, and ``tests/test_wide_nets.py`` converts a design that
+needs it.
 """
 
 from amaranth import __version__ as _amaranth_version

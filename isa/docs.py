@@ -1,14 +1,9 @@
-"""Generate ``docs/isa.md`` from the ISA package: presets, floorplan, instruction formats,
-the instruction table, latencies, error flags and the host register map.
-
-    python -m isa.docs            # writes docs/isa.md
-    python -m isa.docs --check    # exits 1 if docs/isa.md is out of date
+"""The text of ``docs/isa.md``, generated from the ISA package: presets, floorplan, instruction
+formats, the instruction table, latencies, error flags and the host register map (the command
+that writes it is ``python -m commands.isa_docs``).
 """
 
-import argparse
-import sys
 from dataclasses import fields
-from pathlib import Path
 
 from . import timing
 from .config import PRESETS
@@ -17,9 +12,7 @@ from .geometry import QueueKind, floorplan
 from .host import CHIP_ID, XFER_DATA_BASE, Control, ErrorFlag, Reg, Status, XferCommand
 from .opcodes import FIRST_UNIT_OPCODE, OPCODE_BITS
 
-__all__ = ["render", "main"]
-
-DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "isa.md"
+__all__ = ["render"]
 
 
 def _table(header, rows):
@@ -39,8 +32,8 @@ def _shape(field):
 def render():
     out = ["# Instruction set reference",
            "",
-           "Generated from `isa/` by `python -m isa.docs`; do not edit (a test checks it is "
-           "current).",
+           "Generated from `isa/` by `python -m commands.isa_docs`; do not edit (a test checks "
+           "it is current).",
            ""]
 
     out += ["## Presets", ""]
@@ -63,7 +56,8 @@ def render():
 
     out += ["## Instruction word", "",
             f"Every instruction is {WORD_BITS} bits. Bits {OPCODE_BITS - 1}:0 hold the opcode; "
-            f"the format's fields follow from bit {OPCODE_BITS} upwards. Opcodes 0-{FIRST_UNIT_OPCODE - 1} are "
+            f"the format's fields follow from bit {OPCODE_BITS} upwards. "
+            f"Opcodes 0-{FIRST_UNIT_OPCODE - 1} are "
             "control instructions every queue executes; opcodes "
             f"{FIRST_UNIT_OPCODE} and up mean different things on "
             "different queue kinds. `REPEAT` adds its stride to the format's *offset field*.",
@@ -112,22 +106,3 @@ def render():
     out += [_table(["STATUS bit", "name"], flags(Status)), ""]
     out += [_table(["XFER_CMD", "name"], [[int(c), c.name] for c in XferCommand]), ""]
     return "\n".join(out)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m isa.docs")
-    parser.add_argument("--check", action="store_true", help="fail if docs/isa.md is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
-            print(f"{DOCUMENT} is out of date: run `python -m isa.docs`", file=sys.stderr)
-            return 1
-        return 0
-    DOCUMENT.write_text(text)
-    print(f"wrote {DOCUMENT}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

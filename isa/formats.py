@@ -36,7 +36,8 @@ class EncodingError(ValueError):
 
 @dataclass(frozen=True)
 class Operand:
-    """A VXM operand selector: a stream base, an ALU result, a constant register or the immediate."""
+    """A VXM operand selector: a stream base, an ALU result, a constant register or the
+    immediate."""
     kind: OperandKind
     index: int
 

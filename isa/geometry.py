@@ -2,7 +2,10 @@
 
 The chip is one row of slice positions, mirrored about the central VXM as in the TSP::
 
-    MXM_W(mxms-1) .. MXM_W0 | SXM_W | MEM_W(n-1) .. MEM_W0 | VXM | MEM_E0 .. MEM_E(n-1) | SXM_E | MXM_E0 .. MXM_E(mxms-1)
+    MXM_W(m-1) .. MXM_W0 | SXM_W | MEM_W(n-1) .. MEM_W0 | VXM | MEM_E0 .. MEM_E(n-1) | SXM_E
+                                                                              | MXM_E0 .. MXM_E(m-1)
+
+with ``n = mem_slices`` and ``m = mxms``.
 
 Positions are numbered from 0 at the west edge; "east" is increasing position. Units in a
 hemisphere are indexed outwards from the VXM (``mem_w0`` is the VXM's western neighbour).

@@ -3,11 +3,12 @@
 The host interface is the chip's only handshaked boundary. Registers are 32 bits wide at
 word-aligned byte addresses.
 
-The load/unload ("transfer") port moves one word of a memory space (:class:`~isa.geometry.HostSpace`)
-per request: an SRAM word (``lanes`` bytes) or an instruction (64 bits). The same transfers are
-reachable through the registers (``XFER_*``: slow, for a board driven over a serial bridge) and
-through a wide port on the chip top (one word per cycle, for simulation and fast hosts). Both
-are refused, and flagged with :attr:`ErrorFlag.HOST_BUSY`, while a program runs.
+The load/unload ("transfer") port moves one word of a memory space
+(:class:`~isa.geometry.HostSpace`) per request: an SRAM word (``lanes`` bytes) or an instruction
+(64 bits). The same transfers are reachable through the registers (``XFER_*``: slow, for a
+board driven over a serial bridge) and through a wide port on the chip top (one word per cycle,
+for simulation and fast hosts). Both are refused, and flagged with
+:attr:`ErrorFlag.HOST_BUSY`, while a program runs.
 
 Register writes honour the AXI byte strobes; CONTROL acts only on bits whose byte is strobed.
 

@@ -1,14 +1,7 @@
 """Drive the chip on an FPGA board from a PC, over the UART-to-AXI4-Lite bridge
-(:mod:`hdl.uart`, :mod:`hdl.board`): load a compiled program, run it, read the results back and
-compare them with the golden simulator.
-
-    python -m sim.board_host --port /dev/ttyUSB0 --preset fpga            # the demo
-    python -m sim.board_host --port /dev/ttyUSB0 --preset fpga --seed 7   # another graph
-
-The demo compiles a random elementwise graph (:func:`verification.programs.graph_case`), runs it
-on the board and on :class:`golden.archsim.ArchSim`, and reports whether the outputs agree bit
-for bit and whether the board's cycle counter equals the compiler's prediction. It needs
-``pyserial`` (the ``fpga`` extra).
+(:mod:`hdl.uart`, :mod:`hdl.board`): load a compiled program, run it, read the results back.
+The board demo (:mod:`commands.board`) runs a program on a board and on the golden simulator;
+a serial port needs ``pyserial`` (the ``fpga`` extra).
 
 Layers, each usable on its own: :func:`write_frame` / :func:`read_frame` (the byte protocol),
 :class:`BridgeClient` (register reads and writes over any byte transport), :class:`BoardHost`
@@ -17,18 +10,18 @@ Layers, each usable on its own: :func:`write_frame` / :func:`read_frame` (the by
 :meth:`compiler.program.Program.load_into` works on it).
 """
 
-import argparse
 import struct
-import sys
 import time
-from dataclasses import dataclass
+
+import numpy as np
 
 from isa.geometry import HostSpace, floorplan
 from isa.host import (CHIP_ID, MAX_BURST, XFER_DATA_BASE, AxiResponse, BridgeCommand, Control,
-                      ErrorFlag, Reg, Status, XferCommand, xfer_words)
+                      ErrorFlag, Reg, RunOutcome, Status, XferCommand, xfer_words)
 
 __all__ = ["BridgeError", "write_frame", "read_frame", "parse_read_answer", "BridgeClient",
-           "BoardHost", "RunResult", "SerialTransport", "main"]
+           "BoardHost", "SerialTransport"]
+
 
 class BridgeError(RuntimeError):
     """The bridge answered with an error response, or did not answer in time."""
@@ -128,15 +121,6 @@ class BridgeClient:
         return words
 
 
-@dataclass
-class RunResult:
-    cycles: int
-    errors: ErrorFlag
-    error_queue: int
-    error_cycle: int
-    seconds: float
-
-
 class BoardHost:
     """The chip's host interface (register map :mod:`isa.host`) through a :class:`BridgeClient`.
 
@@ -199,30 +183,21 @@ class BoardHost:
         self.write_words(HostSpace.IMEM, queue, 0, words)
 
     def load_sram(self, index, address, words):
-        import numpy as np
         rows = np.asarray(words, dtype=np.uint8)
         self.write_words(HostSpace.SRAM, index, address,
                          [int.from_bytes(row.tobytes(), "little") for row in rows])
 
     def read_sram(self, index, address, count):
-        import numpy as np
         lanes = self.config.lanes
         words = self.read_words(HostSpace.SRAM, index, address, count)
         return np.array([np.frombuffer(w.to_bytes(lanes, "little"), dtype=np.uint8)
                          for w in words]).reshape(count, lanes)
 
-    def load(self, program):
-        """Load ``program``'s queues (HALT into every queue it leaves empty) and SRAM images."""
-        from isa.opcodes import ControlOp
-        for number in range(len(self.plan.queues)):
-            self.load_program(number, program.queues.get(number) or [ControlOp.HALT.value])
-        for index, address, words in program.sram:
-            self.load_sram(index, address, words)
-
     # ---- Run control. ----
 
     def run(self, *, timeout=10.0):
-        """START the loaded program, wait for DONE and read the cycle counter and errors."""
+        """START the loaded program, wait for DONE and read the cycle counter and errors; returns
+        a :class:`~isa.host.RunOutcome` without outputs."""
         self.client.write(Reg.CONTROL, [Control.START])
         begin = time.monotonic()
         while True:
@@ -233,62 +208,12 @@ class BoardHost:
                 raise BridgeError(f"no DONE within {timeout} s (status {status!r})")
         seconds = time.monotonic() - begin
         low, high, errors, queue, cycle = self.client.read(Reg.CYCLES_LO, 5)
-        return RunResult(low | high << 32, ErrorFlag(errors), queue, cycle, seconds)
+        return RunOutcome(low | high << 32, ErrorFlag(errors), queue, cycle, wall_seconds=seconds)
 
-
-def run_demo(host, config, seed, *, log=print):
-    """Compile the demo graph, run it on ``host`` and on the golden simulator; returns True
-    when outputs and cycle counts agree."""
-    import numpy as np
-    from golden.archsim import ArchSim
-    from verification.programs import graph_case
-    case = graph_case(config, seed)
-    program = case.program
-    log(f"demo: graph {case.name}, {len(program.queues)} queues, "
-        f"predicted {program.predicted_cycles} cycles")
-    golden = ArchSim(config)
-    program.load_into(golden)
-    golden_cycles = golden.run().cycles
-    expected = program.read_outputs(golden)
-
-    begin = time.monotonic()
-    host.load(program)
-    log(f"loaded in {time.monotonic() - begin:.1f} s")
-    result = host.run()
-    outputs = program.read_outputs(host)
-    same = all(np.array_equal(outputs[name], expected[name]) for name in expected)
-    cycles_ok = result.cycles == program.predicted_cycles
-    log(f"board: {result.cycles} cycles, errors {result.errors!r}; golden simulator: "
-        f"{golden_cycles} cycles")
-    log(f"bit-exact: {'yes' if same else 'NO'}; predicted vs measured cycles: "
-        f"{program.predicted_cycles} vs {result.cycles} ({'exact' if cycles_ok else 'DIFFERENT'})")
-    return same and cycles_ok and not result.errors
-
-
-def main(argv=None):
-    from .export import add_config_arguments, config_from_arguments
-    parser = argparse.ArgumentParser(prog="python -m sim.board_host",
-                                     description=__doc__.split("\n")[0])
-    add_config_arguments(parser, allow_all=False)
-    parser.add_argument("--port", required=True, help="serial port (e.g. /dev/ttyUSB0, COM3)")
-    parser.add_argument("--baud", type=int, default=115200)
-    parser.add_argument("--seed", type=int, default=1, help="demo graph seed")
-    args = parser.parse_args(argv)
-    config = config_from_arguments(parser, args)
-    transport = SerialTransport(args.port, args.baud)
-    try:
-        time.sleep(0.05)               # silence: the bridge drops any partial frame
-        transport.discard_input()
-        host = BoardHost(BridgeClient(transport), config)
-        host.check_identity()
-        ok = run_demo(host, config, args.seed)
-    except BridgeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        transport.close()
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    def execute(self, program, *, timeout=10.0):
+        """Load ``program`` (a :class:`~compiler.program.Program`), run it and read its output
+        regions back: its :class:`~isa.host.RunOutcome`."""
+        program.load_into(self)
+        outcome = self.run(timeout=timeout)
+        outcome.outputs = program.read_outputs(self)
+        return outcome

@@ -1,10 +1,6 @@
-"""``make fpga``: ECP5 synthesis (Yosys ``synth_ecp5``), place-and-route (nextpnr-ecp5, router2)
-and a resource and Fmax report, with the YoWASP tools from PyPI.
-
-    python -m sim.fpga --preset fpga                 # report for the LFE5U-85F, speed grade 8
-    python -m sim.fpga --preset tiny --synth-only    # Yosys only: cell counts, no Fmax
-    python -m sim.fpga --preset fpga --board         # the ULX3S bitstream (hdl/board.py)
-    python -m sim.fpga --preset fpga --probe lpu_vxm_alu --memories drop   # one unit's cells
+"""The FPGA flow: ECP5 synthesis (Yosys ``synth_ecp5``), place-and-route (nextpnr-ecp5,
+router2) and a resource and Fmax report, with the YoWASP tools from PyPI (the command is
+``make fpga``, :mod:`commands.fpga`).
 
 The report design is the exported chip (the very file ``make verilog`` writes) inside a thin
 shell (:class:`hdl.board.ChipShell`) that brings the AXI4-Lite port to pins and leaves the fast
@@ -14,7 +10,6 @@ transfer port idle, as the board does. Outputs go to ``build/fpga/<config>/``: `
 or place-and-route failure raises :class:`FpgaError` with the end of the tool's log.
 """
 
-import argparse
 import hashlib
 import json
 import queue
@@ -27,15 +22,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .env import BUILD
-from .export import Progress, add_config_arguments, config_from_arguments
+from amaranth.back import verilog
+
+from hdl.board import BoardTop, ChipShell, board_plan
 from hdl.chip import CHIP_MODULE
+from .env import BUILD
 from .verilog import config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
            "smoke_check", "probe", "probe_directory", "place_probe", "synthesize",
            "place_and_route", "parse_utilisation", "parse_pnr_report", "pack_bitstream",
-           "report_chip", "build_board", "main"]
+           "report_chip", "build_board"]
 
 
 @dataclass(frozen=True)
@@ -352,7 +349,6 @@ def probe(config, module, *, memories="keep", blackbox=(), netlist=False, progre
     ``memories`` is a key of :data:`PROBE_MEMORIES`; ``netlist`` also writes the mapped netlist
     (``probe.json``, for :func:`place_probe`). Returns ``(seconds, cell counts)``; a
     ``CCU2C`` (two bits of carry chain) takes two LUT4 sites."""
-    from hdl.board import ChipShell
     if memories not in PROBE_MEMORIES:
         raise ValueError(f"memories must be one of {', '.join(PROBE_MEMORIES)}, "
                          f"not {memories!r}")
@@ -470,8 +466,6 @@ def _write_report(directory, config, device, frequency_mhz, synth_seconds, pnr_s
 
 
 def _shell_verilog(config):
-    from amaranth.back import verilog
-    from hdl.board import ChipShell
     return verilog.convert(ChipShell(config), name=ChipShell.MODULE, emit_src=False,
                            strip_internal_attrs=True)
 
@@ -485,7 +479,6 @@ def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_on
     """Export, synthesise, place and route the chip of ``config`` and write the report.
 
     Returns the :class:`FpgaReport` (or, with ``synth_only``, the synthesised cell counts)."""
-    from hdl.board import ChipShell
     chip = export_chip(config, progress=progress)
     directory = report_directory(config, device)
     with locked(directory):
@@ -520,7 +513,6 @@ def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_on
 def build_board(config, *, baud=115200, seed=1, progress=None):
     """The ULX3S 85F bitstream of :class:`hdl.board.BoardTop` for ``config``; returns the
     :class:`FpgaReport` and the path of the ``.bit`` file."""
-    from hdl.board import BoardTop, board_plan
     chip = export_chip(config, progress=progress)
     directory = BUILD / "fpga" / f"board-{config_directory(config).name}"
     with locked(directory):
@@ -545,68 +537,3 @@ def build_board(config, *, baud=115200, seed=1, progress=None):
                             f"{directory / 'report.md'}")
         bitstream = pack_bitstream(directory, top, progress=progress)
     return report, bitstream
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.fpga",
-                                     description=__doc__.split("\n")[0])
-    add_config_arguments(parser, allow_all=False)
-    parser.add_argument("--freq", type=float, default=100,
-                        help="nextpnr frequency target in MHz (default 100)")
-    parser.add_argument("--seed", type=int, default=1, help="nextpnr placer seed")
-    parser.add_argument("--synth-only", action="store_true", help="stop after Yosys")
-    parser.add_argument("--board", action="store_true",
-                        help="build the ULX3S 85F bitstream instead of the report")
-    parser.add_argument("--baud", type=int, default=115200, help="board UART baud rate")
-    parser.add_argument("--probe", metavar="MODULE",
-                        help="only synthesise MODULE of the export (lpu_vxm_alu, lpu_chip, ...) "
-                             "and print its cells (see probe())")
-    parser.add_argument("--memories", choices=sorted(PROBE_MEMORIES), default="keep",
-                        help="with --probe: keep, drop or only synthesise its memories")
-    parser.add_argument("--blackbox", metavar="MODULE", action="append", default=[],
-                        help="with --probe: leave MODULE out (repeatable)")
-    parser.add_argument("--place", action="store_true",
-                        help="with --probe: also place and route MODULE out of context and "
-                             "report its Fmax (see place_probe())")
-    args = parser.parse_args(argv)
-    config = config_from_arguments(parser, args)
-    if args.place and (not args.probe or args.memories != "keep" or args.blackbox):
-        parser.error("--place needs --probe MODULE, without --memories or --blackbox")
-    progress = Progress()
-    try:
-        if args.place:
-            report = place_probe(config, args.probe, frequency_mhz=args.freq, seed=args.seed,
-                                 progress=progress)
-            print(report.markdown())
-            print(f"report: {probe_directory(config, args.probe) / 'report.md'}")
-            return 0
-        if args.probe:
-            seconds, cells = probe(config, args.probe, memories=args.memories,
-                                   blackbox=args.blackbox, progress=progress)
-            for kind, count in sorted(cells.items()):
-                print(f"{count:8d}  {kind}")
-            print(f"LUT4 sites (LUT4 + 2 x CCU2C): "
-                  f"{cells.get('LUT4', 0) + 2 * cells.get('CCU2C', 0)}; {seconds:.0f} s")
-            return 0
-        if args.board:
-            report, bitstream = build_board(config, baud=args.baud, seed=args.seed,
-                                            progress=progress)
-            print(report.markdown())
-            print(f"bitstream: {bitstream}")
-            return 0
-        result = report_chip(config, frequency_mhz=args.freq, seed=args.seed,
-                             synth_only=args.synth_only, progress=progress)
-    except FpgaError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    if args.synth_only:
-        for kind, count in sorted(result.items()):
-            print(f"{count:8d}  {kind}")
-        return 0
-    print(result.markdown())
-    print(f"report: {report_directory(config, LFE5U_85F) / 'report.md'}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

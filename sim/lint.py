@@ -1,7 +1,5 @@
-"""``make lint``: ``verilator --lint-only -Wall`` on the exported Verilog.
-
-    python -m sim.lint --preset tiny
-    python -m sim.lint --preset all
+"""``verilator --lint-only -Wall`` on the exported Verilog (the command is ``make lint``,
+:mod:`commands.lint`).
 
 Lints the very file ``make verilog`` writes (:func:`sim.verilog.export_chip`) with the waivers of
 :data:`WAIVERS` (one file, one reason per line, each scoped to generated Verilog), and the
@@ -9,23 +7,19 @@ hand-written ``lpu_sram`` module on its own with no waiver at all. Clean means: 
 0 and prints no warning.
 """
 
-import argparse
 import collections
 import re
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hdl import sram
-from .env import BUILD, setup_verilator
-from .export import Progress, add_config_arguments, configs_from_arguments
 from hdl.chip import CHIP_MODULE
+from .env import BUILD, setup_verilator
 from .verilog import export_chip, locked
 
-__all__ = ["WAIVERS", "LintResult", "lint_file", "lint_chip", "lint_sram", "waiver_rules",
-           "main"]
+__all__ = ["WAIVERS", "LintResult", "lint_file", "lint_chip", "lint_sram", "waiver_rules"]
 
 #: The only lint waivers of the project (a Verilator control file).
 WAIVERS = Path(__file__).with_name("lint_waivers.vlt")
@@ -108,27 +102,3 @@ def waiver_rules(path=WAIVERS):
                              f'lint_off -rule R -file "glob" [-match "text"] // reason')
         rules.append((match[1], match[2], match[3], (match[4] or "").strip()))
     return rules
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.lint",
-                                     description=__doc__.split("\n")[0])
-    add_config_arguments(parser)
-    args = parser.parse_args(argv)
-    configs = configs_from_arguments(parser, args)
-    progress = Progress()
-    failed = 0
-    sram = lint_sram()
-    print(f"lpu_sram (hand-written, no waivers): {sram.summary()}")
-    failed += not sram.clean
-    for config in configs:
-        result = lint_chip(config, progress=progress)
-        print(f"{config.name}: {result.path}: {result.summary()}")
-        if not result.clean:
-            failed += 1
-            print(result.output[-4000:], file=sys.stderr)
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from .env import BUILD, setup_verilator
@@ -30,6 +31,7 @@ class CocotbFailure(AssertionError):
 
 
 def _runner_class():
+    # cocotb comes with the `sim` extra; the rest of the module works without it.
     from cocotb_tools.runner import Verilator
 
     class PortsOnlyVerilator(Verilator):
@@ -91,7 +93,6 @@ def _share_runtime(build_dir, waves, *, store):
 def build_model(*, toplevel, sources, build_dir, waves=False, clean=False):
     """Build (or reuse) the Verilator model of ``toplevel`` in ``build_dir``; returns the
     runner, ready to run tests, and the seconds the build took."""
-    import time
     setup_verilator()
     build_dir = Path(build_dir).resolve()
     if clean and build_dir.exists():
@@ -127,7 +128,7 @@ def run_cocotb(*, toplevel, sources, test_module, build_dir, extra_env=None, tes
     Returns the directory the run wrote its files to. Raises :class:`CocotbFailure` when a
     cocotb test fails or the simulator exits with an error.
     """
-    from cocotb_tools.check_results import get_results
+    from cocotb_tools.check_results import get_results     # the `sim` extra, as above
 
     build_dir = Path(build_dir).resolve()
     runner, _ = build_model(toplevel=toplevel, sources=sources, build_dir=build_dir,

@@ -1,6 +1,6 @@
-"""The board host script (sim/board_host.py) against an emulated board: a byte-level model of
-the UART bridge in front of a model of the chip's register map (isa/host.py) that executes
-programs on the golden simulator.
+"""The board host (sim/board_host.py) and its demo (commands/board.py) against an emulated
+board: a byte-level model of the UART bridge in front of a model of the chip's register map
+(isa/host.py) that executes programs on the golden simulator.
 
 The bridge's own byte handling is tested on its RTL in tests/test_uart.py; this test checks the
 host side: frame chunking, write-answer collection, the XFER_* transfer sequence, run control
@@ -12,13 +12,13 @@ import struct
 import numpy as np
 import pytest
 
+from commands.board import run_demo
 from golden.archsim import ArchSim
-from isa.host import BridgeCommand
 from isa.config import preset
 from isa.geometry import HostSpace, floorplan
-from isa.host import (CHIP_ID, Control, Reg, Status, XFER_DATA_BASE, XferCommand, xfer_bits,
-                      xfer_words)
-from sim.board_host import BoardHost, BridgeClient, BridgeError, run_demo
+from isa.host import (CHIP_ID, BridgeCommand, Control, Reg, Status, XFER_DATA_BASE, XferCommand,
+                      xfer_bits, xfer_words)
+from sim.board_host import BoardHost, BridgeClient, BridgeError
 
 CONFIG = preset("tiny")
 

@@ -1,6 +1,6 @@
 """The commands' configuration arguments: ``--preset``/``--set`` give clear errors, and commands
-that run one chip refuse ``--preset all``; ``python -m sim.fpga --place`` asks for a whole probed
-module."""
+that run one chip refuse ``--preset all``; ``python -m commands.fpga --place`` asks for a whole
+probed module."""
 
 import argparse
 
@@ -8,7 +8,8 @@ import pytest
 
 from isa import preset
 from isa.config import PRESETS
-from sim.export import add_config_arguments, config_from_arguments, configs_from_arguments
+from commands.arguments import add_config_arguments, config_from_arguments, configs_from_arguments
+from commands.fpga import main as fpga_main
 
 
 def parse(argv, *, allow_all):
@@ -48,9 +49,8 @@ def test_bad_arguments_are_named(argv, message, capsys):
     ["--place", "--probe", "lpu_chip", "--blackbox", "lpu_vxm_alu"],
 ])
 def test_fpga_place_needs_a_whole_probed_module(argv, capsys):
-    from sim.fpga import main
     with pytest.raises(SystemExit) as exit:
-        main(["--preset", "tiny", *argv])
+        fpga_main(["--preset", "tiny", *argv])
     assert exit.value.code == 2
     assert "--place needs --probe MODULE, without --memories or --blackbox" in \
         capsys.readouterr().err

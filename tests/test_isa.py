@@ -2,8 +2,10 @@
 
 import pytest
 
+from commands.isa_docs import DOCUMENT
 from isa import ChipConfig, ConfigError, DEFAULT, PRESETS, preset
 from isa.config import MAX_STREAMS
+from isa.docs import render
 from isa.formats import FORMATS, INSTRUCTIONS, Instruction, Operand, EncodingError, decode, spec_for
 from isa.geometry import Hemisphere, QueueKind, UnitKind, floorplan
 from isa.host import ErrorFlag
@@ -74,7 +76,8 @@ def test_queues_one_per_port_and_alu():
     config = preset("tiny")
     plan = floorplan(config)
     kinds = [q.kind for q in plan.queues]
-    assert kinds.count(QueueKind.MEM_READ) == kinds.count(QueueKind.MEM_WRITE) == 2 * config.mem_slices
+    assert kinds.count(QueueKind.MEM_READ) == kinds.count(QueueKind.MEM_WRITE) == \
+        2 * config.mem_slices
     assert kinds.count(QueueKind.VXM_ALU) == config.vxm_alus
     assert [q.number for q in plan.queues] == list(range(len(plan.queues)))
     assert plan.queue("vxm.alu2").index == 2
@@ -150,6 +153,6 @@ def test_timing_rule_is_its_own_inverse():
 
 
 def test_isa_reference_is_generated_from_isa():
-    # docs/isa.md restates isa/'s tables; it must be exactly what `python -m isa.docs` writes.
-    from isa.docs import DOCUMENT, render
-    assert DOCUMENT.read_text() == render(), "docs/isa.md is stale: run `python -m isa.docs`"
+    # docs/isa.md restates isa/'s tables; it must be exactly what the generator writes.
+    assert DOCUMENT.read_text() == render(), \
+        "docs/isa.md is stale: run `python -m commands.isa_docs`"

@@ -12,8 +12,8 @@ import pytest
 from golden.transformer import kernels as K
 from golden.transformer import quantize as Q
 from golden.transformer import reference as R
-from golden.transformer.layers import (IntegerEncoder, KVCache, LayerParams, decoder_layer, decoder_step,
-                           encoder_layer)
+from golden.transformer.layers import (IntegerEncoder, KVCache, LayerParams, decoder_layer,
+                                      decoder_step, encoder_layer)
 
 TABLES = Q.build_tables()
 WIDTH, HEADS, FFN = 32, 4, 64

@@ -10,13 +10,15 @@ Every testbench checks the RTL against an oracle written independently of it; th
 
 import pytest
 
+from compiler.asm import assemble
+
 from isa import preset
 from sim.env import BUILD
 from sim.runner import CocotbFailure, run_cocotb
 from hdl.chip import CHIP_MODULE
 from sim.verilog import export_chip
 from verification.harness import UNITS, export_unit
-from verification.system import chip_build_dir
+from verification.system import chip_build_dir, run_programs_on_rtl
 
 pytestmark = pytest.mark.verilator
 
@@ -110,10 +112,8 @@ def test_conflict_with_a_dropped_instruction():
 def test_system_runner_runs_consecutive_programs():
     """A second run must not see the first run's DONE, and a shorter program must not run on
     into the previous program's instructions."""
-    from compiler.asm import assemble
-    from verification.system import run_programs_on_rtl
     config = preset("tiny")
     programs = [assemble(".queue vxm.alu0\n nop 5\n nop 5\n nop 5\n", config),
                 assemble(".queue vxm.alu0\n nop 5\n", config)]
     results = run_programs_on_rtl(config, programs, name="consecutive")
-    assert [result["cycles"] for result in results] == [15, 5]
+    assert [result.cycles for result in results] == [15, 5]

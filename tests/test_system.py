@@ -6,7 +6,6 @@ golden cycles == the compiler's prediction; no error flags. All programs of a pr
 simulator launch (the chip is rebuilt only when the RTL changes).
 """
 
-import numpy as np
 import pytest
 
 from golden.archsim import ArchSim
@@ -14,6 +13,7 @@ from isa import preset
 from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case, random_shapes
 from verification.programs import composed_case, graph_case, hand_written, reduction_case
 from verification.switch_programs import switch_program
+from verification.compare import compare_runs
 from verification.system import run_programs_on_rtl
 
 PRESETS = ["tiny", "default", "fpga"]
@@ -77,11 +77,7 @@ def run(preset_name):
     if preset_name not in _RUNS:
         config = preset(preset_name)
         cases = [build() for _, build in case_specs(config)]
-        golden = []
-        for case in cases:
-            sim = ArchSim(config)
-            case.program.load_into(sim)
-            golden.append((sim.run(), case.program.read_outputs(sim)))
+        golden = [ArchSim(config).execute(case.program) for case in cases]
         rtl = run_programs_on_rtl(config, [c.program for c in cases], name="system")
         names = [name for name, _ in case_specs(config)]
         _RUNS[preset_name] = dict(zip(names, zip(cases, golden, rtl)))
@@ -97,16 +93,12 @@ def test_rtl_matches_golden_and_numpy(preset_name, name, request):
         # Under `--dist loadgroup` a preset's programs must stay on one worker, which
         # simulates them once (see the pytest pin in pyproject.toml).
         assert request.node.nodeid.endswith(f"@system-{preset_name}"), request.node.nodeid
-    case, (golden, golden_regions), rtl = run(preset_name)[name]
-    program = case.program
-    # Cycle-exact: the RTL's cycle counter, the golden simulator and the prediction agree.
-    assert rtl["cycles"] == golden.cycles == program.predicted_cycles
-    assert rtl["errors"] == int(golden.errors) == 0
-    # Bit-exact: every output word of the RTL equals the golden simulator's...
-    for region in program.outputs:
-        np.testing.assert_array_equal(rtl["outputs"][region.name], golden_regions[region.name],
-                                      err_msg=f"{name}: region {region.name}")
-    # ... and both equal the NumPy definition.
-    outputs = case.decode(rtl["outputs"]) if case.decode else rtl["outputs"]
-    for key, expected in case.expected.items():
-        np.testing.assert_array_equal(outputs[key], expected, err_msg=f"{name}: {key}")
+    case, golden, rtl = run(preset_name)[name]
+    # Cycle-exact: the RTL's cycle counter, the golden simulator and the prediction agree;
+    # bit-exact: every output word of the RTL equals the golden simulator's, and both equal the
+    # NumPy definition; no error flag.
+    comparison = compare_runs(case.program, {"golden": golden, "rtl": rtl},
+                              expected=case.expected, decode=case.decode, name=name)
+    assert comparison.ok, comparison.report()
+    assert comparison.cycles["rtl"] == comparison.cycles["golden"] == \
+        case.program.predicted_cycles

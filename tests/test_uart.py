@@ -13,11 +13,11 @@ import pytest
 from amaranth.sim import Simulator
 
 from hdl.uart import RX_FIFO_DEPTH, UartBridge
-from isa.host import MAX_BURST
+from isa.host import MAX_BURST, AxiResponse
 from sim.board_host import parse_read_answer, read_frame, write_frame
 
 DIVISOR = 4                       # clock cycles per UART bit: keeps the simulation short
-SLVERR = 2
+SLVERR = AxiResponse.SLVERR
 #: Registers of the model subordinate; anything else answers SLVERR.
 REGISTERS = range(0x40, 0x140, 4)
 
@@ -167,8 +167,10 @@ def test_write_burst_then_read_burst():
 def test_error_responses_are_reported():
     async def session(ctx, bridge, monitor):
         # One refused word in a burst makes the whole write answer SLVERR.
-        assert await exchange(ctx, bridge, monitor, write_frame(0x13C, [1, 2]), 1) == bytes([SLVERR])
-        answer = parse_read_answer(await exchange(ctx, bridge, monitor, read_frame(0x13C, 2), 10), 2)
+        assert await exchange(ctx, bridge, monitor, write_frame(0x13C, [1, 2]), 1) == \
+            bytes([SLVERR])
+        answer = parse_read_answer(
+            await exchange(ctx, bridge, monitor, read_frame(0x13C, 2), 10), 2)
         assert answer == [(0, 1), (SLVERR, 0)]
 
     simulate(session, seed=3)

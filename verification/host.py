@@ -4,6 +4,8 @@ Inputs are driven between clock edges and outputs are sampled at the edge, so ev
 ``await RisingEdge`` corresponds to exactly one chip cycle.
 """
 
+import time
+
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, RisingEdge, Timer
@@ -11,10 +13,10 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from hdl.chip import RESET_STAGES
 from isa.geometry import HostSpace, floorplan
-from isa.host import Control, ErrorFlag, Reg, Status
+from isa.host import Control, ErrorFlag, Reg, RunOutcome, Status
 from isa.timing import HOST_READ_LATENCY, SIMULATION_CLOCK_NS
 
-__all__ = ["HostDriver", "RunReport", "axi_master"]
+__all__ = ["HostDriver", "axi_master"]
 
 #: Cycles after the START write completes by which the chip has started (and cleared DONE):
 #: the host interface registers the pulse, then the run control takes it.
@@ -28,17 +30,6 @@ def axi_master(dut):
     axi.write_if.log.setLevel("WARNING")
     axi.read_if.log.setLevel("WARNING")
     return axi
-
-
-class RunReport:
-    """What the host reads back after a run."""
-
-    def __init__(self, cycles, errors, error_queue, error_cycle, wall_seconds):
-        self.cycles = cycles
-        self.errors = ErrorFlag(errors)
-        self.error_queue = error_queue
-        self.error_cycle = error_cycle
-        self.wall_seconds = wall_seconds
 
 
 class HostDriver:
@@ -138,7 +129,6 @@ class HostDriver:
 
     async def run(self, *, timeout_cycles):
         """START the loaded program, let the chip run freely until DONE, and report."""
-        import time
         await self.write_reg(Reg.CONTROL, Control.START)
         begin = time.perf_counter()
         # START is registered at the chip boundary: let it clear DONE of a previous run
@@ -153,7 +143,22 @@ class HostDriver:
         status = Status(await self.read_reg(Reg.STATUS))
         if Status.RUNNING in status or Status.DONE not in status:
             raise RuntimeError(f"unexpected status after DONE: {status!r}")
+        return await self.outcome(wall)
+
+    async def outcome(self, wall_seconds=None):
+        """The :class:`~isa.host.RunOutcome` the registers report after a run (without
+        outputs)."""
         cycles = await self.read_reg(Reg.CYCLES_LO) | (await self.read_reg(Reg.CYCLES_HI)) << 32
-        return RunReport(cycles, await self.read_reg(Reg.ERRORS),
-                         await self.read_reg(Reg.ERROR_QUEUE),
-                         await self.read_reg(Reg.ERROR_CYCLE), wall)
+        return RunOutcome(cycles, ErrorFlag(await self.read_reg(Reg.ERRORS)),
+                          await self.read_reg(Reg.ERROR_QUEUE),
+                          await self.read_reg(Reg.ERROR_CYCLE), wall_seconds=wall_seconds)
+
+    async def load(self, program, *, skip=()):
+        """Load ``program`` (a :class:`~compiler.program.Program`): every queue's
+        :meth:`~compiler.program.Program.instruction_images` but those numbered in ``skip``,
+        and its SRAM images."""
+        for number, words in program.instruction_images().items():
+            if number not in skip:
+                await self.load_program(number, words)
+        for index, address, words in program.sram:
+            await self.load_sram(index, address, words)

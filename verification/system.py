@@ -7,9 +7,9 @@ Verilator build is cached per configuration under ``build/sim``.
 import os
 import pickle
 
+from hdl.chip import CHIP_MODULE
 from sim.env import BUILD
 from sim.runner import run_cocotb
-from hdl.chip import CHIP_MODULE
 from sim.verilog import config_directory, export_chip
 
 __all__ = ["run_programs_on_rtl", "chip_build_dir"]
@@ -22,8 +22,8 @@ def chip_build_dir(config):
 def run_programs_on_rtl(config, programs, *, progress=None, name="programs", build_dir=None):
     """Load and run each :class:`~compiler.program.Program` in turn on one simulated chip.
 
-    Returns one dict per program: ``cycles``, ``errors``, ``error_queue``, ``error_cycle``,
-    ``outputs`` (``{region: [count, lanes] uint8}``) and ``wall_seconds`` (run phase only).
+    Returns one :class:`~isa.host.RunOutcome` per program, with its output regions and the
+    wall-clock time of its run phase.
     """
     verilog = export_chip(config, progress=progress)
     build_dir = build_dir or chip_build_dir(config)

@@ -7,6 +7,7 @@ itself wrote (for transfers), and the golden architectural simulator
 registers and SRAM contents.
 """
 
+import dataclasses
 import random
 from functools import partial
 
@@ -15,6 +16,7 @@ import numpy as np
 from cocotb.triggers import RisingEdge
 
 from compiler.asm import assemble
+from compiler.program import Region
 from golden.archsim import ArchSim
 from hdl.chip import HOST_QUEUE
 from isa import preset
@@ -23,7 +25,8 @@ from isa.geometry import HostSpace
 from isa.host import (CHIP_ID, Control, ErrorFlag, Reg, Status, XFER_DATA_BASE, XferCommand,
                       xfer_words)
 from isa.opcodes import ControlOp, Direction, MemWriteOp
-from .host import HostDriver, RunReport
+from .compare import compare_runs
+from .host import HostDriver
 from .programs import hand_written
 from .scoreboard import FAULT
 
@@ -62,18 +65,6 @@ class ChipBench(HostDriver):
 
     # ---- Programs. ----
 
-    async def load(self, program):
-        """Load ``program`` (a :class:`~compiler.program.Program`). Every queue gets a HALT
-        after its words (unless they fill it): an earlier program's instructions stay in the
-        instruction memory, and the chip would run on into them."""
-        for number in range(len(self.plan.queues)):
-            words = list(program.queues.get(number, []))
-            if len(words) < self.config.queue_depth:
-                words.append(HALT)
-            await self.load_program(number, words)
-        for index, address, words in program.sram:
-            await self.load_sram(index, address, words)
-
     async def run(self, *, timeout_cycles):
         """START the loaded program, wait for DONE and report (as :meth:`HostDriver.run`, but
         safe when DONE is still set from the previous run: a START clears DONE only one cycle
@@ -89,45 +80,52 @@ class ChipBench(HostDriver):
             raise TimeoutError(f"no DONE within {timeout_cycles} cycles")
         status = Status(await self.read_reg(Reg.STATUS))
         assert Status.DONE in status and Status.RUNNING not in status, repr(status)
-        cycles = await self.read_reg(Reg.CYCLES_LO) | await self.read_reg(Reg.CYCLES_HI) << 32
-        return RunReport(cycles, await self.read_reg(Reg.ERRORS),
-                         await self.read_reg(Reg.ERROR_QUEUE),
-                         await self.read_reg(Reg.ERROR_CYCLE), 0.0)
+        return await self.outcome()
 
     async def registers(self):
         return {reg: await self.read_reg(reg) for reg in (Reg.STATUS, Reg.ERRORS,
                                                           Reg.ERROR_QUEUE, Reg.ERROR_CYCLE)}
 
 
+class _Faulty:
+    """A program whose SRAM images have one bit flipped in every byte: the oracle's deliberate
+    error (``LPU_FAULT=1``)."""
+
+    def __init__(self, program):
+        self.program = program
+
+    def load_into(self, machine):
+        for number, words in self.program.instruction_images().items():
+            machine.load_program(number, words)
+        for index, address, words in self.program.sram:
+            machine.load_sram(index, address, np.asarray(words, dtype=np.uint8) ^ 1)
+
+    def read_outputs(self, machine):
+        return self.program.read_outputs(machine)
+
+
 def golden_run(program, *, fault=FAULT):
-    """Run ``program`` on the golden simulator; returns ``(sim, result)``. ``fault`` flips a bit
-    in every byte of SRAM the oracle loads (a deliberate error)."""
-    sim = ArchSim(CONFIG, strict=False)
-    for number, words in program.queues.items():
-        sim.load_program(number, words)
-    for index, address, words in program.sram:
-        words = np.asarray(words, dtype=np.uint8)
-        sim.load_sram(index, address, words ^ 1 if fault else words)
-    return sim, sim.run()
+    """Run ``program`` on the golden simulator (``strict=False``: some programs here err on
+    purpose); returns its :class:`~isa.host.RunOutcome`."""
+    return ArchSim(CONFIG, strict=False).execute(_Faulty(program) if fault else program)
 
 
 async def compare_with_golden(bench, program, regions, *, budget=10_000):
-    """Run ``program`` on the chip and the golden simulator; compare cycles, error registers
-    and the SRAM ``regions`` (``(slice, address, count)``). Returns the chip's report."""
+    """Run ``program`` on the chip and the golden simulator and compare them
+    (:func:`~verification.compare.compare_runs`): cycles, error registers, and the SRAM
+    ``regions`` (``(slice, address, count)``). Returns the chip's outcome."""
+    program = dataclasses.replace(program, outputs=[
+        Region(f"sram{index}[{address}:{address + count}]", index, address, count)
+        for index, address, count in regions])
     await bench.load(program)
-    report = await bench.run(timeout_cycles=budget)
-    sim, result = golden_run(program)
-    chip = (report.cycles, report.errors, report.error_queue, report.error_cycle)
-    assert chip == (result.cycles, result.errors, result.error_queue, result.error_cycle), \
-        f"chip (cycles, errors, queue, cycle) {chip} != golden {result}"
-    for index, address, count in regions:
-        got = await bench.read_sram(index, address, count)
-        expected = sim.read_sram(index, address, count)
-        rows = np.flatnonzero((got != expected).any(axis=1))
-        assert not len(rows), (f"SRAM {index}[{address}:{address + count}] differs from the "
-                               f"golden simulator first at word {address + rows[0]}: "
-                               f"{got[rows[0]].tolist()} != {expected[rows[0]].tolist()}")
-    return report
+    outcome = await bench.run(timeout_cycles=budget)
+    outcome.outputs = {region.name: await bench.read_sram(region.slice, region.address,
+                                                          region.count)
+                       for region in program.outputs}
+    comparison = compare_runs(program, {"golden": golden_run(program), "rtl": outcome},
+                              errors="equal", name="chip")
+    assert comparison.ok, comparison.report()
+    return outcome
 
 
 def random_words(rng, count):

@@ -74,3 +74,12 @@ class ArchSim:
             chip.skip_quiet(max_cycles)
         return RunOutcome(cycles=chip.cycle, errors=chip.errors, error_queue=chip.error_queue,
                           error_cycle=chip.error_cycle, trace=tuple(chip.trace or ()))
+
+    def execute(self, program, *, trace=False, max_cycles=10_000_000):
+        """Load ``program`` (a :class:`~compiler.program.Program`: anything with
+        ``load_into`` and ``read_outputs``), run it and read its output regions back: its
+        :class:`~isa.host.RunOutcome`."""
+        program.load_into(self)
+        outcome = self.run(trace=trace, max_cycles=max_cycles)
+        outcome.outputs = program.read_outputs(self)
+        return outcome

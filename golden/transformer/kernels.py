@@ -17,8 +17,8 @@ so tests can check each kernel against the operation lists in ``docs/numerics.md
 
 Values are NumPy ``int64`` arrays holding integers of the stated type. Fixed-point formats are
 written ``Qn``: an integer ``v`` in ``Qn`` stands for ``v / 2**n``. Constants that are computed
-offline from real numbers (multipliers, tables) are made by :mod:`golden.transformer.quantize`; the kernels
-only consume them.
+offline from real numbers (multipliers, tables) are made by
+:mod:`golden.transformer.quantize`; the kernels only consume them.
 """
 
 import contextlib
@@ -419,7 +419,8 @@ def _inverse_rms(d, tables):
     magnitude sets a signed shift ``k`` so that ``d * 2**-k`` (``SHL`` or ``RSHR``) has 15
     bits; each square (at most ``2**30``) is ``RSHR``-ed by an even ``j`` (8 for ``H = 384``)
     so the row sum ``v`` fits int32; ``v`` is normalised by an even ``CLZ`` shift ``s`` to
-    ``m = v 2**s`` in ``[2**29, 2**31)``; ``1/sqrt(m/2**31)`` (Q29) comes from a table seed and two Newton steps;
+    ``m = v 2**s`` in ``[2**29, 2**31)``; ``1/sqrt(m/2**31)`` (Q29) comes from a table seed and
+    two Newton steps;
     ``d`` is scaled up to 30 bits, multiplied (``MULQ``) and shifted back by the exponents.
     """
     V = VectorOp

@@ -1,4 +1,5 @@
-"""Integer transformer layers built from :mod:`golden.transformer.kernels`: the arithmetic the chip runs.
+"""Integer transformer layers built from :mod:`golden.transformer.kernels`: the arithmetic the
+chip runs.
 
 A layer maps the int16 residual stream ``[tokens, H]`` (one scale per tensor) to the next
 int16 residual stream. It is a post-LayerNorm BERT block::

@@ -194,7 +194,7 @@ def load_weights(directory=None, config=None):
     ModelError
         If the file is missing or unreadable, or a tensor is missing or has the wrong shape.
     """
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load_file     # the `model` extra: only the real model needs it
 
     directory = model_dir(directory)
     config = load_config(directory) if config is None else config
@@ -229,7 +229,7 @@ class SentenceTokenizer:
     """
 
     def __init__(self, directory=None, context_length=None):
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer        # the `model` extra, as above
 
         directory = model_dir(directory)
         file = directory / "tokenizer.json"

@@ -1,7 +1,8 @@
 """Offline quantisation: multipliers, lookup tables, calibration and the integer model file.
 
 This is the only place where real numbers become the integer constants of the integer pipeline
-(:mod:`golden.transformer.kernels`, :mod:`golden.transformer.layers`). Floats are used here and nowhere downstream.
+(:mod:`golden.transformer.kernels`, :mod:`golden.transformer.layers`). Floats are used here
+and nowhere downstream.
 
 Scheme (docs/numerics.md states it in full)
     * int8 weights, symmetric, one scale per output channel (the largest magnitude maps to 127);
@@ -13,7 +14,8 @@ Scheme (docs/numerics.md states it in full)
       :data:`SMOOTHING_CANDIDATES`.
     * Q, K, V int8 per tensor; softmax probabilities int8 ``0..127`` (scale 1/127).
     * The GELU output (input of the feed-forward down-projection) has 15 bits, one scale per
-      tensor, and enters the MXM as two int8 passes (:func:`golden.transformer.kernels.linear_wide_accumulate`).
+      tensor, and enters the MXM as two int8 passes
+      (:func:`golden.transformer.kernels.linear_wide_accumulate`).
     * The residual stream (every LayerNorm output) is int16, one scale per tensor, set by the
       hard bound ``max_i |gamma_i| sqrt(H - 1) + |beta_i|`` so it never saturates.
     * Residual sums (LayerNorm inputs) are int32 at a scale that maps the calibrated maximum to
@@ -44,7 +46,7 @@ from .layers import IntegerEncoder, LayerParams
 __all__ = [
     "quantize_multiplier", "requant", "build_tables", "calibrate", "quantize_layer",
     "quantize_model", "ModelFileError", "kernel_constants", "save", "read_manifest", "load",
-    "read_sentences", "build", "main",
+    "read_sentences", "build",
 ]
 
 
@@ -136,8 +138,8 @@ def _gelu_decimal(x):
 
 
 def build_tables():
-    """The :class:`~golden.transformer.kernels.Tables`, computed exactly (integer or 50-digit Decimal
-    arithmetic, so every platform gets the same integers)."""
+    """The :class:`~golden.transformer.kernels.Tables`, computed exactly (integer or 50-digit
+    Decimal arithmetic, so every platform gets the same integers)."""
     n = LUT_ENTRIES
     with localcontext() as context:
         context.prec = 50
@@ -175,7 +177,8 @@ ACTIVATION_HEADROOM = 1.5
 #: The same for the 15-bit GELU output (one scale per tensor).
 WIDE_HEADROOM = 2.0
 _TINY = 1e-12
-#: Bound on the normalised value ``q`` of :func:`golden.transformer.kernels.layer_norm`: ``2**30.5``.
+#: Bound on the normalised value ``q`` of :func:`golden.transformer.kernels.layer_norm`:
+#: ``2**30.5``.
 _NORMALISED_BOUND = 1518500250
 
 
@@ -186,7 +189,8 @@ def calibrate(model, token_lists):
     -------
     dict
         ``"embeddings"`` and ``"layers.{i}.{name}"`` (see
-        :data:`golden.transformer.reference.ACTIVATIONS`) to float arrays ``[all tokens, channels]``.
+        :data:`golden.transformer.reference.ACTIVATIONS`) to float arrays ``[all tokens,
+        channels]``.
     """
     seen = {}
     for tokens in token_lists:
@@ -410,8 +414,8 @@ class ModelFileError(RuntimeError):
 
 
 def kernel_constants():
-    """The constants of :mod:`golden.transformer.kernels` a model file depends on (recorded in, and checked
-    against, every file)."""
+    """The constants of :mod:`golden.transformer.kernels` a model file depends on (recorded in,
+    and checked against, every file)."""
     return {"lut_entries": LUT_ENTRIES, "p_max": K.P_MAX, "max_keys": K.MAX_KEYS,
             "exp_fraction_bits": K.EXP_FRACTION_BITS,
             "gelu_fraction_bits": K.GELU_FRACTION_BITS, "gelu_limit": K.GELU_LIMIT,

@@ -70,7 +70,8 @@ class FloatBert:
 
 
 def from_safetensors(weights, config):
-    """A :class:`FloatBert` (float64) from :func:`golden.transformer.minilm.load_weights` tensors."""
+    """A :class:`FloatBert` (float64) from :func:`golden.transformer.minilm.load_weights`
+    tensors."""
     def f64(name):
         return np.asarray(weights[name], dtype=np.float64)
 

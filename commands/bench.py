@@ -1,6 +1,7 @@
 """``make bench``: build time and simulation speed of the RTL, and the GEMM table.
 
-    python -m sim.bench [--preset default] [--set FIELD=VALUE] [--amaranth-cycles 150] [--skip-build]
+    python -m commands.bench [--preset default] [--set FIELD=VALUE] [--amaranth-cycles 150]
+                             [--skip-build]
 
 Tables (all numbers measured in this run):
 
@@ -17,9 +18,16 @@ Tables (all numbers measured in this run):
 import argparse
 import sys
 
-import numpy as np
-
-from .export import add_config_arguments, config_from_arguments
+from golden.archsim import ArchSim
+from hdl.chip import CHIP_MODULE
+from sim.amaranth_sim import run_on_amaranth
+from sim.env import BUILD
+from sim.runner import build_model
+from sim.verilog import config_directory, export_chip
+from verification.compare import compare_runs
+from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case
+from verification.system import run_programs_on_rtl
+from .arguments import add_config_arguments, config_from_arguments
 
 __all__ = ["main"]
 
@@ -34,7 +42,7 @@ def _table(header, rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.bench",
+    parser = argparse.ArgumentParser(prog="python -m commands.bench",
                                      description=__doc__.split("\n")[0])
     add_config_arguments(parser, allow_all=False)
     parser.add_argument("--amaranth-cycles", type=int, default=150,
@@ -43,15 +51,6 @@ def main(argv=None):
                         help="reuse the cached Verilator build instead of timing a clean one")
     args = parser.parse_args(argv)
     config = config_from_arguments(parser, args)
-
-    from golden.archsim import ArchSim
-    from sim.amaranth_sim import run_on_amaranth
-    from sim.env import BUILD
-    from sim.runner import build_model
-    from hdl.chip import CHIP_MODULE
-    from sim.verilog import config_directory, export_chip
-    from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case
-    from verification.system import run_programs_on_rtl
 
     def say(message):
         print(message, flush=True)
@@ -68,22 +67,19 @@ def main(argv=None):
 
     say("compiling the GEMMs ...")
     cases = [gemm_case(config, *shape, seed=7, per_channel=True) for shape in ACCEPTANCE_SHAPES]
-    say("checking them on the golden simulator ...")
-    for case in cases:
-        sim = ArchSim(config)
-        case.program.load_into(sim)
-        if sim.run().cycles != case.kernel.predicted_cycles:
-            raise SystemExit(f"golden simulator disagrees with the prediction for {case.name}")
+    say("running them on the golden simulator ...")
+    golden = [ArchSim(config).execute(case.program) for case in cases]
     say("running them on the RTL ...")
     results = run_programs_on_rtl(config, [c.program for c in cases], name="bench",
                                   build_dir=build_dir)
-    for case, result in zip(cases, results):
-        exact = np.array_equal(case.kernel.decode_outputs(result["outputs"]), case.expected)
-        if not exact or result["cycles"] != case.kernel.predicted_cycles or result["errors"]:
-            raise SystemExit(f"RTL result of {case.name} is wrong: the bench measures only "
-                             f"correct runs")
+    for case, g, result in zip(cases, golden, results):
+        comparison = compare_runs(case.program, {"golden": g, "rtl": result},
+                                  expected={"C": case.expected}, decode=case.kernel.unbind,
+                                  name=case.name)
+        if not comparison.ok:
+            raise SystemExit(f"the bench measures only correct runs:\n{comparison.report()}")
 
-    speed_case = max(zip(cases, results), key=lambda pair: pair[1]["cycles"])
+    speed_case = max(zip(cases, results), key=lambda pair: pair[1].cycles)
     say(f"running the first {args.amaranth_cycles} cycles of {speed_case[0].name} on "
         f"Amaranth's simulator ...")
     amaranth = run_on_amaranth(speed_case[0].program, max_cycles=args.amaranth_cycles)
@@ -95,10 +91,10 @@ def main(argv=None):
                    "cached" if build_seconds is None else f"{build_seconds:.1f}")]))
     print()
     print("2. Simulation speed (run phase: START to DONE; Python idle while the chip runs)")
-    verilator_speed = speed_case[1]["cycles"] / speed_case[1]["wall_seconds"]
+    verilator_speed = speed_case[1].cycles / speed_case[1].wall_seconds
     print(_table(("program", "cycles", "Verilator cycles/s", "Amaranth cycles/s",
                   "Verilator / Amaranth"),
-                 [(speed_case[0].name, speed_case[1]["cycles"], f"{verilator_speed:,.0f}",
+                 [(speed_case[0].name, speed_case[1].cycles, f"{verilator_speed:,.0f}",
                    f"{amaranth.cycles_per_second:,.1f} ({amaranth.cycles} cycles)",
                    f"{verilator_speed / amaranth.cycles_per_second:,.0f}x")]))
     print()
@@ -110,7 +106,7 @@ def main(argv=None):
     rows = []
     for case, result in zip(cases, results):
         kernel = case.kernel
-        cycles = result["cycles"]
+        cycles = result.cycles
         weight_bytes = kernel.k * kernel.n
         if kernel.m == 1:
             bound = (f"{cycles / (weight_bytes / stream_bytes):.2f}x streams, "

@@ -1,26 +1,13 @@
-"""``make verilog``: write the chip's Verilog for one preset, or for all of them.
+"""What every command shares: ``--preset`` / ``--set`` configuration arguments, and
+timestamped progress lines for long runs."""
 
-    python -m sim.export --preset tiny          # build/verilog/tiny/lpu_chip.v
-    python -m sim.export --preset all           # every preset in isa.config.PRESETS
-    python -m sim.export --preset tiny --set vxm_alus=2 --set words=1024
-
-The file is the one :func:`sim.verilog.export_chip` writes and the regression simulates: one
-self-contained Verilog file (chip top, shared cells, the ``lpu_sram`` module) whose header
-records the configuration and a cache key. ``--set`` derives a configuration from the preset
-(its files go to ``build/verilog/<preset>-<hash>``), for trying other geometries.
-"""
-
-import argparse
-import re
 import sys
 import time
 
 from isa.config import ConfigError, PRESETS, preset
-from .verilog import export_chip
 
 __all__ = ["resolve_config", "add_config_arguments", "configs_from_arguments",
-           "config_from_arguments", "Progress",
-           "main"]
+           "config_from_arguments", "Progress"]
 
 
 def resolve_config(name, overrides=()):
@@ -78,26 +65,3 @@ class Progress:
     def __call__(self, message):
         print(f"[{time.monotonic() - self.start:7.1f} s] {message}", file=self.stream,
               flush=True)
-
-
-def _module_count(path):
-    with open(path) as handle:
-        return sum(1 for line in handle if re.match(r"module\s", line))
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.export", description=__doc__.split("\n")[0])
-    add_config_arguments(parser)
-    args = parser.parse_args(argv)
-    progress = Progress()
-    for config in configs_from_arguments(parser, args):
-        begin = time.monotonic()
-        path = export_chip(config, progress=progress)
-        size = path.stat().st_size
-        print(f"{config.name}: {path} ({size / 1e6:.1f} MB, {_module_count(path)} modules, "
-              f"{time.monotonic() - begin:.1f} s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,105 @@
+"""``make sim``: compile demo programs, run them on the golden simulator and on the RTL
+(Verilator), and report bit-exactness, predicted vs simulated cycles, MXM utilisation and
+simulation speed.
+
+    python -m commands.demo [--preset default] [--set FIELD=VALUE] [--clock-mhz 900]
+"""
+
+import argparse
+import sys
+
+import numpy as np
+
+from compiler.elementwise import compile_graph
+from compiler.graph import Graph
+from golden.archsim import ArchSim
+from isa.opcodes import DType, VectorOp
+from verification.compare import compare_runs
+from verification.gemm_cases import gemm_case
+from verification.programs import composed_case
+from verification.reference import evaluate_graph
+from verification.system import run_programs_on_rtl
+from .arguments import Progress, add_config_arguments, config_from_arguments
+
+__all__ = ["main"]
+
+
+class _Demo:
+    """A demo program with its NumPy expectation, its decoder and its multiply-accumulates."""
+
+    def __init__(self, name, program, expected, decode, kernel=None):
+        self.name, self.program, self.expected, self.decode = name, program, expected, decode
+        self.kernel = kernel            # a GEMM's kernel, for its utilisation
+
+
+def _demo_programs(config):
+    rng = np.random.default_rng(2026)
+    length = 64 * config.lanes
+    graph = Graph(length)
+    x = graph.input("x", DType.I32)
+    residual = graph.input("residual", DType.I8)
+    scaled = graph.requantize(graph.op(VectorOp.ADD, x, 1 << 12), multiplier=1518500250,
+                              shift=-9)
+    graph.output("y", graph.op(VectorOp.ADDS, scaled, residual, dtype=DType.I8))
+    kernel = compile_graph(graph, config)
+    inputs = {"x": rng.integers(-(1 << 20), 1 << 20, length),
+              "residual": rng.integers(-128, 128, length)}
+    yield _Demo("requantise + residual", kernel.program(inputs),
+                evaluate_graph(graph, inputs, config.lanes), kernel.decode_outputs)
+    for m, k, n in [(64, 384, 384), (1, 384, 384)]:
+        case = gemm_case(config, m, k, n, seed=1, per_channel=True)
+        yield _Demo(f"GEMM {m}x{k}x{n}", case.program, {"C": case.expected},
+                    case.kernel.unbind, case.kernel)
+    case = composed_case(config, seed=1)
+    yield _Demo("GEMM -> requantise -> row sum", case.program, case.expected, case.kernel.unbind)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m commands.demo",
+                                     description=__doc__.split("\n")[0])
+    add_config_arguments(parser, allow_all=False)
+    parser.add_argument("--clock-mhz", type=float, default=900.0,
+                        help="clock for the time column (default: 900, the TSP's)")
+    args = parser.parse_args(argv)
+    config = config_from_arguments(parser, args)
+    progress = Progress(sys.stdout)
+
+    print(f"Open LPU demo on preset {config.name!r}: {config.summary()}")
+    progress("compiling")
+    demos = list(_demo_programs(config))
+    progress("running the golden simulator")
+    golden = [ArchSim(config).execute(demo.program) for demo in demos]
+    progress("running the RTL (Verilator; the first run builds the model, a few minutes)")
+    rtl = run_programs_on_rtl(config, [demo.program for demo in demos], name="demo",
+                              progress=progress)
+    progress("done")
+
+    rows = []
+    all_ok = True
+    for demo, g, r in zip(demos, golden, rtl):
+        comparison = compare_runs(demo.program, {"golden": g, "rtl": r},
+                                  expected=demo.expected, decode=demo.decode, name=demo.name)
+        all_ok &= comparison.ok
+        utilisation = (f"{100 * demo.kernel.utilisation(r.cycles):.1f}%"
+                       if demo.kernel is not None else "-")
+        rows.append((demo.name, "yes" if comparison.bit_exact else "NO",
+                     str(demo.program.predicted_cycles), str(r.cycles),
+                     "yes" if comparison.cycle_exact else "NO", utilisation,
+                     f"{r.cycles / args.clock_mhz:.2f}",
+                     f"{r.cycles / max(r.wall_seconds, 1e-9):,.0f}"))
+        if not comparison.ok:
+            print(comparison.report(), file=sys.stderr)
+    header = ("program", "bit-exact", "predicted", "simulated", "cycle-exact", "MXM util",
+              f"us @{args.clock_mhz:g}MHz", "sim cycles/s")
+    widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
+    print()
+    for row in [header] + rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+    print()
+    print("bit-exact against the golden model and NumPy, and cycle-exact: "
+          + ("yes" if all_ok else "NO"))
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
