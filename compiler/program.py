@@ -44,10 +44,6 @@ class Program:
     outputs: list = field(default_factory=list)
     predicted_cycles: int = None
 
-    def queue_words(self, name):
-        """The words of the queue called ``name``."""
-        return self.queues.get(floorplan(self.config).queue(name).number, [])
-
     def instruction_images(self):
         """``{queue number: words}`` for every queue of the chip: the program's words followed
         by a HALT (unless they fill the queue). On a chip that ran an earlier program, an

@@ -23,6 +23,7 @@ from amaranth.lib.wiring import In, Out
 from isa.host import xfer_bits
 from .chip import CHIP_MODULE
 from .interfaces import AxiLiteSignature, HOST_INDEX_BITS, HOST_SPACE_BITS
+from .parameters import check_config, check_integer
 from .uart import UartBridge
 
 __all__ = ["chip_instance", "ChipShell", "BoardTop", "board_plan"]
@@ -59,7 +60,7 @@ class ChipShell(wiring.Component):
     MODULE = "lpu_fpga_top"
 
     def __init__(self, config):
-        self.config = config
+        self.config = check_config("ChipShell", config)
         super().__init__({
             "axi":     Out(AxiLiteSignature()),
             "clk":     In(1),
@@ -91,6 +92,8 @@ class BoardTop(Elaboratable):
     BOOT_CYCLES = 16
 
     def __init__(self, config, *, baud=115200):
+        check_config("BoardTop", config)
+        check_integer("Baud rate", baud, 1)
         divisor = round(self.CLOCK_MHZ * 1e6 / baud)
         if divisor < 4:
             raise ValueError(f"Baud rate must be at most {self.CLOCK_MHZ * 1e6 / 4:.0f} for a "

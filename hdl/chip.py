@@ -19,13 +19,14 @@ from amaranth.lib.wiring import In, Out, connect
 
 from isa.geometry import HostSpace, QueueKind, UnitKind, floorplan
 from isa.host import ErrorFlag
-from .cells import place
-from .fabric import Bypass, stream_row
+from .cells import CellLibrary, place
+from .fabric import stream_row
 from .host import HostInterface
 from .icu import InstructionControl
 from .interfaces import ERROR_BITS, AxiLiteSignature, XferSignature
 from .mem import MemorySlice
 from .mxm import MatrixUnit
+from .parameters import check_config
 from .sxm import SwitchUnit
 from .vxm import VectorUnit
 
@@ -69,7 +70,9 @@ class Chip(wiring.Component):
     """
 
     def __init__(self, config, *, library=None):
-        self.config = config
+        self.config = check_config("Chip", config)
+        if library is not None and not isinstance(library, CellLibrary):
+            raise TypeError(f"Chip library must be a CellLibrary or None, not {library!r}")
         self.library = library
         super().__init__({
             "axi":     Out(AxiLiteSignature()),
@@ -97,18 +100,15 @@ class Chip(wiring.Component):
         # Host transfers reach every memory through shared address and data buses.
         host_bus = {"host__addr": request.addr, "host__wdata": request.wdata}
 
-        def unit_slice(unit):
-            if unit.kind is UnitKind.MEM:
-                return (unit.name, "lpu_mem_slice", lambda: MemorySlice(cfg, blackbox=blackbox))
-            if unit.kind is UnitKind.VXM:
-                return (unit.name, "lpu_vxm", lambda: VectorUnit(cfg, library=library))
-            if unit.kind is UnitKind.MXM:
-                return (unit.name, "lpu_mxm", lambda: MatrixUnit(cfg, blackbox=blackbox))
-            if unit.kind is UnitKind.SXM:
-                return (unit.name, "lpu_sxm", lambda: SwitchUnit(cfg))
-            return (unit.name, "lpu_bypass", lambda: Bypass(cfg))
-
-        positions, _, _ = stream_row(m, cfg, library, [unit_slice(u) for u in plan.units],
+        # Per unit kind: the shared-cell module and the component.
+        cells = {
+            UnitKind.MEM: ("lpu_mem_slice", lambda: MemorySlice(cfg, blackbox=blackbox)),
+            UnitKind.VXM: ("lpu_vxm", lambda: VectorUnit(cfg, library=library)),
+            UnitKind.MXM: ("lpu_mxm", lambda: MatrixUnit(cfg, blackbox=blackbox)),
+            UnitKind.SXM: ("lpu_sxm", lambda: SwitchUnit(cfg)),
+        }
+        positions, _, _ = stream_row(m, cfg, library,
+                                     [(u.name, *cells[u.kind]) for u in plan.units],
                                      bind={u.name: host_bus for u in plan.mem_units})
         vxm = positions[plan.vxm_unit.position]
         mems = [positions[unit.position] for unit in plan.mem_units]

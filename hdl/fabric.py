@@ -16,9 +16,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .cells import place
-from .interfaces import StreamTapSignature, stream_bundle
+from .interfaces import stream_bundle
+from .parameters import check_config
 
-__all__ = ["StreamHop", "SlicePosition", "Bypass", "stream_row"]
+__all__ = ["StreamHop", "SlicePosition", "stream_row"]
 
 
 class StreamHop(wiring.Component):
@@ -39,7 +40,7 @@ class StreamHop(wiring.Component):
     """
 
     def __init__(self, config):
-        self.config = config
+        self.config = check_config("StreamHop", config)
         super().__init__({
             "passing": stream_bundle(config, In),
             "out":     stream_bundle(config, In),
@@ -59,22 +60,6 @@ class StreamHop(wiring.Component):
                 m.d.sync += register.eq(0)
             m.d.comb += self.value[s].eq(register)
         return m
-
-
-class Bypass(wiring.Component):
-    """A position whose unit is not built: it reads nothing and sends nothing.
-
-    Members
-    -------
-    tap : Out(StreamTapSignature)
-    clear : In(1)
-    """
-
-    def __init__(self, config):
-        super().__init__({"tap": Out(StreamTapSignature(config)), "clear": In(1)})
-
-    def elaborate(self, platform):
-        return Module()
 
 
 class SlicePosition(wiring.Component):
@@ -100,7 +85,11 @@ class SlicePosition(wiring.Component):
     """
 
     def __init__(self, config, unit):
-        self.config = config
+        self.config = check_config("SlicePosition", config)
+        members = getattr(getattr(unit, "signature", None), "members", {})
+        if "tap" not in members or "clear" not in members:
+            raise TypeError(f"SlicePosition needs a unit component with `tap` and `clear` "
+                            f"members, not {unit!r}")
         self.unit = unit
         members = {name: member for name, member in unit.signature.members.items()
                    if name != "tap"}

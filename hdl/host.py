@@ -13,13 +13,13 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from isa.config import ChipConfig
 from isa.geometry import floorplan
 from isa.host import (CHIP_ID, AxiResponse, Control, Reg, XFER_DATA_BASE, XferCommand, xfer_bits,
                       xfer_words)
 from isa.timing import HOST_READ_LATENCY
 from .interfaces import (ERROR_BITS, HOST_INDEX_BITS, HOST_SPACE_BITS, AxiLiteSignature,
                          XferSignature)
+from .parameters import check_config
 
 __all__ = ["HostInterface", "TransferRequestSignature"]
 
@@ -28,6 +28,7 @@ class TransferRequestSignature(wiring.Signature):
     """One internal transfer request per cycle (host interface side)."""
 
     def __init__(self, config):
+        check_config("TransferRequestSignature", config)
         super().__init__({
             "valid": Out(1),
             "write": Out(1),
@@ -62,8 +63,8 @@ class HostInterface(wiring.Component):
     error_cycle : In(32)
     """
 
-    def __init__(self, config: ChipConfig):
-        self.config = config
+    def __init__(self, config):
+        self.config = check_config("HostInterface", config)
         super().__init__({
             "axi":         Out(AxiLiteSignature()),
             "xfer":        Out(XferSignature(config)),

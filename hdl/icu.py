@@ -12,10 +12,12 @@ from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from isa.config import MAX_QUEUE_DEPTH
 from isa.formats import FORMATS, WORD_BITS
 from isa.host import ErrorFlag
 from isa.opcodes import ControlOp, FIRST_UNIT_OPCODE, OPCODE_BITS
 from .interfaces import ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature
+from .parameters import check_flag, check_integer
 from .sram import Sram
 
 __all__ = ["InstructionControl", "QueueState"]
@@ -58,8 +60,8 @@ class InstructionControl(wiring.Component):
     """
 
     def __init__(self, depth, *, blackbox):
-        self.depth = depth
-        self.blackbox = blackbox
+        self.depth = check_integer("Queue depth", depth, 2, MAX_QUEUE_DEPTH)
+        self.blackbox = check_flag("InstructionControl blackbox", blackbox)
         super().__init__({
             "start":      In(1),
             "notify_in":  In(1),

@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from isa.formats import WORD_BITS
 from isa.host import ErrorFlag, xfer_bits
+from .parameters import check_config, check_integer
 
 __all__ = [
     "OFFSET_BITS", "ERROR_BITS", "IssueSignature", "stream_bundle", "StreamTapSignature",
@@ -66,6 +67,7 @@ class StreamTapSignature(wiring.Signature):
     """
 
     def __init__(self, config):
+        check_config("StreamTapSignature", config)
         super().__init__({
             "east":     stream_bundle(config, In),
             "west":     stream_bundle(config, In),
@@ -89,6 +91,8 @@ class HostMemorySignature(wiring.Signature):
     """
 
     def __init__(self, addr_bits, width):
+        check_integer("Host memory address width", addr_bits, 1)
+        check_integer("Host memory word width", width, 1)
         super().__init__({
             "addr":  In(addr_bits),
             "we":    In(1),
@@ -119,7 +123,7 @@ class XferSignature(wiring.Signature):
     """
 
     def __init__(self, config):
-        width = xfer_bits(config)
+        width = xfer_bits(check_config("XferSignature", config))
         super().__init__({
             "valid":  In(1),
             "write":  In(1),
@@ -136,6 +140,7 @@ class AxiLiteSignature(wiring.Signature):
     """AXI4-Lite, 32-bit data (subordinate side). Protection signals are not used."""
 
     def __init__(self, addr_bits=12):
+        check_integer("AXI4-Lite address width", addr_bits, 2, 32)
         super().__init__({
             "awaddr":  In(addr_bits),
             "awvalid": In(1),

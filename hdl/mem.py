@@ -15,6 +15,7 @@ from isa.host import ErrorFlag
 from isa.opcodes import Direction, MemReadOp, MemWriteOp
 from .interfaces import (ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature,
                          StreamTapSignature)
+from .parameters import check_config, check_flag
 from .sram import Sram
 from .streams import aligned_stream
 
@@ -69,8 +70,8 @@ class MemorySlice(wiring.Component):
     """
 
     def __init__(self, config, *, blackbox):
-        self.config = config
-        self.blackbox = blackbox
+        self.config = check_config("MemorySlice", config)
+        self.blackbox = check_flag("MemorySlice blackbox", blackbox)
         super().__init__({
             "read":        In(IssueSignature()),
             "write":       In(IssueSignature()),

@@ -24,6 +24,7 @@ from isa.host import ErrorFlag
 from isa.opcodes import Direction, MatrixLoadOp, MatrixOp
 from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
 from .lane import sign_extend
+from .parameters import check_config, check_flag
 from .sram import Sram
 from .streams import aligned_stream
 
@@ -104,8 +105,8 @@ class MatrixUnit(wiring.Component):
     """
 
     def __init__(self, config, *, blackbox):
-        self.config = config
-        self.blackbox = blackbox
+        self.config = check_config("MatrixUnit", config)
+        self.blackbox = check_flag("MatrixUnit blackbox", blackbox)
         super().__init__({
             "load":          In(IssueSignature()),
             "compute":       In(IssueSignature()),

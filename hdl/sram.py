@@ -19,6 +19,8 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from .parameters import check_flag, check_integer
+
 __all__ = ["Sram", "VERILOG", "MODULE_NAME"]
 
 MODULE_NAME = "lpu_sram"
@@ -69,11 +71,9 @@ class Sram(wiring.Component):
     """
 
     def __init__(self, width, depth, *, blackbox):
-        if depth < 2:
-            raise ValueError(f"SRAM depth must be at least 2, not {depth}")
-        self.width = width
-        self.depth = depth
-        self.blackbox = blackbox
+        self.width = check_integer("SRAM width", width, 1)
+        self.depth = check_integer("SRAM depth", depth, 2)
+        self.blackbox = check_flag("SRAM blackbox", blackbox)
         abits = ceil_log2(depth)
         super().__init__({
             "raddr": In(abits),

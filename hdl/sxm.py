@@ -17,6 +17,7 @@ from isa.host import ErrorFlag
 from isa.opcodes import DType, Direction, SwitchOp
 from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
 from .lane import sign_extend
+from .parameters import check_config
 from .streams import aligned_stream
 
 __all__ = ["SwitchUnit"]
@@ -45,7 +46,7 @@ class SwitchUnit(wiring.Component):
     """
 
     def __init__(self, config):
-        self.config = config
+        self.config = check_config("SwitchUnit", config)
         super().__init__({
             "issue": In(IssueSignature()),
             "error": Out(ERROR_BITS),

@@ -29,6 +29,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from isa.config import LUT_ENTRIES
+from .parameters import check_flag, check_integer
 
 __all__ = ["LookupTable", "table_banks", "is_banked", "BANKED_MAX_LANES"]
 
@@ -76,7 +77,9 @@ class LookupTable(wiring.Component):
     """
 
     def __init__(self, lanes, *, banked=None):
-        self.lanes = lanes
+        self.lanes = check_integer("Lookup table lane count", lanes, 1)
+        if banked is not None:
+            check_flag("Lookup table banked", banked)
         self.banks = table_banks(lanes)
         self.banked = is_banked(lanes, banked)
         super().__init__({

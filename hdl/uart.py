@@ -26,6 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from isa.host import BridgeCommand
 from .interfaces import AxiLiteSignature
+from .parameters import check_integer
 
 __all__ = ["RX_FIFO_DEPTH", "UartRx", "UartTx", "UartBridge"]
 
@@ -54,9 +55,7 @@ class UartRx(wiring.Component):
     """
 
     def __init__(self, divisor):
-        if divisor < 4:
-            raise ValueError(f"UART divisor must be at least 4, not {divisor}")
-        self.divisor = divisor
+        self.divisor = check_integer("UART divisor", divisor, 4)
         super().__init__({
             "rx":            In(1, init=1),
             "data":          Out(8),
@@ -119,9 +118,7 @@ class UartTx(wiring.Component):
     """
 
     def __init__(self, divisor):
-        if divisor < 1:
-            raise ValueError(f"UART divisor must be at least 1, not {divisor}")
-        self.divisor = divisor
+        self.divisor = check_integer("UART divisor", divisor, 1)
         super().__init__({
             "data":  In(8),
             "valid": In(1),
@@ -170,10 +167,9 @@ class UartBridge(wiring.Component):
     """
 
     def __init__(self, divisor, *, timeout=None):
-        if divisor < 4:
-            raise ValueError(f"UART divisor must be at least 4, not {divisor}")
-        self.divisor = divisor
+        self.divisor = check_integer("UART divisor", divisor, 4)
         self.timeout = timeout if timeout is not None else 16 * 10 * divisor
+        check_integer("Bridge timeout", self.timeout, 1)
         if self.timeout < 20 * divisor:
             raise ValueError(f"Bridge timeout must be at least two byte times "
                              f"({20 * divisor} cycles), not {self.timeout}")

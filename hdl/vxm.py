@@ -24,10 +24,11 @@ from isa.config import LUT_ENTRIES
 from isa.formats import FORMATS, INSTRUCTIONS
 from isa.host import ErrorFlag
 from isa.opcodes import DType, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
-from .cells import place
+from .cells import CellLibrary, place
 from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature,
                          stream_bundle)
 from .lane import lane_result, read_as
+from .parameters import check_config
 from .streams import aligned_stream
 from .table import LookupTable
 
@@ -81,7 +82,7 @@ class VectorAlu(wiring.Component):
     """
 
     def __init__(self, config):
-        self.config = config
+        self.config = check_config("VectorAlu", config)
         vector32 = _vector32(config)
         super().__init__({
             "issue":       In(IssueSignature()),
@@ -273,7 +274,9 @@ class VectorUnit(wiring.Component):
     """
 
     def __init__(self, config, *, library=None):
-        self.config = config
+        self.config = check_config("VectorUnit", config)
+        if library is not None and not isinstance(library, CellLibrary):
+            raise TypeError(f"VectorUnit library must be a CellLibrary or None, not {library!r}")
         self.library = library
         super().__init__({
             "issue": In(IssueSignature()).array(config.vxm_alus),

@@ -19,7 +19,7 @@ from .geometry import QueueKind
 
 __all__ = [
     "WORD_BITS", "Operand", "Field", "Format", "FORMATS", "InstructionSpec", "INSTRUCTIONS",
-    "spec_for", "specs_for", "Instruction", "decode", "encode", "OPERAND_LAYOUT",
+    "spec_for", "Instruction", "decode", "encode", "OPERAND_LAYOUT",
     "EncodingError", "IMMEDIATE_BITS", "fits_immediate",
 ]
 
@@ -325,11 +325,6 @@ _BY_KIND = {}
 for _spec in INSTRUCTIONS:
     for _kind in _spec.queues:
         _BY_KIND.setdefault(_kind, {})[_spec.op.value] = _spec
-
-
-def specs_for(queue_kind):
-    """``{opcode value: InstructionSpec}`` of the instructions legal on ``queue_kind``."""
-    return _BY_KIND.get(queue_kind, {})
 
 
 def spec_for(queue_kind, opcode):
