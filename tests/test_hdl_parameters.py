@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Every component of hdl/ refuses a bad constructor parameter with a message that names the
 parameter and echoes the value."""
 
