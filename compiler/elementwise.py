@@ -108,8 +108,8 @@ class _Scheduler:
         return self.plan.mem_units[slice_index].hemisphere
 
     def planar(self, name, dtype, slices):
-        """A tensor of the graph's shape whose plane ``b`` is consecutive words of slice
-        ``slices[b]``, allocated now."""
+        """A tensor of the graph's shape that the graph writes, whose plane ``b`` is
+        consecutive words of slice ``slices[b]`` (words free by the graph's start)."""
         return planar_tensor(self.sram, name, dtype, self.graph.shape, self.lanes, slices,
                              after=self.start)
 
@@ -362,7 +362,9 @@ class _Scheduler:
         else:
             raise ScheduleError(f"no {planes} free MEM slices in a hemisphere to read "
                                 f"input {operand.name!r}")
-        tensor = self.planar(operand.name, operand.dtype, slices)
+        # The host loads it before the run: words no earlier kernel released.
+        tensor = planar_tensor(self.sram, operand.name, operand.dtype, self.graph.shape,
+                               self.lanes, slices)
         self.input_copies.setdefault(operand.name, []).append(tensor)
         return tensor
 

@@ -591,7 +591,7 @@ class _GemmScheduler:
                 continue
             unit = self.slice_unit(step.slice)
             if isinstance(step, _Write):
-                address = self.sram.allocate(step.slice)
+                address = self.sram.allocate(step.slice, after=step.cycle)
                 self.c.place(step.vector, step.plane, step.slice, address, written=step.cycle)
                 calendar.place(f"{unit.name}.wr", step.cycle, encode(
                     QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address, stream=step.stream,

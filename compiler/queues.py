@@ -10,7 +10,7 @@ The cycle in which that HALT issues is the queue's length; the program's length 
 queue's (:mod:`isa.timing`).
 """
 
-from isa.formats import FORMATS, Instruction, spec_for
+from isa.formats import FORMATS, encode, spec_for
 from isa.opcodes import ControlOp, OPCODE_BITS
 
 __all__ = ["QueueBuilder", "ScheduleError", "MAX_NOP", "MAX_REPEAT", "MAX_GAP"]
@@ -25,9 +25,6 @@ _MIN_STRIDE, _MAX_STRIDE = -(1 << (_STRIDE.width - 1)), (1 << (_STRIDE.width - 1
 class ScheduleError(ValueError):
     """The scheduler could not place an instruction (an overlap or an exhausted resource)."""
 
-
-def _control(kind, op, **fields):
-    return Instruction(spec_for(kind, op.value), fields).encode()
 
 
 class QueueBuilder:
@@ -115,16 +112,16 @@ class QueueBuilder:
             idle = cycle - now
             while idle:
                 step = min(idle, MAX_NOP)
-                words.append(_control(kind, ControlOp.NOP, count=step))
+                words.append(encode(kind, ControlOp.NOP, count=step))
                 idle -= step
             words.append(word)
             left = count - 1
             while left:
                 step = min(left, MAX_REPEAT)
-                words.append(_control(kind, ControlOp.REPEAT, count=step, stride=stride,
+                words.append(encode(kind, ControlOp.REPEAT, count=step, stride=stride,
                                       gap=gap))
                 left -= step
             now = self._last_issue(run) + 1
         if words:
-            words.append(_control(kind, ControlOp.HALT))
+            words.append(encode(kind, ControlOp.HALT))
         return words

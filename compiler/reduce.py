@@ -252,7 +252,7 @@ class _RowReduction:
         their slots."""
         self.tensor.read(max(self.reads))
         for step in writes:
-            address = self.calendar.sram.allocate(step.slice)
+            address = self.calendar.sram.allocate(step.slice, after=step.cycle)
             self.out.place(self.out.vector(step.row, 0), step.plane, step.slice, address,
                            written=step.cycle)
             self.calendar.place(f"{self.plan.mem_units[step.slice].name}.wr", step.cycle,

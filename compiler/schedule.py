@@ -49,6 +49,16 @@ class Schedule:
         self.constants.append((tensor, np.asarray(values, dtype=np.int64)))
         return tensor
 
+    def release(self, tensor):
+        """Free every word of ``tensor`` for writes after its last read: kernels placed from now
+        on may store their results there. Nothing may read ``tensor`` afterwards, and the host
+        may not read it back."""
+        if any(tensor is output for output in self.outputs.values()):
+            raise ValueError(f"tensor {tensor.name!r} is an output: it is read back after the "
+                             f"run and cannot be released")
+        for slice_index, address in sorted({(s, a) for _, _, s, a in tensor.words}):
+            self.calendar.sram.release(slice_index, address, 1, tensor.last_read)
+
     def output(self, name, tensor):
         """Read ``tensor`` back after the run as output ``name``."""
         if name in self.outputs:

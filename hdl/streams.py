@@ -10,7 +10,15 @@ them: :func:`aligned_stream` is every unit's stream read.
 
 from amaranth import *
 
-__all__ = ["aligned_stream"]
+from isa.opcodes import DType
+
+__all__ = ["aligned_stream", "group_size"]
+
+
+def group_size(dtype):
+    """The streams a value of the :class:`~isa.opcodes.DType` signal ``dtype`` occupies
+    (``DType.bytes`` in hardware)."""
+    return Mux(dtype == DType.I32, 4, Mux(dtype == DType.I16, 2, 1))
 
 
 def aligned_stream(east, west, from_west, base, offset, alignment=None):

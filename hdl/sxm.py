@@ -18,15 +18,11 @@ from isa.opcodes import DType, Direction, SwitchOp
 from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
 from .lane import sign_extend
 from .parameters import check_config
-from .streams import aligned_stream
+from .streams import aligned_stream, group_size
 
 __all__ = ["SwitchUnit"]
 
 _MOVES = [SwitchOp.SHUP, SwitchOp.SHDN, SwitchOp.ROT, SwitchOp.BCAST, SwitchOp.PERM]
-
-
-def _bytes(dtype):
-    return Mux(dtype == DType.I32, 4, Mux(dtype == DType.I16, 2, 1))
 
 
 class SwitchUnit(wiring.Component):
@@ -69,7 +65,7 @@ class SwitchUnit(wiring.Component):
 
         is_trans = op == SwitchOp.TRANS.value
         is_perm = op == SwitchOp.PERM.value
-        size = _bytes(f.dtype)
+        size = group_size(f.dtype)
         type_ok = f.dtype.as_value() != 3
         trans_ok = ((f.dtype == DType.I8) & (f.src % SUPERLANE == 0) & (f.dst % SUPERLANE == 0) &
                     (f.src + SUPERLANE <= streams) & (f.dst + SUPERLANE <= streams)

@@ -29,7 +29,7 @@ from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSigna
                          stream_bundle)
 from .lane import lane_result, read_as
 from .parameters import check_config
-from .streams import aligned_stream
+from .streams import aligned_stream, group_size
 from .table import LookupTable
 
 __all__ = ["VectorAlu", "VectorUnit"]
@@ -45,10 +45,6 @@ def _ops_reading(operand):
 
 def _vector32(config):
     return data.ArrayLayout(signed(32), config.lanes)
-
-
-def _type_bytes(dtype):
-    return Mux(dtype == DType.I32, 4, Mux(dtype == DType.I16, 2, 1))
 
 
 class VectorAlu(wiring.Component):
@@ -125,7 +121,7 @@ class VectorAlu(wiring.Component):
         m.d.comb += imm.eq(f.imm + self.issue.offset)
 
         def group_ok(index, dtype):
-            size = _type_bytes(dtype)
+            size = group_size(dtype)
             return ((index & (size - 1)) == 0) & (index + size <= streams)
 
         def operand_ok(operand):
@@ -156,7 +152,7 @@ class VectorAlu(wiring.Component):
             legal.eq(self.issue.valid & (flag == 0)),
             self.writes.eq(legal & f.dst_en),
             self.dst_dir.eq(f.dst_dir),
-            self.dst_mask.eq(((1 << _type_bytes(f.dtype)) - 1) << f.dst_stream),
+            self.dst_mask.eq(((1 << group_size(f.dtype)) - 1) << f.dst_stream),
             self.ldc.eq(legal & is_ldc),
             self.ldc_index.eq(imm),
         ]

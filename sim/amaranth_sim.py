@@ -14,6 +14,7 @@ from amaranth.sim import Simulator
 from hdl.chip import Chip, RESET_STAGES
 from isa.geometry import floorplan
 from isa.host import Control, Reg
+from isa.timing import SIMULATION_CLOCK_NS
 
 __all__ = ["AmaranthRun", "run_on_amaranth"]
 
@@ -62,12 +63,14 @@ def run_on_amaranth(program, *, max_cycles):
     imem = [memory(f"q{q.number}_{q.name.replace('.', '_')}", "imem") for q in plan.queues]
     sim = Simulator(fragment)
     # The chip drives its clock domain from its `clk` input: toggle that input.
+    half_period = SIMULATION_CLOCK_NS * 1e-9 / 2
+
     async def clock(ctx):
         while True:
             ctx.set(chip.clk, 1)
-            await ctx.delay(5e-9)
+            await ctx.delay(half_period)
             ctx.set(chip.clk, 0)
-            await ctx.delay(5e-9)
+            await ctx.delay(half_period)
 
     sim.add_process(clock)
     build_seconds = time.monotonic() - start
@@ -82,9 +85,9 @@ def run_on_amaranth(program, *, max_cycles):
                 ctx.set(sram[index][address + offset], int.from_bytes(bytes(row), "little"))
         # Reset: wait in time, not in ticks (a tick of a domain in reset raises).
         ctx.set(chip.rst, 1)
-        await ctx.delay(2e-8)
+        await ctx.delay(4 * half_period)
         ctx.set(chip.rst, 0)
-        await ctx.delay((RESET_STAGES + 2) * 1e-8)
+        await ctx.delay((RESET_STAGES + 2) * 2 * half_period)
         # START through AXI4-Lite, as a host does.
         axi = chip.axi
         ctx.set(axi.awaddr, int(Reg.CONTROL))

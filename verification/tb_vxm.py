@@ -20,7 +20,7 @@ from cocotb.triggers import RisingEdge
 from golden.vector import (INT32_MAX, INT32_MIN, compute, from_bytes, lut_write, read_as,
                            to_bytes)
 from isa.config import LUT_ENTRIES
-from isa.formats import (FORMATS, IMMEDIATE_BITS, INSTRUCTIONS, Instruction, Operand, decode,
+from isa.formats import (FORMATS, IMMEDIATE_BITS, INSTRUCTIONS, Operand, decode, encode,
                          spec_for)
 from isa.geometry import QueueKind
 from isa.host import ErrorFlag
@@ -71,12 +71,11 @@ IMM = Operand.immediate()
 
 def vop(op, stype=I8, dtype=None, *operands, dst=None, imm=0):
     """An encoded VXM instruction; ``dst`` is ``(Direction, stream)`` or ``None``."""
-    spec = spec_for(ALU, op.value)
     fields = {"stype": stype, "dtype": dtype or stype, "imm": imm}
-    fields.update(zip(spec.operands, operands))
+    fields.update(zip(spec_for(ALU, op.value).operands, operands))
     if dst is not None:
         fields.update(dst_en=1, dst_dir=dst[0], dst_stream=dst[1])
-    return Instruction(spec, fields).encode()
+    return encode(ALU, op, **fields)
 
 
 def with_field(word, name, raw):
