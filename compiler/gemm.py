@@ -32,8 +32,9 @@ import numpy as np
 
 from isa.formats import Operand, encode, fits_immediate
 from isa.geometry import Hemisphere, QueueKind
-from isa.opcodes import DType, Direction, MatrixLoadOp, MatrixOp, MemReadOp, MemWriteOp, VectorOp
+from isa.opcodes import DType, Direction, MatrixLoadOp, MatrixOp, VectorOp
 from isa.timing import MEM_READ_LATENCY, VXM_LATENCY, arrival, issue_for_arrival, mxm_latency
+from .access import Read, Write, place_read, place_write
 from .calendar import Transfer
 from .constants import place_wide_constant
 from .queues import ScheduleError
@@ -87,28 +88,6 @@ class GemmKernel(Kernel):
     def decode_outputs(self, regions):
         """``C`` (``[m, n]``) from the regions read back after a run."""
         return self.unbind(regions)["C"]
-
-
-class _Read(NamedTuple):
-    """A READ of one word of an operand, planned in a tile: placed (and the word allocated)
-    when the tile commits. ``tensor`` is the operand, ``vector``/``plane`` the word."""
-    tensor: Tensor
-    vector: int
-    plane: int
-    cycle: int
-    slice: int
-    stream: int
-    direction: Direction
-
-
-class _Write(NamedTuple):
-    """A WRITE of one word of ``C``, planned in a tile."""
-    vector: int
-    plane: int
-    cycle: int
-    slice: int
-    stream: int
-    direction: Direction
 
 
 class _RegisterRead(NamedTuple):
@@ -375,7 +354,7 @@ class _GemmScheduler:
             read = self.read_into(unit.act_slice, when, pos, unit.inward, unit.act_stream)
             if read is None:
                 return None
-            planned.append(_Read(a, (mb + m) * self.kt + i, 0, read, unit.act_slice,
+            planned.append(Read(a, (mb + m) * self.kt + i, 0, read, unit.act_slice,
                                  unit.act_stream, unit.inward))
             calendar.issue(unit.mm, when, encode(
                 QueueKind.MXM_COMPUTE, MatrixOp.MM, act_stream=unit.act_stream,
@@ -395,7 +374,7 @@ class _GemmScheduler:
                     read = self.read_into(slice_index, cycle, pos, unit.inward,
                                           unit.weight_streams[0])
                     if read is not None:
-                        planned.append(_Read(self.columns["bias"], j, plane, read, slice_index,
+                        planned.append(Read(self.columns["bias"], j, plane, read, slice_index,
                                              unit.weight_streams[0], unit.inward))
                         calendar.issue(unit.load, cycle, encode(
                             QueueKind.MXM_LOAD, MatrixLoadOp.LB, row=plane,
@@ -418,7 +397,7 @@ class _GemmScheduler:
             if chosen:
                 for q, (slice_index, stream, read) in enumerate(chosen):
                     row = i * lanes + rows_left[q]
-                    planned.append(_Read(self.b, row * self.nt + j, 0, read, slice_index,
+                    planned.append(Read(self.b, row * self.nt + j, 0, read, slice_index,
                                          stream, unit.inward))
                 calendar.issue(unit.load, cycle, encode(
                     QueueKind.MXM_LOAD, MatrixLoadOp.LW, row=rows_left[0],
@@ -493,8 +472,8 @@ class _GemmScheduler:
                 queue = f"{target_unit.name}.wr"
                 if not calendar.queue_free(queue, write):
                     return False
-                planned.append(_Write((mb + m) * self.nt + j, plane, write, target,
-                                      unit.out_streams[plane], out_direction))
+                planned.append(Write(self.c, (mb + m) * self.nt + j, plane, write, target,
+                                     unit.out_streams[plane], out_direction))
                 calendar.hold(queue, write)
             last_req = at_vxm
         if registers is not None:
@@ -548,7 +527,7 @@ class _GemmScheduler:
             calendar.issue(alu, when, encode(
                 QueueKind.VXM_ALU, VectorOp.LDC, stype=DType.I32, dtype=DType.I32,
                 a=Operand.stream(direction, stream), imm=register))
-            self.apply([_Read(self.columns[name], j, plane, read, slice_index, stream + plane,
+            self.apply([Read(self.columns[name], j, plane, read, slice_index, stream + plane,
                               direction) for plane, (slice_index, read) in enumerate(reads)])
             ready = when + VXM_LATENCY
             when += 1
@@ -582,32 +561,16 @@ class _GemmScheduler:
     def apply(self, planned):
         """Place a committed plan's reads and writes: allocate each word in SRAM (in the order
         the plan reads or writes them), record it in its tensor and put the READ or WRITE
-        word into the slot the plan holds."""
-        calendar = self.calendar
+        into the slot the plan holds."""
         for step in planned:
             if isinstance(step, _RegisterRead):
                 self.register_busy[step.register] = max(
                     step.cycle, self.register_busy.get(step.register, -1))
-                continue
-            unit = self.slice_unit(step.slice)
-            if isinstance(step, _Write):
-                address = self.sram.allocate(step.slice, after=step.cycle)
-                self.c.place(step.vector, step.plane, step.slice, address, written=step.cycle)
-                calendar.place(f"{unit.name}.wr", step.cycle, encode(
-                    QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address, stream=step.stream,
-                    dir=step.direction))
-                continue
-            tensor = step.tensor
-            if tensor.name == "a" and tensor.has(step.vector, step.plane):
-                # Each copy of A holds a vector once; every tile reading it reads that word.
-                address = tensor.location(step.vector, step.plane)[1]
+            elif isinstance(step, Write):
+                place_write(self.calendar, step)
             else:
-                address = self.sram.allocate(step.slice)
-                tensor.place(step.vector, step.plane, step.slice, address)
-            tensor.read(step.cycle)
-            calendar.place(f"{unit.name}.rd", step.cycle, encode(
-                QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=step.stream,
-                dir=step.direction))
+                # Each copy of A holds a vector once; every tile reading it reads that word.
+                place_read(self.calendar, step, reuse=step.tensor.name == "a")
 
 
 def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=False,

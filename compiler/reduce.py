@@ -15,13 +15,12 @@ reserves its slots in between. Rows are placed one by one, each at the first cyc
 first ALUs and switch unit that are free, so several rows are in flight at once.
 """
 
-from typing import NamedTuple
-
 from isa.formats import Operand, encode
 from isa.geometry import Hemisphere, QueueKind
-from isa.opcodes import DType, MemReadOp, MemWriteOp, SwitchOp, VectorOp
+from isa.opcodes import DType, MemReadOp, SwitchOp, VectorOp
 from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ, SXM_LATENCY, VXM_LATENCY, \
     issue_for_arrival
+from .access import Write, place_write
 from .calendar import Transfer
 from .queues import ScheduleError
 from .tensors import Tensor
@@ -34,16 +33,6 @@ REDUCTIONS = {"sum": VectorOp.ADD, "max": VectorOp.MAX}
 _ATTEMPTS = 100_000
 
 _I32 = {"stype": DType.I32, "dtype": DType.I32}
-
-
-class _Write(NamedTuple):
-    """A planned WRITE of plane ``plane`` of output row ``row``."""
-    row: int
-    plane: int
-    cycle: int
-    slice: int
-    stream: int
-    direction: object
 
 
 class _RowReduction:
@@ -198,7 +187,8 @@ class _RowReduction:
                 return None
             calendar.reserve(transfer)
             calendar.hold(queue, transfer.arrival)
-            writes.append(_Write(row, b, transfer.arrival, slice_index, base + b, direction))
+            writes.append(Write(self.out, self.out.vector(row, 0), b, transfer.arrival,
+                                slice_index, base + b, direction))
         return writes
 
     def arrive(self, v, when):
@@ -251,13 +241,8 @@ class _RowReduction:
         """Record a placed row's reads, allocate its output words and put its WRITEs into
         their slots."""
         self.tensor.read(max(self.reads))
-        for step in writes:
-            address = self.calendar.sram.allocate(step.slice, after=step.cycle)
-            self.out.place(self.out.vector(step.row, 0), step.plane, step.slice, address,
-                           written=step.cycle)
-            self.calendar.place(f"{self.plan.mem_units[step.slice].name}.wr", step.cycle,
-                                encode(QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address,
-                                       stream=step.stream, dir=step.direction))
+        for write in writes:
+            place_write(self.calendar, write)
 
 
 def place_row_reduction(schedule, tensor, kind, *, start=0, name=None):
