@@ -69,8 +69,9 @@ class _RowReduction:
             raise ScheduleError(f"a row reduction of {self.tensor.dtype.name} needs {step} "
                                 f"VXM ALUs, the VXM has {alus}")
         pairs = [(x, x + 1 if self.widen else None) for x in range(0, alus - step + 1, step)]
+        # Rows go in order: each from the cycle at which the one before it starts.
+        cycle = self.start
         for row in range(self.tensor.rows):
-            cycle = self.start
             for _ in range(_ATTEMPTS):
                 if self.try_row(row, cycle, pairs):
                     break
@@ -144,11 +145,11 @@ class _RowReduction:
                                               amount=1 << k):
                 return None
             # x keeps its partial result until the rotated one is back.
-            if back.arrival - send > 1 and not calendar.queue_free(x_queue, send + 1,
-                                                                   back.arrival - send - 1):
-                return None
-            if back.arrival - send > 1:
-                calendar.hold(x_queue, send + 1, back.arrival - send - 1)
+            idle = back.arrival - send - 1
+            if idle > 0:
+                if not calendar.queue_free(x_queue, send + 1, idle):
+                    return None
+                calendar.hold(x_queue, send + 1, idle)
             send = back.arrival
             op = combine
             fields = dict(a=Operand.alu(x), b=Operand.stream(toward_sxm.opposite,
