@@ -18,7 +18,7 @@ rollback undoes exactly what was reserved since the checkpoint, SRAM allocations
 from collections import defaultdict
 
 from isa.geometry import floorplan
-from isa.timing import arrival
+from isa.timing import MEM_READ_LATENCY, arrival, issue_for_arrival
 from isa.opcodes import Direction
 from .queues import QueueBuilder, ScheduleError
 from .sram import SramAllocator
@@ -164,6 +164,22 @@ class Calendar:
             if key in self._streams and transfer.overlaps(self._streams[key]):
                 return False
         return True
+
+    def plan_read(self, slice_index, position, when, direction, stream):
+        """``(read cycle, transfer)`` of the READ that brings a word of MEM slice
+        ``slice_index`` to ``position`` in cycle ``when`` on ``stream`` of ``direction``, or
+        ``None`` if the slice's read port or a stream register on the way is taken, or the
+        direction does not lead there from the slice. Reserves nothing."""
+        unit = self.plan.mem_units[slice_index]
+        if position == unit.position or (position < unit.position) != \
+                (direction is Direction.WEST):
+            return None
+        read = issue_for_arrival(when, MEM_READ_LATENCY, unit.position, position)
+        if not self.queue_free(f"{unit.name}.rd", read):
+            return None
+        transfer = Transfer(direction, [stream], unit.position, position, read,
+                            MEM_READ_LATENCY)
+        return (read, transfer) if self.transfer_free(transfer) else None
 
     def free_group(self, direction, size, source, target, issue, latency):
         """The first aligned group of ``size`` streams on which a value sent from ``source``

@@ -32,8 +32,8 @@ import numpy as np
 
 from isa.formats import Operand, encode, fits_immediate
 from isa.geometry import Hemisphere, QueueKind
-from isa.opcodes import DType, Direction, MatrixLoadOp, MatrixOp, VectorOp
-from isa.timing import MEM_READ_LATENCY, VXM_LATENCY, arrival, issue_for_arrival, mxm_latency
+from isa.opcodes import DType, MatrixLoadOp, MatrixOp, VectorOp
+from isa.timing import VXM_LATENCY, arrival, mxm_latency
 from .access import Read, Write, place_read, place_write
 from .calendar import Transfer
 from .constants import place_wide_constant
@@ -180,26 +180,10 @@ class _GemmScheduler:
     def slice_unit(self, i):
         return self.plan.mem_units[i]
 
-    def can_read(self, slice_index, when, position, direction, stream):
-        """``(read cycle, transfer)`` of a READ from ``slice_index`` whose word is at
-        ``position`` in cycle ``when`` on ``stream``, or ``None`` if its port or stream is
-        busy. Reserves nothing."""
-        unit = self.slice_unit(slice_index)
-        if (position < unit.position) != (direction is Direction.WEST):
-            return None
-        read = issue_for_arrival(when, MEM_READ_LATENCY, unit.position, position)
-        if read < 0 or not self.calendar.queue_free(f"{unit.name}.rd", read):
-            return None
-        transfer = Transfer(direction, [stream], unit.position, position, read,
-                            MEM_READ_LATENCY)
-        if not self.calendar.transfer_free(transfer):
-            return None
-        return read, transfer
-
     def read_into(self, slice_index, when, position, direction, stream):
-        """Reserve a READ as :meth:`can_read` plans it (its word is placed when the tile
-        commits); returns its read cycle, or ``None``."""
-        plan = self.can_read(slice_index, when, position, direction, stream)
+        """Reserve the READ :meth:`~compiler.calendar.Calendar.plan_read` plans (its word is
+        placed when the tile commits); returns its read cycle, or ``None``."""
+        plan = self.calendar.plan_read(slice_index, position, when, direction, stream)
         if plan is None:
             return None
         read, transfer = plan
@@ -546,8 +530,8 @@ class _GemmScheduler:
                     for slice_index in slices:
                         if slice_index in [p[0] for p in picks]:
                             continue
-                        plan = self.can_read(slice_index, when, self.vxm, direction,
-                                             base + plane)
+                        plan = self.calendar.plan_read(slice_index, self.vxm, when, direction,
+                                                       base + plane)
                         if plan is not None:
                             picks.append((slice_index, *plan))
                             break

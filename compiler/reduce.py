@@ -18,8 +18,7 @@ first ALUs and switch unit that are free, so several rows are in flight at once.
 from isa.formats import Operand, encode
 from isa.geometry import Hemisphere, QueueKind
 from isa.opcodes import DType, MemReadOp, SwitchOp, VectorOp
-from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ, SXM_LATENCY, VXM_LATENCY, \
-    issue_for_arrival
+from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY, VXM_LATENCY
 from .access import Write, place_write
 from .calendar import Transfer
 from .queues import ScheduleError
@@ -216,18 +215,15 @@ class _RowReduction:
         tensor = self.tensor
         for b in range(tensor.planes):
             slice_index, address = tensor.location(v, b)
-            unit = self.plan.mem_units[slice_index]
-            read = issue_for_arrival(when, MEM_READ_LATENCY, unit.position, self.vxm)
+            plan = calendar.plan_read(slice_index, self.vxm, when, direction, base + b)
             written = tensor.written.get((v, b))
-            transfer = Transfer(direction, [base + b], unit.position, self.vxm, read,
-                                MEM_READ_LATENCY)
-            queue = f"{unit.name}.rd"
-            if (read < 0 or (written is not None and read < written + MEM_WRITE_TO_READ) or
-                    not calendar.queue_free(queue, read) or not calendar.transfer_free(transfer)):
+            if plan is None or (written is not None and plan[0] < written + MEM_WRITE_TO_READ):
                 return False
+            read, transfer = plan
             calendar.reserve(transfer)
-            calendar.issue(queue, read, encode(QueueKind.MEM_READ, MemReadOp.READ, addr=address,
-                                               stream=base + b, dir=direction))
+            calendar.issue(f"{self.plan.mem_units[slice_index].name}.rd", read, encode(
+                QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=base + b,
+                dir=direction))
             self.reads.append(read)
         return True
 
