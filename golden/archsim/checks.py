@@ -1,6 +1,7 @@
-"""The simulator's two kinds of error, and the strict-mode check every unit model shares."""
+"""The simulator's two kinds of error, the strict-mode check every unit model shares, and what
+every unit model knows."""
 
-__all__ = ["ProgramError", "ChipError", "Checks"]
+__all__ = ["ProgramError", "ChipError", "Checks", "UnitModel"]
 
 
 class ProgramError(RuntimeError):
@@ -22,3 +23,30 @@ class Checks:
         """Raise :class:`ProgramError` with ``message`` unless ``condition`` (strict mode)."""
         if self.strict and not condition:
             raise ProgramError(message)
+
+
+class UnitModel:
+    """The base of every unit model.
+
+    Parameters
+    ----------
+    unit : isa.geometry.Unit
+        The unit it models (its name and position).
+    config : ChipConfig
+    checks : Checks
+    """
+
+    def __init__(self, unit, config, checks):
+        self.name = unit.name
+        self.position = unit.position
+        self.config = config
+        self.checks = checks
+
+    def reset(self):
+        """Program start: no work in flight, state as after power-up."""
+        raise NotImplementedError
+
+    @property
+    def busy(self):
+        """Some work is in flight: the unit acts in a later cycle without a new issue."""
+        raise NotImplementedError

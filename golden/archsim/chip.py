@@ -50,7 +50,7 @@ class ChipModel:
         self.mems = [MemorySlice(u, config, self.checks) for u in plan.mem_units]
         self.vxm = VectorUnit(plan.vxm_unit, config, self.checks)
         self.mxms = [MatrixUnit(u, config, self.checks) for u in plan.mxm_units]
-        self.sxms = [SwitchUnit(u, self.checks) for u in plan.sxm_units]
+        self.sxms = [SwitchUnit(u, config, self.checks) for u in plan.sxm_units]
         unit_of = {UnitKind.MEM: self.mems, UnitKind.MXM: self.mxms, UnitKind.SXM: self.sxms}
         # Queue number -> (kind, the unit model it drives, its ALU or unit index).
         self._targets = []

@@ -6,6 +6,7 @@ stream in ``t`` and stores the word at the end of ``t``, so a read from ``t + 1`
 """
 
 from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ
+from .checks import UnitModel
 from .sram import Sram
 
 __all__ = ["MemorySlice"]
@@ -14,21 +15,12 @@ assert MEM_READ_LATENCY == 2 and MEM_WRITE_TO_READ == 1, \
     "MemorySlice models a read sent one cycle after its issue and a write stored at its end"
 
 
-class MemorySlice:
-    """One MEM slice.
-
-    Parameters
-    ----------
-    unit : isa.geometry.Unit
-    config : ChipConfig
-    checks : Checks
-    """
+class MemorySlice(UnitModel):
+    """One MEM slice (parameters: :class:`~golden.archsim.checks.UnitModel`)."""
 
     def __init__(self, unit, config, checks):
-        self.name = unit.name
-        self.position = unit.position
+        super().__init__(unit, config, checks)
         self.sram = Sram(config.words, config.lanes, unit.name)
-        self.checks = checks
         self._read = None           # (stream, direction, word, written): issued last cycle
         self._write = None          # (address, word): issued this cycle
 

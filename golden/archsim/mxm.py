@@ -12,25 +12,16 @@ import numpy as np
 from isa.host import ErrorFlag
 from isa.opcodes import DType, MatrixLoadOp
 from .. import vector
+from .checks import UnitModel
 
 __all__ = ["MatrixUnit"]
 
 
-class MatrixUnit:
-    """One MXM.
-
-    Parameters
-    ----------
-    unit : isa.geometry.Unit
-    config : ChipConfig
-    checks : Checks
-    """
+class MatrixUnit(UnitModel):
+    """One MXM (parameters: :class:`~golden.archsim.checks.UnitModel`)."""
 
     def __init__(self, unit, config, checks):
-        self.name = unit.name
-        self.position = unit.position
-        self.config = config
-        self.checks = checks
+        super().__init__(unit, config, checks)
         self.reset()
 
     def reset(self):

@@ -6,24 +6,18 @@ from isa.config import SUPERLANE
 from isa.opcodes import DType, SwitchOp
 from isa.timing import SXM_LATENCY
 from .. import switch
+from .checks import UnitModel
 
 __all__ = ["SwitchUnit"]
 
 assert SXM_LATENCY == 2, "SwitchUnit models a result sent one cycle after its issue"
 
 
-class SwitchUnit:
-    """One SXM.
+class SwitchUnit(UnitModel):
+    """One SXM (parameters: :class:`~golden.archsim.checks.UnitModel`)."""
 
-    Parameters
-    ----------
-    unit : isa.geometry.Unit
-    checks : Checks
-    """
-
-    def __init__(self, unit, checks):
-        self.position = unit.position
-        self.checks = checks
+    def __init__(self, unit, config, checks):
+        super().__init__(unit, config, checks)
         self._sends = []            # computed last cycle: (direction, stream, plane)
 
     def reset(self):

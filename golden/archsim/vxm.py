@@ -15,6 +15,7 @@ from isa.host import ErrorFlag
 from isa.opcodes import IMMEDIATE_INDEX, OperandKind, VectorOp
 from isa.timing import VXM_LATENCY
 from .. import vector
+from .checks import UnitModel
 
 __all__ = ["VectorUnit"]
 
@@ -25,20 +26,11 @@ def _wrap32(value):
     return ((value + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
-class VectorUnit:
-    """The VXM.
-
-    Parameters
-    ----------
-    unit : isa.geometry.Unit
-    config : ChipConfig
-    checks : Checks
-    """
+class VectorUnit(UnitModel):
+    """The VXM (parameters: :class:`~golden.archsim.checks.UnitModel`)."""
 
     def __init__(self, unit, config, checks):
-        self.position = unit.position
-        self.config = config
-        self.checks = checks
+        super().__init__(unit, config, checks)
         alus, lanes = config.vxm_alus, config.lanes
         self.results = np.zeros((alus, lanes), dtype=np.int64)
         self.consts = np.zeros((config.vxm_consts, lanes), dtype=np.int64)
