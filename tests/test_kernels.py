@@ -1,5 +1,5 @@
-"""Integer kernels (golden/kernels.py) against exact integer math, float math with stated
-bounds, hand-computed vectors, and the operation lists of docs/numerics.md."""
+"""Integer kernels (golden/transformer/kernels.py) against exact integer math, float math with
+stated bounds, hand-computed vectors, and the operation lists of docs/numerics.md."""
 
 import ast
 import hashlib

@@ -1,6 +1,6 @@
-"""Integer layers (golden/layers.py) on small seeded layers: against the float reference with
-stated bounds, KV-cache decoding against the whole causal sequence, exact symmetries, a pinned
-output, and clear errors for bad input."""
+"""Integer layers (golden/transformer/layers.py) on small seeded layers: against the float
+reference with stated bounds, KV-cache decoding against the whole causal sequence, exact
+symmetries, a pinned output, and clear errors for bad input."""
 
 import functools
 import hashlib

@@ -1,4 +1,5 @@
-"""Offline quantisation (golden/quantize.py): multipliers, scales, and the model file format."""
+"""Offline quantisation (golden/transformer/quantize.py): multipliers, scales, and the model
+file format."""
 
 import json
 import math
