@@ -94,6 +94,8 @@ class Calendar:
         self.sram = SramAllocator(config, self.journal)
         # Constant register -> the cycle after which it is free (its holder's last read).
         self._registers = [-1] * config.vxm_consts
+        # ALU -> (table name, cycle from which it is loaded, last cycle a LUT reads it).
+        self._tables = [None] * config.vxm_alus
 
     # ---- Transactions. ----
 
@@ -231,6 +233,27 @@ class Calendar:
         for r in registers:
             self._registers[r] = value
         self.journal.record(undo)
+
+    # ---- Lookup tables. ----
+
+    def table(self, alu):
+        """``(name, ready, last_use)`` of the table ALU ``alu`` holds (loaded from cycle
+        ``ready``, last read in cycle ``last_use``), or ``None``."""
+        return self._tables[alu]
+
+    def set_table(self, alu, name, ready, last_use=-1):
+        """ALU ``alu`` holds table ``name`` from cycle ``ready`` on; read until ``last_use``."""
+        old = self._tables[alu]
+
+        def undo():
+            self._tables[alu] = old
+        self._tables[alu] = (name, ready, last_use)
+        self.journal.record(undo)
+
+    def use_table(self, alu, cycle):
+        """A LUT on ALU ``alu`` reads its table in ``cycle``."""
+        name, ready, last_use = self._tables[alu]
+        self.set_table(alu, name, ready, max(last_use, cycle))
 
     # ---- Output. ----
 

@@ -39,7 +39,7 @@ from isa.legality import stream_group_ok
 from isa.opcodes import DType, Direction, MemReadOp, MemWriteOp, VectorOp
 from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ, VXM_LATENCY, arrival, issue_for_arrival
 from .calendar import Transfer
-from .constants import WIDE_CONSTANT_CYCLES, place_wide_constant
+from .constants import WIDE_CONSTANT_CYCLES, place_table, place_wide_constant
 from .graph import Graph, GraphError, Value
 from .queues import ScheduleError
 from .schedule import Kernel, Schedule
@@ -58,8 +58,9 @@ class GraphKernel(Kernel):
     def program(self, inputs):
         """A :class:`~compiler.program.Program` loading ``inputs`` (``{name: values}``, every
         input of the graph)."""
-        self.graph.check_inputs(inputs)
-        return self.bind({name: np.reshape(inputs[name], self.graph.shape)
+        lanes = self.config.lanes
+        self.graph.check_inputs(inputs, lanes)
+        return self.bind({name: np.reshape(inputs[name], self.graph.input_shape(name, lanes))
                           for name in self.inputs})
 
     def decode_outputs(self, regions):
@@ -70,11 +71,14 @@ class GraphKernel(Kernel):
 
 @dataclass
 class _Flow:
-    """A tensor read into the VXM for a whole pass: its planes ``0 .. planes - 1`` arrive on
-    the stream group ``bases[hemisphere]`` of the hemisphere each vector lies in."""
+    """A tensor read into the VXM for a whole pass: for the pass's vector ``v``, its vector
+    ``sources[v]``, whose planes ``0 .. planes - 1`` arrive on the stream group
+    ``bases[sides[v]]`` of the hemisphere ``sides[v]`` that vector lies in."""
     tensor: Tensor
     planes: int
-    bases: dict
+    sources: list
+    sides: list
+    bases: dict = None
 
 
 class _Scheduler:
@@ -86,16 +90,18 @@ class _Scheduler:
         self.config = config = schedule.config
         self.plan = self.calendar.plan
         self.lanes = config.lanes
-        self.vectors = graph.shape[0] * -(-graph.shape[1] // config.lanes)
+        self.tiles = -(-graph.shape[1] // config.lanes)
+        self.vectors = graph.shape[0] * self.tiles
         self.vxm = self.plan.vxm_unit.position
         self.start = start
         self.external = dict(inputs or {})
         for name, tensor in self.external.items():
             if name not in graph.inputs:
                 raise GraphError(f"unknown input {name!r}")
-            if tensor.shape != graph.shape or tensor.dtype != graph.inputs[name].dtype:
+            shape = graph.input_shape(name, self.lanes)
+            if tensor.shape != shape or tensor.dtype != graph.inputs[name].dtype:
                 raise GraphError(f"input {name!r} must be a {graph.inputs[name].dtype.name} "
-                                 f"tensor of shape {graph.shape}, not {tensor!r}")
+                                 f"tensor of shape {shape}, not {tensor!r}")
         self.const_regs = {}            # key -> register
         self.temporaries = 0
 
@@ -226,17 +232,17 @@ class _Scheduler:
         self.const_regs[("v", id(constant))] = register
         return when + VXM_LATENCY
 
-    def read(self, tensor, v, plane, when, stream, direction, count=1):
-        """Reserve the READs that bring plane ``plane`` of vectors ``v .. v + count - 1`` of
-        ``tensor`` (consecutive words of one slice) to the VXM on ``stream`` in cycles
-        ``when ..``; returns the cycle of the last READ (raises :class:`ScheduleError` if a
-        slot or register is taken)."""
+    def read(self, tensor, v, plane, when, stream, direction, count=1, step=1):
+        """Reserve the ``count`` READs, one per cycle from ``when``, that bring plane ``plane``
+        of ``tensor``'s vector ``v`` and the words after it, ``step`` addresses apart in one
+        slice, to the VXM on ``stream``; returns the cycle of the last READ (raises
+        :class:`ScheduleError` if a slot or register is taken)."""
         slice_index, address = tensor.location(v, plane)
         unit = self.plan.mem_units[slice_index]
         read = issue_for_arrival(when, MEM_READ_LATENCY, unit.position, self.vxm)
         self.calendar.issue(f"{unit.name}.rd", read, encode(
             QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=stream, dir=direction),
-            count, 1)
+            count, step)
         for k in range(count):
             self.calendar.reserve(Transfer(direction, [stream], unit.position, self.vxm,
                                            read + k, MEM_READ_LATENCY))
@@ -363,21 +369,63 @@ class _Scheduler:
             raise ScheduleError(f"no {planes} free MEM slices in a hemisphere to read "
                                 f"input {operand.name!r}")
         # The host loads it before the run: words no earlier kernel released.
-        tensor = planar_tensor(self.sram, operand.name, operand.dtype, self.graph.shape,
-                               self.lanes, slices)
+        tensor = planar_tensor(self.sram, operand.name, operand.dtype,
+                               self.graph.input_shape(operand.name, self.lanes), self.lanes,
+                               slices)
         self.input_copies.setdefault(operand.name, []).append(tensor)
         return tensor
 
-    def hemispheres(self, tensor, planes):
-        """Per vector, the hemisphere that planes ``0 .. planes - 1`` of it lie in."""
-        result = []
-        for v in range(self.vectors):
-            sides = {self.hemisphere_of(tensor.location(v, b)[0]) for b in range(planes)}
-            if len(sides) != 1:
-                raise ScheduleError(f"vector {v} of tensor {tensor.name!r} has planes in both "
-                                    f"hemispheres; the VXM reads a vector from one")
-            result.append(sides.pop())
-        return result
+    def flow(self, operand, tensor, planes):
+        """A :class:`_Flow` reading ``tensor``, the value of ``operand`` (an input, broadcast
+        or not, or a node's stored result), for every vector of a pass."""
+        broadcast = operand.broadcast if operand.kind == "input" else None
+        tiles = self.tiles
+        sources = [{None: v, "rows": v // tiles, "cols": v % tiles}[broadcast]
+                   for v in range(self.vectors)]
+        sides = []
+        for source in sources:
+            found = {self.hemisphere_of(tensor.location(source, b)[0]) for b in range(planes)}
+            if len(found) != 1:
+                raise ScheduleError(f"vector {source} of tensor {tensor.name!r} has planes in "
+                                    f"both hemispheres; the VXM reads a vector from one")
+            sides.append(found.pop())
+        return _Flow(tensor, planes, sources, sides)
+
+    def alu_map(self, nodes, alus, count):
+        """``{pass ALU: physical ALU}`` for the ``count`` ALUs a pass uses: a ``LUT`` node goes
+        to an ALU already holding its table, where one does; the rest keep their order."""
+        holders = {}
+        for alu in range(self.config.vxm_alus):
+            held = self.calendar.table(alu)
+            if held is not None:
+                holders.setdefault(held[0], alu)
+        mapping, claimed = {}, set()
+        for node in nodes:
+            if node.table is not None and holders.get(node.table.name) not in (None, *claimed):
+                mapping[alus[id(node)]] = holders[node.table.name]
+                claimed.add(holders[node.table.name])
+        free = [alu for alu in range(self.config.vxm_alus) if alu not in claimed]
+        for alu in range(count):
+            if alu not in mapping:
+                mapping[alu] = free.pop(0)
+        return mapping
+
+    def load_tables(self, nodes, alus, level):
+        """Load the table of every ``LUT`` node of a pass into its ALU, unless it holds it
+        already; returns the earliest ``t0`` at which every table is ready for its node."""
+        earliest = 0
+        for node in nodes:
+            if node.table is None:
+                continue
+            alu = alus[id(node)]
+            held = self.calendar.table(alu)
+            if held is not None and held[0] == node.table.name:
+                ready = held[1]
+            else:
+                tensor = self.schedule.table(node.table.name, node.table.values)
+                ready = place_table(self.calendar, node.table.name, tensor, alu, self.start)
+            earliest = max(earliest, ready - 2 * level[id(node)])
+        return earliest
 
     def allocate(self, nodes):
         """Assign ALUs, MEM slices, SRAM and streams to one pass; raises
@@ -393,6 +441,9 @@ class _Scheduler:
             for at in self.delays(node, nodes, level):
                 delay[(id(node), at)] = next_alu
                 next_alu += 1
+        physical = self.alu_map(nodes, alus, next_alu)
+        alus = {key: physical[alu] for key, alu in alus.items()}
+        delay = {key: physical[alu] for key, alu in delay.items()}
         used_streams = set()
         read_busy, write_busy = set(), set()
 
@@ -418,16 +469,15 @@ class _Scheduler:
             else:
                 # Only the planes this pass reads are loaded (the low ones).
                 tensor = self.input_tensor(operand, read_busy, planes)
-            slices = {tensor.location(v, b)[0] for v in range(self.vectors)
+            flow = self.flow(operand, tensor, planes)
+            slices = {tensor.location(source, b)[0] for source in set(flow.sources)
                       for b in range(planes)}
             if slices & read_busy:
                 raise ScheduleError("two values one pass reads share a MEM slice")
             read_busy |= slices
-            bases = {}
-            for hemisphere in dict.fromkeys(self.hemispheres(tensor, planes)):
-                direction = hemisphere.toward_centre
-                bases[hemisphere] = self.stream_group(used_streams, direction, planes)
-            flows[key] = _Flow(tensor, planes, bases)
+            flow.bases = {side: self.stream_group(used_streams, side.toward_centre, planes)
+                          for side in dict.fromkeys(flow.sides)}
+            flows[key] = flow
 
         # Flows out of the pass: graph outputs and values later passes read. One copy serves
         # them all.
@@ -474,7 +524,6 @@ class _Scheduler:
         n = self.vectors
         plan = self.plan
         vxm = self.vxm
-        sides = {key: self.hemispheres(flow.tensor, flow.planes) for key, flow in flows.items()}
 
         def operand_for(node, operand, v):
             if not isinstance(operand, Value):
@@ -488,9 +537,9 @@ class _Scheduler:
                 if level[id(operand)] == level[id(node)] - 1:
                     return Operand.alu(alus[id(operand)]), None
                 return Operand.alu(delay[(id(operand), level[id(node)] - 1)]), None
-            key = (id(operand), level[id(node)])
-            side = sides[key][v]
-            return Operand.stream(side.toward_centre, flows[key].bases[side]), None
+            flow = flows[(id(operand), level[id(node)])]
+            side = flow.sides[v]
+            return Operand.stream(side.toward_centre, flow.bases[side]), None
 
         def node_word(node, v):
             fields = {"stype": node.stype, "dtype": node.dtype, "dst_en": 0,
@@ -523,42 +572,47 @@ class _Scheduler:
                     QueueKind.VXM_ALU, VectorOp.MOV, stype=node.dtype, dtype=node.dtype,
                     a=Operand.alu(source)), n, ))
 
-        # Reads: runs of consecutive words of one slice; (flow, plane, first vector, count).
+        # Reads: runs of words of one slice at a constant step (0 for a broadcast word read
+        # again); (flow, plane, first vector, count, step).
         read_runs = []
         for key, flow in flows.items():
             for b in range(flow.planes):
+                words = [flow.tensor.location(source, b) for source in flow.sources]
                 v = 0
                 while v < n:
-                    slice_index, address = flow.tensor.location(v, b)
+                    slice_index, address = words[v]
+                    step = words[v + 1][1] - address if v + 1 < n else 0
                     count = 1
-                    while v + count < n and flow.tensor.location(v + count, b) == (
-                            slice_index, address + count):
+                    while v + count < n and words[v + count] == (slice_index,
+                                                                 address + step * count):
                         count += 1
-                    read_runs.append((key, b, v, count))
+                    read_runs.append((key, b, v, count, step if count > 1 else 0))
                     v += count
 
-        # The earliest t0: every word read after it is written (a READ in the cycle after the
-        # WRITE returns it).
-        t0 = earliest
-        for key, b, v, count in read_runs:
+        # The earliest t0: every table is loaded, every word read after it is written (a READ
+        # in the cycle after the WRITE returns it).
+        t0 = max(earliest, self.load_tables(nodes, alus, level))
+        for key, b, v, count, _ in read_runs:
             flow = flows[key]
-            position = plan.mem_units[flow.tensor.location(v, b)[0]].position
+            position = plan.mem_units[flow.tensor.location(flow.sources[v], b)[0]].position
             for k in range(v, v + count):
-                written = flow.tensor.written.get((k, b))
+                written = flow.tensor.written.get((flow.sources[k], b))
                 if written is not None:
                     read = issue_for_arrival(2 * key[1] + k, MEM_READ_LATENCY, position, vxm)
                     t0 = max(t0, written + MEM_WRITE_TO_READ - read)
         while True:
             mark = self.calendar.checkpoint()
             try:
-                last_reads = self.reserve_pass(t0, alu_runs, read_runs, flows, sides, outflows,
-                                               level)
+                last_reads = self.reserve_pass(t0, alu_runs, read_runs, flows, outflows, level)
                 break
             except ScheduleError:
                 self.calendar.rollback(mark)
                 t0 += 1
         for key, last in last_reads.items():
             flows[key].tensor.read(last)
+        for node in nodes:
+            if node.table is not None:
+                self.calendar.use_table(alus[id(node)], t0 + 2 * level[id(node)] + n - 1)
         for node_id, (direction, base, tensor) in outflows.items():
             for b in range(tensor.planes):
                 position = plan.mem_units[tensor.location(0, b)[0]].position
@@ -570,7 +624,7 @@ class _Scheduler:
             for node_id, (_, _, tensor) in outflows.items() for b in range(tensor.planes)]
         return t0 + max(writes, default=0) + n
 
-    def reserve_pass(self, t0, alu_runs, read_runs, flows, sides, outflows, level):
+    def reserve_pass(self, t0, alu_runs, read_runs, flows, outflows, level):
         """Reserve every slot and stream register of a pass starting at ``t0``; returns the
         last read cycle of each flow. Raises :class:`ScheduleError` at the first one taken."""
         calendar = self.calendar
@@ -578,11 +632,11 @@ class _Scheduler:
         for queue, relative, word, count in alu_runs:
             calendar.issue(queue, t0 + relative, word, count)
         last_reads = {}
-        for key, b, v, count in read_runs:
+        for key, b, v, count, step in read_runs:
             flow = flows[key]
-            side = sides[key][v]
-            last = self.read(flow.tensor, v, b, t0 + 2 * key[1] + v, flow.bases[side] + b,
-                             side.toward_centre, count)
+            side = flow.sides[v]
+            last = self.read(flow.tensor, flow.sources[v], b, t0 + 2 * key[1] + v,
+                             flow.bases[side] + b, side.toward_centre, count, step)
             last_reads[key] = max(last, last_reads.get(key, last))
         for node_id, (direction, base, tensor) in outflows.items():
             for b in range(tensor.planes):

@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from isa.config import LUT_ENTRIES
+from isa.opcodes import DType
 from .calendar import Calendar
 from .program import Program
+from .queues import ScheduleError
+from .tensors import planar_tensor
 
 __all__ = ["Schedule", "Kernel"]
 
@@ -38,6 +42,8 @@ class Schedule:
         self.constants = []
         #: ``{name: Tensor}``: tensors read back after the run.
         self.outputs = {}
+        #: ``{name: (values, Tensor)}``: the lookup tables in SRAM, one per name.
+        self.tables = {}
 
     def input(self, name, tensor):
         """Declare ``tensor`` (placed by the kernel) as loaded by the host with input ``name``."""
@@ -47,6 +53,32 @@ class Schedule:
     def constant(self, tensor, values):
         """Declare ``tensor`` as loaded by the host with ``values`` (``[rows, cols]``)."""
         self.constants.append((tensor, np.asarray(values, dtype=np.int64)))
+        return tensor
+
+    def table(self, name, values):
+        """The tensor holding lookup table ``name`` (``LUT_ENTRIES`` int32 ``values``): loaded
+        by the host once, into the four emptiest slices of a hemisphere, for every kernel that
+        reads the table."""
+        values = np.asarray(values, dtype=np.int64)
+        if name in self.tables:
+            known, tensor = self.tables[name]
+            if not np.array_equal(known, values):
+                raise ValueError(f"two different lookup tables are called {name!r}")
+            return tensor
+        sram = self.calendar.sram
+        hemispheres = {}
+        for index, unit in enumerate(self.calendar.plan.mem_units):
+            hemispheres.setdefault(unit.hemisphere, []).append(index)
+        slices = max((sorted(group, key=lambda i: (sram.used(i), i))[:DType.I32.bytes]
+                      for group in hemispheres.values()),
+                     key=lambda group: (len(group), -sum(sram.used(i) for i in group)))
+        if len(slices) < DType.I32.bytes:
+            raise ScheduleError("a lookup table needs four MEM slices in a hemisphere")
+        lanes = self.config.lanes
+        tensor = planar_tensor(sram, f"table.{name}", DType.I32, (1, LUT_ENTRIES), lanes,
+                               slices)
+        self.constant(tensor, values[None, :])
+        self.tables[name] = (values, tensor)
         return tensor
 
     def release(self, tensor):

@@ -8,7 +8,7 @@ from compiler.elementwise import ScheduleError, compile_graph
 from compiler.graph import Graph, GraphError
 from golden.archsim import ArchSim
 from isa import preset
-from isa.opcodes import DType, VectorOp
+from isa.opcodes import DType, VectorOp, opcode_of
 from verification.programs import graph_case, hand_written
 from verification.reference import evaluate_graph
 
@@ -117,8 +117,16 @@ def test_graph_errors_are_clear():
     x = g.input("x", DType.I8)
     with pytest.raises(GraphError, match="ADD takes 2 operand\\(s\\), got 1"):
         g.op(VectorOp.ADD, x)
-    with pytest.raises(GraphError, match="LUT is not supported in elementwise graphs"):
+    with pytest.raises(GraphError, match=r"LUT reads a table \(table=Graph.table\(...\)\), "
+                                         "not None"):
         g.op(VectorOp.LUT, x)
+    with pytest.raises(GraphError, match="ADD takes no table"):
+        g.op(VectorOp.ADD, x, 1, table=Graph.table("t", np.arange(256)))
+    with pytest.raises(GraphError, match="table 'short' must have 256 entries"):
+        Graph.table("short", np.arange(10))
+    with pytest.raises(GraphError, match="broadcast must be one of None, 'rows', 'cols', "
+                                         "not 'lanes'"):
+        g.input("z", DType.I8, broadcast="lanes")
     with pytest.raises(GraphError, match="operand 1.5 is neither a value nor an integer"):
         g.op(VectorOp.ADD, x, 1.5)
     with pytest.raises(GraphError, match="tensor length must be a positive integer, not 0"):
@@ -144,3 +152,37 @@ def test_too_many_constants_is_a_schedule_error():
     g.output("y", value)
     with pytest.raises(ScheduleError, match="needs 9 constant registers, the VXM has 8"):
         compile_graph(g, config)
+
+
+def test_lookup_tables_and_broadcast_inputs():
+    """A graph over a 5 x 40 matrix with a per-column input, a per-row input (one vector per
+    row, as a row reduction gives) and two lookup tables: NumPy and the golden simulator
+    agree, and each table is loaded once into the ALU that reads it."""
+    config = preset("tiny")
+    lanes = config.lanes
+    rng = np.random.default_rng(4)
+    g = Graph(shape=(5, 40))
+    x = g.input("x", DType.I32)
+    scale = g.input("scale", DType.I32, broadcast="cols")
+    offset = g.input("offset", DType.I32, broadcast="rows")
+    squares = Graph.table("squares", np.arange(256) ** 2)
+    cubes = Graph.table("cubes", np.arange(256) ** 3 - 5_000_000)
+    index = g.op(VectorOp.AND, g.op(VectorOp.ADD, x, offset), 255)
+    g.output("y", g.op(VectorOp.MUL, g.op(VectorOp.LUT, index, table=squares), scale))
+    g.output("z", g.op(VectorOp.LUT, index, table=cubes, dtype=DType.I32))
+    kernel = compile_graph(g, config)
+    inputs = {"x": rng.integers(-1000, 1000, (5, 40)), "scale": rng.integers(-9, 9, (1, 40)),
+              "offset": rng.integers(0, 300, (5, lanes))}
+    result, regions = simulate(kernel.program(inputs), config)
+    assert result.errors == 0 and result.cycles == kernel.predicted_cycles
+    outputs = kernel.decode_outputs(regions)
+    expected = evaluate_graph(g, inputs, lanes)
+    for name in ("y", "z"):
+        np.testing.assert_array_equal(outputs[name], expected[name])
+    assert set(kernel.inputs) == {"x", "scale", "offset"}
+    assert [kernel.inputs["scale"][0].shape, kernel.inputs["offset"][0].shape] == \
+        [(1, 40), (5, lanes)]
+    traced = ArchSim(config).execute(kernel.program(inputs), trace=True)
+    lutws = [word for _, _, word, _, _ in traced.trace
+             if word is not None and opcode_of(word) == VectorOp.LUTW.value]
+    assert len(lutws) == 2 * 256 // lanes

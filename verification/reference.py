@@ -26,18 +26,23 @@ def gemm_reference(a, b, bias=None, multiplier=None, shift=None, out_dtype=DType
 def evaluate_graph(graph, inputs, lanes):
     """The NumPy definition of an elementwise :class:`~compiler.graph.Graph`: ``{output:
     values}``, every node computed with :func:`golden.vector.compute` on whole tensors.
-    ``lanes`` places per-lane constant vectors (element ``i`` of a row takes lane
-    ``i mod lanes``)."""
-    graph.check_inputs(inputs)
+    ``lanes`` places per-lane constant vectors and rows of ``"rows"``-broadcast inputs
+    (element ``(r, c)`` takes lane ``c mod lanes``)."""
+    graph.check_inputs(inputs, lanes)
     rows, cols = graph.shape
+    lane_of_column = np.arange(cols) % lanes
     results = {}
 
     def value_of(operand):
         if not hasattr(operand, "kind"):
             return np.full((rows, cols), operand, dtype=np.int64)
         if operand.kind == "input":
-            return vector.wrap(np.asarray(inputs[operand.name], dtype=np.int64).reshape(
-                rows, cols), operand.dtype)
+            data = vector.wrap(np.asarray(inputs[operand.name], dtype=np.int64), operand.dtype)
+            if operand.broadcast == "rows":
+                return data[:, lane_of_column]
+            if operand.broadcast == "cols":
+                return np.broadcast_to(data, (rows, cols))
+            return data.reshape(rows, cols)
         if operand.kind == "vector":
             row = np.resize(operand.values, -(-cols // lanes) * lanes)[:cols]
             return np.broadcast_to(row, (rows, cols))
@@ -46,6 +51,8 @@ def evaluate_graph(graph, inputs, lanes):
     for node in graph.nodes:
         operands = [value_of(o) for o in node.operands]
         operands += [0] * (3 - len(operands))
-        results[id(node)] = vector.compute(node.op, node.stype, node.dtype, *operands)
+        table = node.table.values if node.table is not None else None
+        results[id(node)] = vector.compute(node.op, node.stype, node.dtype, *operands,
+                                           table=table)
     return {name: results[id(node)].reshape(graph.value_shape)
             for name, node in graph.outputs.items()}
