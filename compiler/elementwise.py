@@ -81,8 +81,19 @@ class _Flow:
     bases: dict = None
 
 
+class _SharedSlice(ScheduleError):
+    """A pass would read input ``name`` (a tensor an earlier kernel wrote) from a slice another
+    of its reads uses (``busy``)."""
+
+    def __init__(self, name, busy):
+        super().__init__(f"input {name!r} shares a MEM slice with another value the same "
+                         f"operation reads")
+        self.name = name
+        self.busy = busy
+
+
 class _Scheduler:
-    def __init__(self, schedule, graph, inputs, start):
+    def __init__(self, schedule, graph, inputs, constants, start, avoid):
         self.schedule = schedule
         self.calendar = schedule.calendar
         self.sram = self.calendar.sram
@@ -95,6 +106,16 @@ class _Scheduler:
         self.vxm = self.plan.vxm_unit.position
         self.start = start
         self.external = dict(inputs or {})
+        self.avoid = set(avoid)
+        self.fixed = {name: np.asarray(values, dtype=np.int64)
+                      for name, values in (constants or {}).items()}
+        for name, values in self.fixed.items():
+            if name not in graph.inputs or name in self.external:
+                raise GraphError(f"constant input {name!r} is no host input of the graph")
+            if values.shape != graph.input_shape(name, config.lanes):
+                raise GraphError(f"constant input {name!r} must have shape "
+                                 f"{graph.input_shape(name, config.lanes)}, not "
+                                 f"{values.shape}")
         for name, tensor in self.external.items():
             if name not in graph.inputs:
                 raise GraphError(f"unknown input {name!r}")
@@ -317,7 +338,12 @@ class _Scheduler:
         start = self.constants()
         self.outputs = {id(n): name for name, n in self.graph.outputs.items()}
         self.stored = {}                # (id(source), id(consumer)) -> Tensor
-        self.reserved = {}              # group -> slices holding its nodes' stored operands
+        # Group -> slices holding what its nodes read from SRAM besides host inputs: tensors
+        # earlier kernels wrote, and results of earlier passes. A value stored for the group
+        # goes elsewhere, so that the group's reads never share a slice.
+        self.reserved = {}
+        for name in self.external:
+            self.reserve_external(name)
         self.output_store = {}
         self.input_copies = {}
         pending = self.passes()
@@ -328,6 +354,19 @@ class _Scheduler:
             saved = self.save()
             try:
                 allocation = self.allocate(nodes)
+            except _SharedSlice as shared:
+                self.restore(saved)
+                if len(groups) == 1:
+                    # One operation reads both: copy this input away from the other reads.
+                    self.external[shared.name] = _copy(self.schedule,
+                                                       self.external[shared.name],
+                                                       shared.busy, self.start)
+                    self.reserve_external(shared.name)
+                    pending.insert(0, groups)
+                    continue
+                middle = len(groups) // 2
+                pending[:0] = [groups[:middle], groups[middle:]]
+                continue
             except ScheduleError:
                 if len(groups) == 1:
                     raise
@@ -343,8 +382,19 @@ class _Scheduler:
             self.calendar.release_registers(self.registers, start)
         for name, copies in self.input_copies.items():
             for tensor in copies:
-                self.schedule.input(name, tensor)
+                if name in self.fixed:
+                    self.schedule.constant(tensor, self.fixed[name])
+                else:
+                    self.schedule.input(name, tensor)
         return self.output_store
+
+    def reserve_external(self, name):
+        """Reserve the slices of external input ``name`` for the groups that read it."""
+        slices = {s for _, _, s, _ in self.external[name].words}
+        for group in self.groups:
+            if any(isinstance(operand, Value) and operand.name == name
+                   for node in group for operand in self.operands[id(node)]):
+                self.reserved.setdefault(id(group[-1]), set()).update(slices)
 
     def save(self):
         return (self.calendar.checkpoint(), dict(self.stored),
@@ -473,6 +523,8 @@ class _Scheduler:
             slices = {tensor.location(source, b)[0] for source in set(flow.sources)
                       for b in range(planes)}
             if slices & read_busy:
+                if operand.kind == "input" and operand.name in self.external:
+                    raise _SharedSlice(operand.name, set(read_busy))
                 raise ScheduleError("two values one pass reads share a MEM slice")
             read_busy |= slices
             flow.bases = {side: self.stream_group(used_streams, side.toward_centre, planes)
@@ -494,8 +546,8 @@ class _Scheduler:
             order = sorted(self.by_free_slices(write_busy), key=lambda h: -len(
                 [i for i in self.slices(h) if i in reserved]))
             for hemisphere in order:
-                avoid = write_busy.union(*(self.reserved.get(self.group_of[id(c)], set())
-                                           for c in later))
+                avoid = write_busy.union(self.avoid, *(
+                    self.reserved.get(self.group_of[id(c)], set()) for c in later))
                 chosen = self.free_slices(avoid, hemisphere, planes)
                 if chosen is not None:
                     break
@@ -653,18 +705,33 @@ class _Scheduler:
         return last_reads
 
 
-def place_graph(schedule, graph, inputs=None, *, start=0):
+def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=()):
     """Place ``graph`` on ``schedule`` from cycle ``start``.
 
-    ``inputs`` maps input names to tensors earlier kernels wrote (of the graph's shape and the
-    input's type); the other inputs become host inputs of the schedule. Returns ``{output name:
-    Tensor}``, and the graph's passes and the most ALUs one of them uses.
+    ``inputs`` maps input names to tensors earlier kernels wrote (of the input's shape and
+    type); ``constants`` maps input names to values fixed in the program (the host loads them
+    with it, such as a layer's per-channel multipliers); the other inputs become host inputs of
+    the schedule. The graph's outputs are written to slices outside ``avoid`` (where the next
+    kernel reads other tensors together with them). Returns ``{output name: Tensor}``, and
+    the graph's passes and the most ALUs one of them uses.
+
+    A slice's read port reads one word per cycle, so the tensors one pass reads must lie in
+    different slices: where they do not, the pass is split, and where a single operation
+    reads two inputs that share a slice, one is first copied elsewhere (by a graph of one
+    ``MOV``).
     """
     if not graph.outputs:
         raise GraphError("the graph has no outputs")
-    scheduler = _Scheduler(schedule, graph, inputs, start)
+    scheduler = _Scheduler(schedule, graph, inputs, constants, start, avoid)
     outputs = scheduler.run()
     return outputs, len(scheduler.pass_lists), scheduler.alus_used
+
+
+def _copy(schedule, tensor, avoid, start):
+    """``tensor`` copied by the VXM into slices outside ``avoid``."""
+    copy = Graph(shape=tensor.shape)
+    copy.output("copy", copy.op(VectorOp.MOV, copy.input("x", tensor.dtype)))
+    return place_graph(schedule, copy, {"x": tensor}, start=start, avoid=avoid)[0]["copy"]
 
 
 def compile_graph(graph, config):

@@ -35,7 +35,7 @@ _I32 = {"stype": DType.I32, "dtype": DType.I32}
 
 
 class _RowReduction:
-    def __init__(self, schedule, tensor, kind, start, name):
+    def __init__(self, schedule, tensor, kind, start, name, padded, avoid):
         config = schedule.config
         self.calendar = schedule.calendar
         self.plan = self.calendar.plan
@@ -44,13 +44,16 @@ class _RowReduction:
             raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, not {kind!r}")
         if lanes & (lanes - 1):
             raise ScheduleError(f"the rotate tree needs a power-of-two lane count, not {lanes}")
-        if tensor.cols % lanes:
+        if tensor.cols % lanes and not padded:
             raise ScheduleError(f"a row reduction reads whole vectors: tensor {tensor.name!r} "
-                                f"has {tensor.cols} columns, not a multiple of {lanes} lanes")
+                                f"has {tensor.cols} columns, not a multiple of {lanes} lanes "
+                                f"(give padded=True if its padding lanes hold the reduction's "
+                                f"identity)")
         if len(self.plan.mem_units) < 2 * DType.I32.bytes:
             raise ScheduleError("a row reduction writes its int32 result to four MEM slices "
                                 "of a hemisphere")
         self.tensor = tensor
+        self.avoid = set(avoid)
         self.combine = REDUCTIONS[kind]
         self.start = start
         self.vxm = self.plan.vxm_unit.position
@@ -164,8 +167,10 @@ class _RowReduction:
         calendar = self.calendar
         direction = hemisphere.away_from_centre
         slices = sorted((i for i, u in enumerate(self.plan.mem_units)
-                         if u.hemisphere is hemisphere),
+                         if u.hemisphere is hemisphere and i not in self.avoid),
                         key=lambda i: (calendar.sram.used(i), i))[:DType.I32.bytes]
+        if len(slices) < DType.I32.bytes:
+            return None
         mark = calendar.checkpoint()
         base = None
         for candidate in range(0, calendar.config.streams - 3, DType.I32.bytes):
@@ -242,12 +247,14 @@ class _RowReduction:
             place_write(self.calendar, write)
 
 
-def place_row_reduction(schedule, tensor, kind, *, start=0, name=None):
+def place_row_reduction(schedule, tensor, kind, *, start=0, name=None, padded=False, avoid=()):
     """Place the ``kind`` (``"sum"``: wrapping int32, or ``"max"``) of every row of ``tensor``
     on ``schedule`` from cycle ``start``.
 
-    ``tensor`` is ``rows x cols`` of any element type, ``cols`` a multiple of the lane count
-    (every lane of a row is reduced); the lane count must be a power of two. Returns a
-    ``rows x lanes`` int32 tensor whose row ``r`` holds row ``r``'s reduction in every lane.
+    ``tensor`` is ``rows x cols`` of any element type. Every lane of a row's vectors is
+    reduced, so ``cols`` must be a multiple of the lane count, or (``padded``) the lanes past
+    the last column must hold the reduction's identity (0 for a sum, the type's minimum for a
+    maximum). The lane count must be a power of two. Returns a ``rows x lanes`` int32 tensor
+    whose row ``r`` holds row ``r``'s reduction in every lane, in slices outside ``avoid``.
     """
-    return _RowReduction(schedule, tensor, kind, start, name).place()
+    return _RowReduction(schedule, tensor, kind, start, name, padded, avoid).place()

@@ -36,7 +36,9 @@ __all__ = [
     "OpRecord", "record_ops", "vxm", "mxm", "reduce_sum", "reduce_max", "Requant", "Linear",
     "SoftmaxParams", "LayerNormParams", "GeluParams", "Tables", "requantize",
     "linear_accumulate", "linear", "split_wide", "linear_wide_accumulate", "residual_add",
-    "softmax", "layer_norm_input_limit", "layer_norm", "gelu", "l2_normalize",
+    "softmax", "layer_norm_input_limit", "layer_norm", "gelu", "l2_normalize", "EXP_BITS",
+    "GELU_KNOT_SHIFT", "NEWTON_STEPS", "SQUARE_BITS", "square_shift", "HALF_SQRT_MULTIPLIER",
+    "HALF_SQRT_SHIFT",
 ]
 
 I8, I16, I32 = DType.I8, DType.I16, DType.I32
@@ -49,19 +51,23 @@ P_MAX = 127
 MAX_KEYS = 512
 #: The softmax exponent ``t`` is in Q16 base-2 units: ``exp(z) = 2**(t / 2**16)``.
 EXP_FRACTION_BITS = 16
-_EXP_BITS = 20                 # each exponential is Q20 (at most 2**20)
+#: Each exponential is Q20 (at most ``2**EXP_BITS``).
+EXP_BITS = 20
 #: GELU works on Q12 real values; inputs in ``[-GELU_LIMIT, GELU_LIMIT)`` use the tables.
 GELU_FRACTION_BITS = 12
 GELU_LIMIT = 4
-_GELU_KNOT_SHIFT = 7           # 256 knots over [-4, 4): one every 2**7 Q12 steps (1/32)
+#: 256 GELU knots over ``[-4, 4)``: one every ``2**GELU_KNOT_SHIFT`` Q12 steps (1/32).
+GELU_KNOT_SHIFT = 7
 #: The normalised value of :func:`layer_norm` is ``q * sqrt(H) / 2**(15.5 + NORM_GAIN_BITS)``.
 NORM_GAIN_BITS = 15
 #: Wide activations (the GELU output) have this many bits and feed the MXM as two int8 halves.
 WIDE_BITS = 15
 #: Extra fraction bits kept between the LayerNorm's gamma multiply and its final rounding.
 LN_GUARD_BITS = 8
-_NEWTON_STEPS = 2              # Newton-Raphson iterations after the table seed
-_SQUARE_BITS = 15              # bits of each deviation kept for the sum of squares
+#: Newton-Raphson iterations after a table seed (reciprocal, inverse square root).
+NEWTON_STEPS = 2
+#: Bits of each deviation kept for the sum of squares of :func:`layer_norm`.
+SQUARE_BITS = 15
 
 
 # -- operation recording --------------------------------------------------------------------
@@ -342,7 +348,7 @@ def _reciprocal(m, tables):
     """``1/u`` in Q30 (saturated at ``2**31 - 1``) for ``m = u * 2**31``, ``u`` in [0.5, 1)."""
     V = VectorOp
     r = vxm(V.LUT, I32, I32, vxm(V.SHR, I32, I32, m, 23), table=tables.reciprocal_seed)
-    for _ in range(_NEWTON_STEPS):    # r += r * (1 - u r): the error squares each step
+    for _ in range(NEWTON_STEPS):    # r += r * (1 - u r): the error squares each step
         error = vxm(V.SUB, I32, I32, 1 << 30, vxm(V.MULQ, I32, I32, m, r))       # Q30
         r = vxm(V.ADDS, I32, I32, r,
                 vxm(V.MULQ, I32, I32, r, vxm(V.SHL, I32, I32, error, 1)))
@@ -384,7 +390,7 @@ def softmax(scores, params, tables, mask=None):
     e = vxm(V.MULQ, I32, I32,
             vxm(V.LUT, I32, I32, vxm(V.SHR, I32, I32, fraction, 8), table=tables.exp2_coarse),
             vxm(V.LUT, I32, I32, fraction, table=tables.exp2_fine))            # Q29
-    shift = vxm(V.MIN, I32, I32, vxm(V.SUB, I32, I32, 29 - _EXP_BITS, whole), 31)
+    shift = vxm(V.MIN, I32, I32, vxm(V.SUB, I32, I32, 29 - EXP_BITS, whole), 31)
     e = vxm(V.RSHR, I32, I32, e, shift)                                        # Q20
     total = reduce_sum(e)                                                      # 2**20..2**29
     zeros = vxm(V.CLZ, I32, I32, total)                                        # 2..11
@@ -403,7 +409,7 @@ def layer_norm_input_limit(width):
     return 1 << (30 - width.bit_length())
 
 
-def _square_shift(width):
+def square_shift(width):
     """Even right shift applied to each square (at most ``2**30``) so that ``width`` of them sum
     below ``2**31``."""
     shift = 0
@@ -427,16 +433,16 @@ def _inverse_rms(d, tables):
     width = d.shape[-1]
     magnitude = reduce_max(vxm(V.MAX, I32, I32, d, vxm(V.SUB, I32, I32, 0, d)))
     length = vxm(V.SUB, I32, I32, 32, vxm(V.CLZ, I32, I32, magnitude))        # bits of max|d|
-    k = vxm(V.SUB, I32, I32, length, _SQUARE_BITS)                # signed: d * 2**-k has 15 bits
+    k = vxm(V.SUB, I32, I32, length, SQUARE_BITS)                # signed: d * 2**-k has 15 bits
     reduced = vxm(V.RSHR, I32, I32, vxm(V.SHL, I32, I32, d, vxm(V.MAX, I32, I32,
                                                                   vxm(V.SUB, I32, I32, 0, k), 0)),
                   vxm(V.MAX, I32, I32, k, 0))                                 # |.| <= 2**15
-    j = _square_shift(width)
+    j = square_shift(width)
     v = reduce_sum(vxm(V.RSHR, I32, I32, vxm(V.MUL, I32, I32, reduced, reduced), j))
     s = vxm(V.AND, I32, I32, vxm(V.SUB, I32, I32, vxm(V.CLZ, I32, I32, v), 1), -2)  # even
     m = vxm(V.SHL, I32, I32, v, s)
     r = vxm(V.LUT, I32, I32, vxm(V.SHR, I32, I32, m, 23), table=tables.rsqrt_seed)  # Q29
-    for _ in range(_NEWTON_STEPS):    # r += r (1 - u r**2) / 2
+    for _ in range(NEWTON_STEPS):    # r += r (1 - u r**2) / 2
         square = vxm(V.MULQ, I32, I32, r, r)                                      # Q27
         error = vxm(V.SUB, I32, I32, 1 << 27, vxm(V.MULQ, I32, I32, m, square))    # Q27
         r = vxm(V.ADD, I32, I32, r,
@@ -489,11 +495,11 @@ def gelu(accumulator, params, tables):
     u = requantize(accumulator, params.input, I32)
     w = vxm(V.ADD, I32, I32,
             vxm(V.MAX, I32, I32, vxm(V.MIN, I32, I32, u, high - 1), low), high)   # 0..2**15-1
-    knot = vxm(V.SHR, I32, I32, w, _GELU_KNOT_SHIFT)
+    knot = vxm(V.SHR, I32, I32, w, GELU_KNOT_SHIFT)
     step = vxm(V.MUL, I32, I32, vxm(V.LUT, I32, I32, knot, table=tables.gelu_slope),
-               vxm(V.AND, I32, I32, w, (1 << _GELU_KNOT_SHIFT) - 1))
+               vxm(V.AND, I32, I32, w, (1 << GELU_KNOT_SHIFT) - 1))
     y = vxm(V.ADD, I32, I32, vxm(V.LUT, I32, I32, knot, table=tables.gelu_value),
-            vxm(V.RSHR, I32, I32, step, _GELU_KNOT_SHIFT))
+            vxm(V.RSHR, I32, I32, step, GELU_KNOT_SHIFT))
     y = vxm(V.SEL, I32, I32, u, y, vxm(V.LE, I32, I32, high, u))
     y = vxm(V.SEL, I32, I32, 0, y, vxm(V.LT, I32, I32, u, low))
     wide = 1 << (WIDE_BITS - 1)
@@ -502,7 +508,7 @@ def gelu(accumulator, params, tables):
 
 
 #: ``2**-0.5`` as a Q31 multiplier with shift -15: ``q * 2**-15.5`` (see :func:`l2_normalize`).
-_HALF_SQRT_MULTIPLIER, _HALF_SQRT_SHIFT = 1518500250, -15
+HALF_SQRT_MULTIPLIER, HALF_SQRT_SHIFT = 1518500250, -15
 
 
 def l2_normalize(x, tables):
@@ -512,4 +518,4 @@ def l2_normalize(x, tables):
     result is ``REQ(q, 2**-15.5)`` saturated to int16 (a unit component gives 32767).
     """
     q = _inverse_rms(np.asarray(x, dtype=np.int64), tables)
-    return vxm(VectorOp.REQ, I32, I16, q, _HALF_SQRT_MULTIPLIER, _HALF_SQRT_SHIFT)
+    return vxm(VectorOp.REQ, I32, I16, q, HALF_SQRT_MULTIPLIER, HALF_SQRT_SHIFT)
