@@ -54,10 +54,12 @@ def place_read(calendar, read, *, reuse=False):
     return address
 
 
-def place_write(calendar, write):
-    """Allocate ``write``'s word, record it (written in its cycle) and put the WRITE into the
-    slot held for it; returns the word's address."""
-    address = calendar.sram.allocate(write.slice, after=write.cycle)
+def place_write(calendar, write, address=None):
+    """Allocate ``write``'s word (unless its ``address`` is given: a word of a block the kernel
+    allocated), record it (written in its cycle) and put the WRITE into the slot held for it;
+    returns the word's address."""
+    if address is None:
+        address = calendar.sram.allocate(write.slice, after=write.cycle)
     write.tensor.place(write.vector, write.plane, write.slice, address, written=write.cycle)
     unit = calendar.plan.mem_units[write.slice]
     calendar.place(f"{unit.name}.wr", write.cycle, encode(

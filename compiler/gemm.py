@@ -33,7 +33,7 @@ import numpy as np
 from isa.formats import Operand, encode, fits_immediate
 from isa.geometry import Hemisphere, QueueKind
 from isa.opcodes import DType, MatrixLoadOp, MatrixOp, VectorOp
-from isa.timing import VXM_LATENCY, arrival, mxm_latency
+from isa.timing import MEM_WRITE_TO_READ, VXM_LATENCY, arrival, mxm_latency
 from .access import Read, Write, place_read, place_write
 from .calendar import Transfer
 from .constants import place_wide_constant
@@ -136,7 +136,8 @@ class _Unit:
 
 
 class _GemmScheduler:
-    def __init__(self, schedule, m, k, n, has_bias, requant, out_dtype, per_channel, start):
+    def __init__(self, schedule, m, k, n, has_bias, requant, out_dtype, per_channel, start,
+                 a, b, prefix):
         self.schedule = schedule
         self.calendar = calendar = schedule.calendar
         self.sram = calendar.sram
@@ -162,29 +163,71 @@ class _GemmScheduler:
         self.channel_registers = {}     # (unit, N-tile) -> (multiplier, shift, valid from)
         self.claimed = {}               # slice -> weight words the tile being planned claims
         self.tiles = 0
-        # Operands and result.
+        # Operands and result. A and B are tensors earlier kernels wrote, or host inputs.
+        self.prefix = prefix
         self.a_copies = {}              # activation slice -> its copy of A
-        self.b = schedule.input("b", Tensor("b", DType.I8, (k, n), lanes,
-                                            stored_rows=self.kt * lanes))
+        self.a = list(a) if isinstance(a, (list, tuple)) else [a] if a is not None else None
+        for tensor in self.a or ():
+            if tensor.shape != (m, k) or tensor.dtype is not DType.I8:
+                raise ValueError(f"GEMM operand a must be an int8 tensor of shape {(m, k)}, "
+                                 f"not {tensor!r}")
+        if b is not None and (b.shape != (k, n) or b.dtype is not DType.I8):
+            raise ValueError(f"GEMM operand b must be an int8 tensor of shape {(k, n)}, "
+                             f"not {b!r}")
+        self.b_external = b
+        # Host-loaded weight rows: all of B, or the zero rows padding a tensor's last K-tile
+        # (loaded because the array multiplies by every row; the activations' lanes there are
+        # zero). A host weight row read twice is loaded twice; other words are read again.
+        if b is None:
+            self.b = self.host_input("b", Tensor(f"{prefix}b", DType.I8, (k, n), lanes,
+                                                 stored_rows=self.kt * lanes))
+        else:
+            padding = self.kt * lanes - k
+            self.b = self.host_constant(
+                Tensor(f"{prefix}b.padding", DType.I8, (padding, n), lanes),
+                np.zeros((padding, n), dtype=np.int64)) if padding else None
+        #: The tensors whose words are read again by later tiles (the others get a word per
+        #: read): A, B when a kernel wrote it, and its zero padding.
+        self.reread = {id(t) for t in [*(self.a or ()), b, self.b if b is not None else None]
+                       if t is not None}
         self.columns = {}
         if has_bias:
-            self.columns["bias"] = schedule.input("bias", Tensor("bias", DType.I32, (1, n),
-                                                                 lanes))
+            self.columns["bias"] = self.host_input("bias", Tensor(f"{prefix}bias", DType.I32,
+                                                                  (1, n), lanes))
+        elif any(calendar.queue_end(f"{unit.name}.load") for unit in self.plan.mxm_units):
+            # An earlier kernel left its bias in a matrix unit: load a zero one instead.
+            self.has_bias = True
+            self.columns["bias"] = self.host_constant(
+                Tensor(f"{prefix}bias.zero", DType.I32, (1, n), lanes),
+                np.zeros((1, n), dtype=np.int64))
         if requant and per_channel:
             for name in ("multiplier", "shift"):
-                self.columns[name] = schedule.input(name, Tensor(name, DType.I32, (1, n), lanes))
-        self.c = Tensor("C", self.out_dtype, (m, n), lanes)
+                self.columns[name] = self.host_input(name, Tensor(f"{prefix}{name}", DType.I32,
+                                                                  (1, n), lanes))
+        self.c = Tensor(f"{prefix}C", self.out_dtype, (m, n), lanes)
+        self.out_blocks = {}            # (N-tile, plane, slice) -> address of row 0
+        # Per slice: words of output blocks not written yet. Slices are chosen by how many
+        # words they hold (:meth:`fill`), blocks counting as their rows are written.
+        self.unwritten = [0] * len(self.plan.mem_units)
 
     # ---- Helpers. ----
+
+    def host_input(self, name, tensor):
+        """Declare ``tensor`` as the host input ``<prefix><name>``."""
+        return self.schedule.input(f"{self.prefix}{name}", tensor)
+
+    def host_constant(self, tensor, values):
+        return self.schedule.constant(tensor, values)
 
     def slice_unit(self, i):
         return self.plan.mem_units[i]
 
-    def read_into(self, slice_index, when, position, direction, stream):
+    def read_into(self, slice_index, when, position, direction, stream, written=None):
         """Reserve the READ :meth:`~compiler.calendar.Calendar.plan_read` plans (its word is
-        placed when the tile commits); returns its read cycle, or ``None``."""
+        placed when the tile commits; a word a kernel writes in cycle ``written`` is read after
+        it); returns its read cycle, or ``None``."""
         plan = self.calendar.plan_read(slice_index, position, when, direction, stream)
-        if plan is None:
+        if plan is None or (written is not None and plan[0] < written + MEM_WRITE_TO_READ):
             return None
         read, transfer = plan
         self.calendar.reserve(transfer)
@@ -335,11 +378,13 @@ class _GemmScheduler:
             when = t + m * self.fold
             if not calendar.queue_free(unit.mm, when):
                 return None
-            read = self.read_into(unit.act_slice, when, pos, unit.inward, unit.act_stream)
+            vector = (mb + m) * self.kt + i
+            act_slice = a.location(vector, 0)[0] if self.a else unit.act_slice
+            read = self.read_into(act_slice, when, pos, unit.inward, unit.act_stream,
+                                  a.written.get((vector, 0)))
             if read is None:
                 return None
-            planned.append(Read(a, (mb + m) * self.kt + i, 0, read, unit.act_slice,
-                                 unit.act_stream, unit.inward))
+            planned.append(Read(a, vector, 0, read, act_slice, unit.act_stream, unit.inward))
             calendar.issue(unit.mm, when, encode(
                 QueueKind.MXM_COMPUTE, MatrixOp.MM, act_stream=unit.act_stream,
                 act_dir=unit.inward, acc=m, accumulate=int(i > 0), emit=int(i == self.kt - 1),
@@ -365,6 +410,15 @@ class _GemmScheduler:
                             stream=unit.weight_streams[0], count=1, dir=unit.inward))
                         loads.pop(0)
                         break
+                cycle += 1
+                continue
+            if self.b_external is not None:
+                count = self.load_tensor_rows(unit, i, j, rows_left, cycle, planned)
+                if count:
+                    calendar.issue(unit.load, cycle, encode(
+                        QueueKind.MXM_LOAD, MatrixLoadOp.LW, row=rows_left[0],
+                        stream=unit.weight_streams[0], count=count, dir=unit.inward))
+                    rows_left = rows_left[count:]
                 cycle += 1
                 continue
             # As many rows as free slices, on consecutive weight streams; the emptiest slices
@@ -397,11 +451,46 @@ class _GemmScheduler:
         return planned
 
     def activations(self, unit):
-        """The copy of A the unit streams its activations from (one per activation slice)."""
+        """The copy of A the unit streams its activations from: one of the tensors given, or
+        a host input (one copy per activation slice)."""
+        if self.a:
+            return self.a[self.units.index(unit) % len(self.a)]
         if unit.act_slice not in self.a_copies:
-            self.a_copies[unit.act_slice] = self.schedule.input("a", Tensor(
-                "a", DType.I8, (self.m, self.k), self.lanes))
+            self.a_copies[unit.act_slice] = self.host_input("a", Tensor(
+                f"{self.prefix}a", DType.I8, (self.m, self.k), self.lanes))
+            self.reread.add(id(self.a_copies[unit.act_slice]))
         return self.a_copies[unit.act_slice]
+
+    def load_tensor_rows(self, unit, i, j, rows_left, cycle, planned):
+        """Reserve the READs of the next weight rows of tile (``i``, ``j``) from B, a tensor
+        an earlier kernel wrote: consecutive rows, each from the slice it lies in (the zero
+        rows padding the last K-tile from the emptiest free ones), as many as are free in
+        ``cycle``; returns how many."""
+        lanes, b = self.lanes, self.b_external
+        count, used = 0, set()
+        while count < min(len(rows_left), len(unit.weight_streams)):
+            row = i * lanes + rows_left[count]
+            stream = unit.weight_streams[count]
+            if row < b.rows:
+                tensor, vector = b, row * self.nt + j
+                slices = [b.location(vector, 0)[0]]
+            else:
+                tensor, vector = self.b, (row - b.rows) * self.nt + j
+                slices = self.by_fill(unit)
+            read = None
+            for slice_index in slices:
+                if slice_index in used:
+                    continue
+                read = self.read_into(slice_index, cycle, unit.position, unit.inward, stream,
+                                      tensor.written.get((vector, 0)))
+                if read is not None:
+                    break
+            if read is None:
+                break
+            used.add(slice_index)
+            planned.append(Read(tensor, vector, 0, read, slice_index, stream, unit.inward))
+            count += 1
+        return count
 
     def place_emits(self, unit, mb, j, rows, t, scalar, planned):
         calendar = self.calendar
@@ -466,11 +555,15 @@ class _GemmScheduler:
                     planned.append(_RegisterRead(register, last_req))
         return True
 
+    def fill(self, i):
+        """Words of slice ``i`` in use, output blocks counted by the rows written so far."""
+        return self.sram.used(i) - self.unwritten[i]
+
     def by_fill(self, unit):
         """The unit's slices, own hemisphere first, each group emptiest first (counting the
         words this tile's plan already claims)."""
         def fill(i):
-            return self.sram.used(i) + self.claimed.get(i, 0)
+            return self.fill(i) + self.claimed.get(i, 0)
         return sorted(unit.own, key=fill) + sorted(
             (i for i in unit.slices if i not in unit.own), key=fill)
 
@@ -482,7 +575,7 @@ class _GemmScheduler:
         if len(own) < planes:
             raise ScheduleError(f"{planes} output planes need {planes} MEM slices per "
                                 f"hemisphere, the configuration has {len(own)}")
-        return sorted(own, key=lambda i: (self.sram.used(i), i))[:planes]
+        return sorted(own, key=lambda i: (self.fill(i), i))[:planes]
 
     def load_channel_constants(self, unit, j):
         """Load N-tile ``j``'s multipliers and shifts into this unit's constant registers
@@ -551,22 +644,36 @@ class _GemmScheduler:
                 self.register_busy[step.register] = max(
                     step.cycle, self.register_busy.get(step.register, -1))
             elif isinstance(step, Write):
-                place_write(self.calendar, step)
+                # An N-tile's rows go to consecutive words of each output slice, so that the
+                # next kernel reads them as READ + REPEAT runs.
+                row, tile = divmod(step.vector, self.nt)
+                block = (tile, step.plane, step.slice)
+                if block not in self.out_blocks:
+                    self.out_blocks[block] = self.sram.allocate(step.slice, self.m,
+                                                                after=step.cycle) - row
+                    self.unwritten[step.slice] += self.m
+                self.unwritten[step.slice] -= 1
+                place_write(self.calendar, step, self.out_blocks[block] + row)
             else:
-                # Each copy of A holds a vector once; every tile reading it reads that word.
-                place_read(self.calendar, step, reuse=step.tensor.name == "a")
+                # A vector of a copy of A (or of a tensor a kernel wrote) is one word that every
+                # tile reading it reads; host weights and per-column constants get a word per
+                # read.
+                place_read(self.calendar, step, reuse=id(step.tensor) in self.reread)
 
 
 def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=False,
-               multiplier=None, shift=None, out_dtype=DType.I8, start=0):
+               multiplier=None, shift=None, out_dtype=DType.I8, start=0, a=None, b=None,
+               prefix=""):
     """Place ``C = requantise(A[m, k] @ B[k, n] + bias)`` on ``schedule`` from cycle ``start``.
 
-    The operands are host inputs of the schedule: ``a`` (``[m, k]`` int8), ``b`` (``[k, n]``
-    int8), and per output column ``bias`` (int32, with ``bias``), ``multiplier`` and
-    ``shift`` (with ``per_channel``). ``requantise``: REQ to ``out_dtype`` (else the raw int32
-    accumulators are the result). Without ``per_channel``, ``multiplier`` and ``shift`` are
-    the per-tensor values, fixed in the program. Returns the result tensor ``C`` (``[m, n]``)
-    and the number of weight tiles.
+    ``a`` (``[m, k]`` int8; or a list of copies in different slices, one per matrix unit) and
+    ``b`` (``[k, n]`` int8) are tensors earlier kernels wrote; those not given are host inputs
+    of the schedule, as are, per output column, ``bias`` (int32, with ``bias``),
+    ``multiplier`` and ``shift`` (with ``per_channel``), all named with ``prefix`` (fix model
+    weights with :meth:`~compiler.schedule.Schedule.fix`). ``requantise``: REQ to
+    ``out_dtype`` (else the raw int32 accumulators are the result). Without ``per_channel``,
+    ``multiplier`` and ``shift`` are the per-tensor values, fixed in the program. Returns the
+    result tensor ``C`` (``[m, n]``) and the number of weight tiles.
     """
     for name, value in (("m", m), ("k", k), ("n", n)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -574,7 +681,7 @@ def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=Fa
     if requantise and not per_channel and (multiplier is None or shift is None):
         raise ValueError("per-tensor requantisation needs multiplier and shift")
     scheduler = _GemmScheduler(schedule, m, k, n, bias, requantise, out_dtype, per_channel,
-                               start)
+                               start, a, b, prefix)
     return scheduler.run(multiplier, shift), scheduler.tiles
 
 

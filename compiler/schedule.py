@@ -50,6 +50,15 @@ class Schedule:
         self.inputs.setdefault(name, []).append(tensor)
         return tensor
 
+    def fix(self, name, values):
+        """Make host input ``name`` a constant of the program with ``values`` (a model's
+        weights, which the host loads with the program instead of binding them per run)."""
+        if name not in self.inputs:
+            raise ValueError(f"no host input {name!r} to fix; inputs: "
+                             f"{', '.join(sorted(self.inputs)) or 'none'}")
+        for tensor in self.inputs.pop(name):
+            self.constant(tensor, values)
+
     def constant(self, tensor, values):
         """Declare ``tensor`` as loaded by the host with ``values`` (``[rows, cols]``)."""
         self.constants.append((tensor, np.asarray(values, dtype=np.int64)))

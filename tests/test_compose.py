@@ -179,3 +179,43 @@ def test_a_released_tensor_s_words_hold_a_later_kernel_s_results():
     np.testing.assert_array_equal(outputs["y"], y_expected)
     np.testing.assert_array_equal(outputs["total"][:, 0], vector.wrap(y_expected.sum(axis=1),
                                                                       DType.I32))
+
+
+def test_gemms_chained_through_tensors():
+    """A GEMM reads its activations from the int8 tensor a requantisation wrote, and a second
+    GEMM reads its weights from a tensor a kernel wrote (padded to a whole K-tile with zero
+    rows); the weights of the first are fixed into the program."""
+    config = preset("default")
+    lanes = config.lanes
+    rng = np.random.default_rng(8)
+    m, k, n = 20, 2 * lanes, lanes + 7
+    schedule = Schedule(config)
+    graph = Graph(shape=(m, k))
+    graph.output("x8", graph.requantize(graph.input("x", DType.I32), multiplier=1 << 30,
+                                        shift=-4))
+    x8 = place_graph(schedule, graph)[0]["x8"]
+    h, _ = place_gemm(schedule, m, k, n, a=x8, bias=True, per_channel=True, prefix="l1.")
+    w = rng.integers(-128, 128, (k, n))
+    bias = rng.integers(-5000, 5000, n)
+    mult = rng.integers(1 << 30, 1 << 31, n)
+    shift = rng.integers(-9, -6, n)
+    for name, values in (("l1.b", w), ("l1.bias", bias[None, :]),
+                         ("l1.multiplier", mult[None, :]), ("l1.shift", shift[None, :])):
+        schedule.fix(name, values)
+    # h (m x n, int8) is the weight matrix of the second product: C2 = A2 @ h.
+    c2, _ = place_gemm(schedule, 3, m, n, b=h, requantise=False, prefix="l2.")
+    schedule.output("h", h)
+    schedule.output("c2", c2)
+    with pytest.raises(ValueError, match="no host input 'l1.b' to fix"):
+        schedule.fix("l1.b", w)
+    kernel = schedule.compile()
+    assert sorted(kernel.inputs) == ["l2.a", "x"]
+    x = rng.integers(-(1 << 11), 1 << 11, (m, k))
+    a2 = rng.integers(-128, 128, (3, m))
+    result, regions = run(kernel.bind({"x": x, "l2.a": a2}))
+    assert result.cycles == kernel.predicted_cycles
+    x8_expected = vector.compute(VectorOp.REQ, DType.I32, DType.I8, x, 1 << 30, -4)
+    h_expected = gemm_reference(x8_expected, w, bias, mult, shift)
+    outputs = kernel.unbind(regions)
+    np.testing.assert_array_equal(outputs["h"], h_expected)
+    np.testing.assert_array_equal(outputs["c2"], gemm_reference(a2, h_expected))
