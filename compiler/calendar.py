@@ -112,26 +112,28 @@ class Calendar:
     def _number(self, queue):
         return queue if isinstance(queue, int) else self.plan.queue(queue).number
 
-    def queue_free(self, queue, cycle, count=1):
-        """Whether ``queue`` (a name or number) has no reservation in ``cycle`` ..
-        ``cycle + count - 1``."""
+    def queue_free(self, queue, cycle, count=1, gap=0):
+        """Whether ``queue`` (a name or number) has no reservation in the ``count`` cycles from
+        ``cycle``, ``gap + 1`` apart."""
         taken = self._taken[self._number(queue)]
-        return cycle >= 0 and not any(c in taken for c in range(cycle, cycle + count))
+        return cycle >= 0 and not any(c in taken for c in
+                                      range(cycle, cycle + count * (gap + 1), gap + 1))
 
     def _take(self, number, cycles):
         taken = self._taken[number]
         taken.update(cycles)
         self.journal.record(lambda: taken.difference_update(cycles))
 
-    def issue(self, queue, cycle, word, count=1, stride=0):
-        """Reserve ``count`` issue slots of ``queue`` from ``cycle`` and place ``word`` there,
-        re-issued ``count - 1`` times adding ``stride`` to its offset field."""
+    def issue(self, queue, cycle, word, count=1, stride=0, gap=0):
+        """Reserve ``count`` issue slots of ``queue`` from ``cycle``, ``gap + 1`` cycles apart,
+        and place ``word`` there, re-issued ``count - 1`` times adding ``stride`` to its offset
+        field."""
         number = self._number(queue)
-        if not self.queue_free(number, cycle, count):
+        if not self.queue_free(number, cycle, count, gap):
             raise ScheduleError(f"{self.plan.queues[number].name} is already busy in cycles "
-                                f"{cycle}..{cycle + count - 1}")
-        self._take(number, range(cycle, cycle + count))
-        self.place(number, cycle, word, count, stride)
+                                f"{cycle}..{cycle + (count - 1) * (gap + 1)}")
+        self._take(number, range(cycle, cycle + count * (gap + 1), gap + 1))
+        self.place(number, cycle, word, count, stride, gap)
 
     def hold(self, queue, cycle, count=1):
         """Reserve ``count`` slots of ``queue`` from ``cycle`` without placing anything there:
@@ -143,10 +145,10 @@ class Calendar:
                                 f"{cycle}..{cycle + count - 1}")
         self._take(number, range(cycle, cycle + count))
 
-    def place(self, queue, cycle, word, count=1, stride=0):
+    def place(self, queue, cycle, word, count=1, stride=0, gap=0):
         """Put ``word`` into slots already reserved (by :meth:`hold`)."""
         builder = self.builders[self._number(queue)]
-        builder.place(cycle, word, count, stride)
+        builder.place(cycle, word, count, stride, gap)
         self.journal.record(builder.runs.pop)
 
     def queue_end(self, queue):

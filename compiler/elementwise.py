@@ -70,6 +70,16 @@ class GraphKernel(Kernel):
 
 
 @dataclass
+class _Outflow:
+    """A node's result written to SRAM for a whole pass: vector ``v`` leaves the VXM towards
+    hemisphere ``sides[v]`` on the stream group ``bases[sides[v]]``, and ``tensor`` says where
+    each of its planes is written."""
+    tensor: Tensor
+    sides: list
+    bases: dict
+
+
+@dataclass
 class _Flow:
     """A tensor read into the VXM for a whole pass: for the pass's vector ``v``, its vector
     ``sources[v]``, whose planes ``0 .. planes - 1`` arrive on the stream group
@@ -93,7 +103,7 @@ class _SharedSlice(ScheduleError):
 
 
 class _Scheduler:
-    def __init__(self, schedule, graph, inputs, constants, start, avoid):
+    def __init__(self, schedule, graph, inputs, constants, start, avoid, layouts):
         self.schedule = schedule
         self.calendar = schedule.calendar
         self.sram = self.calendar.sram
@@ -107,6 +117,11 @@ class _Scheduler:
         self.start = start
         self.external = dict(inputs or {})
         self.avoid = set(avoid)
+        self.layouts = {name: list(slices) for name, slices in (layouts or {}).items()}
+        for name in self.layouts:
+            if name not in graph.outputs or graph.outputs[name].dtype is not DType.I8:
+                raise GraphError(f"layout for {name!r}: only an int8 output may be spread "
+                                 f"over slices")
         self.fixed = {name: np.asarray(values, dtype=np.int64)
                       for name, values in (constants or {}).items()}
         for name, values in self.fixed.items():
@@ -133,6 +148,17 @@ class _Scheduler:
 
     def hemisphere_of(self, slice_index):
         return self.plan.mem_units[slice_index].hemisphere
+
+    def interleaved(self, name, dtype, slices):
+        """A tensor of the graph's shape whose vector ``v`` is in slice ``slices[v mod
+        len(slices)]``, consecutive words in each (free by the graph's start)."""
+        tensor = Tensor(name, dtype, self.graph.shape, self.lanes)
+        count = len(slices)
+        bases = [self.sram.allocate(s, -(-(self.vectors - k) // count), after=self.start)
+                 for k, s in enumerate(slices)]
+        for v in range(self.vectors):
+            tensor.place(v, 0, slices[v % count], bases[v % count] + v // count)
+        return tensor
 
     def planar(self, name, dtype, slices):
         """A tensor of the graph's shape that the graph writes, whose plane ``b`` is
@@ -539,35 +565,47 @@ class _Scheduler:
             if not later and id(node) not in self.outputs:
                 continue
             planes = node.dtype.bytes
-            # Pack a consumer group's stored operands into one hemisphere where possible, so
-            # the other stays free for wide inputs of the same pass.
-            groups = {self.group_of[id(c)] for c in later}
-            reserved = set().union(*(self.reserved.get(g, set()) for g in groups))
-            order = sorted(self.by_free_slices(write_busy), key=lambda h: -len(
-                [i for i in self.slices(h) if i in reserved]))
-            for hemisphere in order:
-                avoid = write_busy.union(self.avoid, *(
-                    self.reserved.get(self.group_of[id(c)], set()) for c in later))
-                chosen = self.free_slices(avoid, hemisphere, planes)
-                if chosen is not None:
-                    break
-            else:
-                raise ScheduleError(f"not enough free MEM slices to write {node!r}")
-            write_busy |= set(chosen)
-            direction = hemisphere.away_from_centre
-            base = self.stream_group(used_streams, direction, planes)
             name = self.outputs.get(id(node))
-            if name is None:
-                name = f"t{self.temporaries}"
-                self.temporaries += 1
-            tensor = self.planar(name, node.dtype, chosen)
+            if name in self.layouts:
+                chosen = self.layouts[name]
+                tensor = self.interleaved(name, node.dtype, chosen)
+            else:
+                chosen = self.output_slices(node, later, write_busy)
+                if name is None:
+                    name = f"t{self.temporaries}"
+                    self.temporaries += 1
+                tensor = self.planar(name, node.dtype, chosen)
+            if set(chosen) & write_busy:
+                raise ScheduleError(f"output {name!r} is laid out over slices another value "
+                                    f"of the pass writes")
+            write_busy |= set(chosen)
+            sides = [self.hemisphere_of(tensor.location(v, 0)[0]) for v in range(self.vectors)]
+            bases = {side: self.stream_group(used_streams, side.away_from_centre, planes)
+                     for side in dict.fromkeys(sides)}
             if id(node) in self.outputs:
                 self.output_store[name] = tensor
             for consumer in later:
                 self.stored[(id(node), id(consumer))] = tensor
                 self.reserved.setdefault(self.group_of[id(consumer)], set()).update(chosen)
-            outflows[id(node)] = (direction, base, tensor)
+            outflows[id(node)] = _Outflow(tensor, sides, bases)
         return level, alus, delay, flows, outflows
+
+    def output_slices(self, node, later, write_busy):
+        """Slices for ``node``'s planes, in one hemisphere, outside what the pass writes, what
+        the graph must avoid and what its consumers ``later`` read."""
+        # Pack a consumer group's stored operands into one hemisphere where possible, so the
+        # other stays free for wide inputs of the same pass.
+        groups = {self.group_of[id(c)] for c in later}
+        reserved = set().union(*(self.reserved.get(g, set()) for g in groups))
+        order = sorted(self.by_free_slices(write_busy), key=lambda h: -len(
+            [i for i in self.slices(h) if i in reserved]))
+        avoid = write_busy.union(self.avoid, *(self.reserved.get(self.group_of[id(c)], set())
+                                              for c in later))
+        for hemisphere in order:
+            chosen = self.free_slices(avoid, hemisphere, node.dtype.bytes)
+            if chosen is not None:
+                return chosen
+        raise ScheduleError(f"not enough free MEM slices to write {node!r}")
 
     def place_pass(self, nodes, level, alus, delay, flows, outflows, earliest):
         """Time one pass: at the first cycle ``t0`` from ``earliest`` at which everything it
@@ -601,12 +639,13 @@ class _Scheduler:
                 if value is not None:
                     fields["imm"] = value
             if id(node) in outflows:
-                direction, base, _ = outflows[id(node)]
-                fields.update(dst_en=1, dst_dir=direction, dst_stream=base)
+                out = outflows[id(node)]
+                side = out.sides[v]
+                fields.update(dst_en=1, dst_dir=side.away_from_centre, dst_stream=out.bases[side])
             return encode(QueueKind.VXM_ALU, node.op, **fields)
 
         # ALU runs: (queue, cycle relative to t0, word, count); a node's word changes only
-        # where its input vectors change hemisphere.
+        # where its input or output vectors change hemisphere.
         alu_runs = []
         for node in nodes:
             queue = f"vxm.alu{alus[id(node)]}"
@@ -665,22 +704,19 @@ class _Scheduler:
         for node in nodes:
             if node.table is not None:
                 self.calendar.use_table(alus[id(node)], t0 + 2 * level[id(node)] + n - 1)
-        for node_id, (direction, base, tensor) in outflows.items():
-            for b in range(tensor.planes):
-                position = plan.mem_units[tensor.location(0, b)[0]].position
-                when = t0 + arrival(2 * level[node_id], VXM_LATENCY, vxm, position)
-                for v in range(n):
-                    tensor.written[(v, b)] = when + v
-        writes = [arrival(2 * level[node_id], VXM_LATENCY, vxm, self.plan.mem_units[
-            tensor.location(0, b)[0]].position)
-            for node_id, (_, _, tensor) in outflows.items() for b in range(tensor.planes)]
-        return t0 + max(writes, default=0) + n
+        writes = [0]
+        for node_id, out in outflows.items():
+            for v, b, slice_index, _ in out.tensor.words:
+                when = arrival(2 * level[node_id] + v, VXM_LATENCY, vxm,
+                               plan.mem_units[slice_index].position)
+                out.tensor.written[(v, b)] = t0 + when
+                writes.append(when - v)
+        return t0 + max(writes) + n
 
     def reserve_pass(self, t0, alu_runs, read_runs, flows, outflows, level):
         """Reserve every slot and stream register of a pass starting at ``t0``; returns the
         last read cycle of each flow. Raises :class:`ScheduleError` at the first one taken."""
         calendar = self.calendar
-        n = self.vectors
         for queue, relative, word, count in alu_runs:
             calendar.issue(queue, t0 + relative, word, count)
         last_reads = {}
@@ -690,30 +726,52 @@ class _Scheduler:
             last = self.read(flow.tensor, flow.sources[v], b, t0 + 2 * key[1] + v,
                              flow.bases[side] + b, side.toward_centre, count, step)
             last_reads[key] = max(last, last_reads.get(key, last))
-        for node_id, (direction, base, tensor) in outflows.items():
-            for b in range(tensor.planes):
-                slice_index, address = tensor.location(0, b)
+        for node_id, out in outflows.items():
+            issue = t0 + 2 * level[node_id]
+            for (slice_index, b), vectors in _by_slice(out.tensor).items():
                 unit = self.plan.mem_units[slice_index]
-                issue = t0 + 2 * level[node_id]
-                when = arrival(issue, VXM_LATENCY, self.vxm, unit.position)
-                calendar.issue(f"{unit.name}.wr", when, encode(
-                    QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address, stream=base + b,
-                    dir=direction), n, 1)
-                for v in range(n):
-                    calendar.reserve(Transfer(direction, [base + b], self.vxm, unit.position,
+                side = out.sides[vectors[0][0]]
+                direction, stream = side.away_from_centre, out.bases[side] + b
+                # Runs of vectors at one interval, written to words at one step.
+                k = 0
+                while k < len(vectors):
+                    (v, address), count = vectors[k], 1
+                    interval = vectors[k + 1][0] - v if k + 1 < len(vectors) else 1
+                    step = vectors[k + 1][1] - address if k + 1 < len(vectors) else 1
+                    while (k + count < len(vectors) and vectors[k + count] ==
+                           (v + interval * count, address + step * count)):
+                        count += 1
+                    when = arrival(issue + v, VXM_LATENCY, self.vxm, unit.position)
+                    calendar.issue(f"{unit.name}.wr", when, encode(
+                        QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address, stream=stream,
+                        dir=direction), count, step, interval - 1)
+                    k += count
+                for v, _ in vectors:
+                    calendar.reserve(Transfer(direction, [stream], self.vxm, unit.position,
                                               issue + v, VXM_LATENCY))
         return last_reads
 
 
-def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=()):
+def _by_slice(tensor):
+    """``{(slice, plane): [(vector, address)]}`` of ``tensor``'s words, by vector."""
+    found = {}
+    for v, b, slice_index, address in sorted(tensor.words):
+        found.setdefault((slice_index, b), []).append((v, address))
+    return found
+
+
+def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=(),
+                layouts=None):
     """Place ``graph`` on ``schedule`` from cycle ``start``.
 
     ``inputs`` maps input names to tensors earlier kernels wrote (of the input's shape and
     type); ``constants`` maps input names to values fixed in the program (the host loads them
     with it, such as a layer's per-channel multipliers); the other inputs become host inputs of
     the schedule. The graph's outputs are written to slices outside ``avoid`` (where the next
-    kernel reads other tensors together with them). Returns ``{output name: Tensor}``, and
-    the graph's passes and the most ALUs one of them uses.
+    kernel reads other tensors together with them); ``layouts`` maps an int8 output's name to
+    slices it is spread over instead, vector ``v`` in slice ``v mod len(slices)`` (a transpose
+    reads 16 vectors at once from 16 slices). Returns ``{output name: Tensor}``, and the
+    graph's passes and the most ALUs one of them uses.
 
     A slice's read port reads one word per cycle, so the tensors one pass reads must lie in
     different slices: where they do not, the pass is split, and where a single operation
@@ -722,7 +780,7 @@ def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=
     """
     if not graph.outputs:
         raise GraphError("the graph has no outputs")
-    scheduler = _Scheduler(schedule, graph, inputs, constants, start, avoid)
+    scheduler = _Scheduler(schedule, graph, inputs, constants, start, avoid, layouts)
     outputs = scheduler.run()
     return outputs, len(scheduler.pass_lists), scheduler.alus_used
 

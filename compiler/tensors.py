@@ -55,6 +55,8 @@ class Tensor:
         self.written = {}
         #: The last cycle in which a placed instruction reads one of the tensor's words.
         self.last_read = -1
+        #: The tensors whose words a view shares (a read of the view reads them).
+        self.bases = ()
 
     def __repr__(self):
         return (f"<Tensor {self.name} {self.dtype.name.lower()} {self.shape[0]}x{self.shape[1]}"
@@ -107,6 +109,51 @@ class Tensor:
     def read(self, cycle):
         """A kernel reads one of the tensor's words in ``cycle``."""
         self.last_read = max(self.last_read, cycle)
+        for base in self.bases:
+            base.read(cycle)
+
+    # ---- Views. ----
+
+    def view(self, name, rows=None, tiles=None):
+        """A tensor of some of this one's ``rows`` and column ``tiles`` (lists of indexes, all
+        by default), in that order, sharing its words."""
+        rows = range(self.stored_rows) if rows is None else list(rows)
+        tiles = range(self.tiles) if tiles is None else list(tiles)
+        cols = sum(min(self.lanes, self.cols - t * self.lanes) for t in tiles)
+        if tiles and tiles[-1] != self.tiles - 1 and cols < len(tiles) * self.lanes:
+            raise ValueError("a view's column tiles must be whole but for its last")
+        view = Tensor(name, self.dtype, (len(rows), cols), self.lanes)
+        view.bases = (self,)
+        self._share(view, [(row, tile) for row in rows for tile in tiles])
+        return view
+
+    @classmethod
+    def concatenate(cls, name, parts):
+        """The tensor whose column tiles are those of ``parts`` (tensors of one row count and
+        type, each of whole tiles but the last), side by side, sharing their words."""
+        first = parts[0]
+        if any(p.rows != first.rows or p.dtype is not first.dtype for p in parts):
+            raise ValueError("concatenated tensors must have one row count and type")
+        cols = sum(p.tiles * p.lanes for p in parts[:-1]) + parts[-1].cols
+        whole = cls(name, first.dtype, (first.rows, cols), first.lanes)
+        whole.bases = tuple(parts)
+        sources = [(part, row, tile) for row in range(first.rows) for part in parts
+                   for tile in range(part.tiles)]
+        for index, (part, row, tile) in enumerate(sources):
+            part._copy_vector(whole, part.vector(row, tile), index)
+        return whole
+
+    def _share(self, view, vectors):
+        for index, (row, tile) in enumerate(vectors):
+            self._copy_vector(view, self.vector(row, tile), index)
+
+    def _copy_vector(self, other, vector, index):
+        """Place vector ``vector``'s words as ``other``'s vector ``index``."""
+        for plane in range(self.planes):
+            if self.has(vector, plane):
+                slice_index, address = self.location(vector, plane)
+                other.place(index, plane, slice_index, address,
+                            written=self.written.get((vector, plane)))
 
     # ---- Loading and reading back. ----
 
