@@ -18,7 +18,7 @@ rollback undoes exactly what was reserved since the checkpoint, SRAM allocations
 from collections import defaultdict
 
 from isa.geometry import floorplan
-from isa.timing import MEM_READ_LATENCY, arrival, issue_for_arrival
+from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ, arrival, issue_for_arrival
 from isa.opcodes import Direction
 from .queues import QueueBuilder, ScheduleError
 from .sram import SramAllocator
@@ -185,6 +185,24 @@ class Calendar:
                             MEM_READ_LATENCY)
         return (read, transfer) if self.transfer_free(transfer) else None
 
+    def read_travel(self, slice_index, position):
+        """Cycles from a READ of MEM slice ``slice_index`` to its word's arrival at
+        ``position``."""
+        unit = self.plan.mem_units[slice_index]
+        return -issue_for_arrival(0, MEM_READ_LATENCY, unit.position, position)
+
+    def earliest_arrival(self, tensor, vector, position):
+        """The first cycle in which vector ``vector`` of ``tensor`` (all its planes) can reach
+        ``position``: its READs come after its WRITEs (``-1`` for words the host loads)."""
+        first = -1
+        for plane in range(tensor.planes):
+            written = tensor.written.get((vector, plane))
+            if written is not None:
+                slice_index = tensor.location(vector, plane)[0]
+                first = max(first, written + MEM_WRITE_TO_READ +
+                            self.read_travel(slice_index, position))
+        return first
+
     def free_group(self, direction, size, source, target, issue, latency):
         """The first aligned group of ``size`` streams on which a value sent from ``source``
         in ``issue`` (with ``latency``) reaches ``target`` on free registers: its
@@ -211,16 +229,22 @@ class Calendar:
     # ---- Constant registers. ----
 
     def registers(self, count, first_cycle):
-        """The ``count`` lowest-numbered VXM constant registers free for a kernel that loads
-        them from ``first_cycle`` on; hold them with :meth:`release_registers` when done."""
-        free = [r for r, after in enumerate(self._registers) if after < first_cycle]
-        if len(free) < count:
-            raise ScheduleError(f"the kernel needs {count} constant registers from cycle "
-                                f"{first_cycle}; the VXM has {self.config.vxm_consts}, "
-                                f"{len(free)} of them free")
-        chosen = free[:count]
+        """The ``count`` VXM constant registers that become free soonest for a kernel that
+        loads them from ``first_cycle`` on, and the cycle from which it may load them all:
+        ``(registers, ready)``. Hold them until :meth:`release_registers`."""
+        if count > self.config.vxm_consts:
+            raise ScheduleError(f"the kernel needs {count} constant registers; the VXM has "
+                                f"{self.config.vxm_consts}")
+        order = sorted(range(self.config.vxm_consts),
+                       key=lambda r: (max(self._registers[r], first_cycle - 1), r))
+        chosen = order[:count]
+        latest = max((self._registers[r] for r in chosen), default=-1)
+        if latest == float("inf"):
+            raise ScheduleError(f"the kernel needs {count} constant registers; a kernel being "
+                                f"placed holds all but "
+                                f"{sum(after < float('inf') for after in self._registers)}")
         self._set_registers(chosen, float("inf"))
-        return chosen
+        return chosen, max(first_cycle, latest + 1)
 
     def release_registers(self, registers, last_read):
         """``registers`` are free for loads whose value is visible after ``last_read``."""

@@ -233,7 +233,10 @@ class _Scheduler:
         if count > self.config.vxm_consts:
             raise ScheduleError(f"the graph needs {count} constant registers, the VXM has "
                                 f"{self.config.vxm_consts}")
-        self.registers = self.calendar.registers(count, self.start) if count else []
+        self.registers = []
+        if count:
+            # The constants load once their registers are free: the graph starts then.
+            self.registers, self.start = self.calendar.registers(count, self.start)
         ready = self.start
         alus = self.config.vxm_alus
         for k, value in enumerate(scalars):

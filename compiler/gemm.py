@@ -137,7 +137,7 @@ class _Unit:
 
 class _GemmScheduler:
     def __init__(self, schedule, m, k, n, has_bias, requant, out_dtype, per_channel, start,
-                 a, b, prefix):
+                 a, b, prefix, units):
         self.schedule = schedule
         self.calendar = calendar = schedule.calendar
         self.sram = calendar.sram
@@ -145,6 +145,12 @@ class _GemmScheduler:
         self.plan = calendar.plan
         if not self.plan.mxm_units:
             raise ScheduleError("the configuration has no matrix units")
+        count = len(self.plan.mxm_units)
+        self.unit_indexes = list(range(count)) if units is None else list(units)
+        if not self.unit_indexes or any(not isinstance(u, int) or not 0 <= u < count
+                                        for u in self.unit_indexes):
+            raise ValueError(f"GEMM units must be matrix unit indexes 0..{count - 1}, not "
+                             f"{units!r}")
         self.m, self.k, self.n = m, k, n
         self.lanes = lanes = cfg.lanes
         self.kt = -(-k // lanes)
@@ -194,7 +200,8 @@ class _GemmScheduler:
         if has_bias:
             self.columns["bias"] = self.host_input("bias", Tensor(f"{prefix}bias", DType.I32,
                                                                   (1, n), lanes))
-        elif any(calendar.queue_end(f"{unit.name}.load") for unit in self.plan.mxm_units):
+        elif any(calendar.queue_end(f"{self.plan.mxm_units[u].name}.load")
+                 for u in self.unit_indexes):
             # An earlier kernel left its bias in a matrix unit: load a zero one instead.
             self.has_bias = True
             self.columns["bias"] = self.host_constant(
@@ -255,7 +262,7 @@ class _GemmScheduler:
         # hemisphere, so the west one has cycles in which all its slices are free (an int32
         # constant needs four slices of one hemisphere at once).
         east = [i for i, u in enumerate(mems) if u.hemisphere is Hemisphere.EAST]
-        units = len(self.plan.mxm_units)
+        units = len(self.unit_indexes)
         if len(east) < units:
             raise ScheduleError("GEMM needs a MEM slice per matrix unit in the east hemisphere")
         alus = cfg.vxm_alus
@@ -263,7 +270,7 @@ class _GemmScheduler:
             raise ScheduleError(f"GEMM needs one VXM ALU per matrix unit ({units}), "
                                 f"the VXM has {alus}")
         self.units = []
-        for index, unit in enumerate(self.plan.mxm_units):
+        for index, unit in enumerate(self.plan.mxm_units[u] for u in self.unit_indexes):
             # A unit reads from its own hemisphere's slices first; a port the other unit
             # leaves free can deliver a weight row too (it travels through the VXM).
             own = [i for i, u in enumerate(mems) if u.hemisphere is unit.hemisphere]
@@ -272,6 +279,26 @@ class _GemmScheduler:
             self.units.append(_Unit(unit, own, other, east[index], index, ldc_alu, roles))
         for j in range(self.nt):
             self.units[j % units].tiles.append(j)
+        self.shared_out = self.shared_out_slices()
+
+    def shared_out_slices(self):
+        """For a result of several byte planes: the ``planes`` slices every unit writes it to
+        (the emptiest of the hemisphere with the most free words), so that a later kernel
+        reads each plane from one slice whichever unit computed the tile; ``None`` for int8
+        (each unit writes to its own hemisphere) or when a hemisphere has too few slices for
+        the units to write at once."""
+        planes = self.out_dtype.bytes
+        mems = self.plan.mem_units
+        if planes == 1:
+            return None
+        groups = {}
+        for index, unit in enumerate(mems):
+            groups.setdefault(unit.hemisphere, []).append(index)
+        if min(len(g) for g in groups.values()) < planes:
+            return None
+        words = self.cfg.words
+        best = max(groups.values(), key=lambda g: sum(words - self.sram.used(i) for i in g))
+        return sorted(best, key=lambda i: (self.sram.used(i), i))[:planes]
 
     def registers(self):
         """The constant registers of the requantisation: per-tensor ``(multiplier, shift)``
@@ -312,7 +339,10 @@ class _GemmScheduler:
         self.multiplier = multiplier
         self.shift = None if shift is None else int(shift)
         count = self.registers()
-        self.held = self.calendar.registers(count, self.start) if count else []
+        self.held = []
+        if count:
+            # The requantisation constants load once their registers are free.
+            self.held, self.start = self.calendar.registers(count, self.start)
         scalar = None
         self.prologue_end = self.start
         if self.requant and not self.per_channel:
@@ -350,7 +380,7 @@ class _GemmScheduler:
         else:
             earliest = unit.last_install + max(unit.last_rows, 1) * self.fold
             window_start = unit.last_install
-        t = max(earliest, window_start + load_cycles)
+        t = max(earliest, window_start + load_cycles, self.operands_ready(unit, mb, j, i, rows))
         for _ in range(_ATTEMPTS):
             mark = self.calendar.checkpoint()
             plan = self.try_tile(unit, mb, j, i, rows, t, window_start, scalar)
@@ -363,6 +393,22 @@ class _GemmScheduler:
             t += 1
         raise ScheduleError(f"could not place tile ({mb}, {j}, {i}) of {unit.unit.name} in "
                             f"{_ATTEMPTS} cycles")
+
+    def operands_ready(self, unit, mb, j, i, rows):
+        """A lower bound on the first MM of tile (mb, j, i): activation row ``m`` reaches the
+        unit by its MM (``t + m f``), and weight rows written by an earlier kernel arrive
+        before it (their loads precede the first MM)."""
+        calendar = self.calendar
+        a = self.activations(unit)
+        t = -1
+        for m in range(rows):
+            t = max(t, calendar.earliest_arrival(a, (mb + m) * self.kt + i, unit.position) -
+                    m * self.fold)
+        b = self.b_external
+        if b is not None:
+            for row in range(i * self.lanes, min((i + 1) * self.lanes, b.rows)):
+                t = max(t, calendar.earliest_arrival(b, row * self.nt + j, unit.position) + 1)
+        return t
 
     def try_tile(self, unit, mb, j, i, rows, t, window_start, scalar):
         """Reserve tile (mb, j, i) with its first MM at cycle ``t``; returns the planned SRAM
@@ -496,9 +542,13 @@ class _GemmScheduler:
         calendar = self.calendar
         planes = self.out_dtype.bytes
         alu = f"vxm.alu{unit.alu}"
-        # Output slices: in the hemisphere the VXM sends towards (this unit's own side).
         out_slices = self.out_slices(unit)
-        out_direction = unit.unit.hemisphere.away_from_centre
+        out_direction = self.plan.mem_units[out_slices[0]].hemisphere.away_from_centre
+        # Results written across the VXM travel on, in the direction they arrived, on the
+        # streams that brought them (free past the VXM); the other unit's results and
+        # outputs use other streams.
+        out_streams = (unit.out_streams if out_direction is unit.inward
+                       else unit.result_streams)
         registers = None
         if self.requant:
             if self.per_channel:
@@ -520,7 +570,7 @@ class _GemmScheduler:
                 return False
             fields = {"stype": DType.I32, "dtype": self.out_dtype,
                       "a": Operand.stream(unit.outward, unit.result_streams[0]), "dst_en": 1,
-                      "dst_dir": out_direction, "dst_stream": unit.out_streams[0], "imm": 0}
+                      "dst_dir": out_direction, "dst_stream": out_streams[0], "imm": 0}
             if self.requant:
                 multiplier, shift = registers
                 fields["b"] = Operand.const(multiplier)
@@ -536,7 +586,7 @@ class _GemmScheduler:
             for plane in range(planes):
                 target = out_slices[plane]
                 target_unit = self.slice_unit(target)
-                out = Transfer(out_direction, [unit.out_streams[plane]], self.vxm,
+                out = Transfer(out_direction, [out_streams[plane]], self.vxm,
                                target_unit.position, at_vxm, VXM_LATENCY)
                 if not calendar.transfer_free(out):
                     return False
@@ -546,7 +596,7 @@ class _GemmScheduler:
                 if not calendar.queue_free(queue, write):
                     return False
                 planned.append(Write(self.c, (mb + m) * self.nt + j, plane, write, target,
-                                     unit.out_streams[plane], out_direction))
+                                     out_streams[plane], out_direction))
                 calendar.hold(queue, write)
             last_req = at_vxm
         if registers is not None:
@@ -568,8 +618,11 @@ class _GemmScheduler:
             (i for i in unit.slices if i not in unit.own), key=fill)
 
     def out_slices(self, unit):
-        """The slices an N-tile's results are written to: the emptiest of the unit's
-        hemisphere (the same ones for the whole N-tile, so its writes form runs)."""
+        """The slices an N-tile's results are written to: :meth:`shared_out_slices`, or the
+        emptiest of the unit's hemisphere (the same ones for the whole N-tile, so its writes
+        form runs)."""
+        if self.shared_out is not None:
+            return self.shared_out
         own = unit.own
         planes = self.out_dtype.bytes
         if len(own) < planes:
@@ -663,7 +716,7 @@ class _GemmScheduler:
 
 def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=False,
                multiplier=None, shift=None, out_dtype=DType.I8, start=0, a=None, b=None,
-               prefix=""):
+               prefix="", units=None):
     """Place ``C = requantise(A[m, k] @ B[k, n] + bias)`` on ``schedule`` from cycle ``start``.
 
     ``a`` (``[m, k]`` int8; or a list of copies in different slices, one per matrix unit) and
@@ -672,8 +725,10 @@ def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=Fa
     ``multiplier`` and ``shift`` (with ``per_channel``), all named with ``prefix`` (fix model
     weights with :meth:`~compiler.schedule.Schedule.fix`). ``requantise``: REQ to
     ``out_dtype`` (else the raw int32 accumulators are the result). Without ``per_channel``,
-    ``multiplier`` and ``shift`` are the per-tensor values, fixed in the program. Returns the
-    result tensor ``C`` (``[m, n]``) and the number of weight tiles.
+    ``multiplier`` and ``shift`` are the per-tensor values, fixed in the program. ``units``
+    lists the matrix units to use (indexes into the floorplan's; all by default): two small
+    GEMMs on one unit each run side by side. Returns the result tensor ``C`` (``[m, n]``) and
+    the number of weight tiles.
     """
     for name, value in (("m", m), ("k", k), ("n", n)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -681,7 +736,7 @@ def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=Fa
     if requantise and not per_channel and (multiplier is None or shift is None):
         raise ValueError("per-tensor requantisation needs multiplier and shift")
     scheduler = _GemmScheduler(schedule, m, k, n, bias, requantise, out_dtype, per_channel,
-                               start, a, b, prefix)
+                               start, a, b, prefix, units)
     return scheduler.run(multiplier, shift), scheduler.tiles
 
 

@@ -46,10 +46,10 @@ class _Builder:
         """``op`` read as int32 (the golden kernels compute in int32), to ``dtype``."""
         return self.graph.op(op, *operands, stype=I32, dtype=dtype, **options)
 
-    def per_channel(self, name, values):
-        """A ``1 x cols`` model constant, read broadcast over the rows."""
+    def per_channel(self, name, values, dtype=I32):
+        """A ``1 x cols`` model constant of ``dtype``, read broadcast over the rows."""
         values = np.asarray(values, dtype=np.int64)
-        value = self.graph.input(f"{self.name}.{name}", I32, broadcast="cols")
+        value = self.graph.input(f"{self.name}.{name}", dtype, broadcast="cols")
         self.constants[value.name] = values.reshape(1, -1)
         return value
 
@@ -58,8 +58,9 @@ class _Builder:
         tensor, per-channel inputs for one per channel."""
         if requant.multiplier.shape == ():
             return int(requant.multiplier), int(requant.shift)
+        # A shift is -31..31: one byte per lane is one MEM slice to read instead of four.
         return (self.per_channel(f"{key}.multiplier", requant.multiplier),
-                self.per_channel(f"{key}.shift", requant.shift))
+                self.per_channel(f"{key}.shift", requant.shift, I8))
 
     def table(self, tables, name):
         return Graph.table(name, getattr(tables, name))
@@ -85,26 +86,39 @@ def requantize(schedule, x, requant, dtype, *, name="requantize"):
 
 def residual_add(schedule, terms, limit, *, name="residual"):
     """:func:`golden.transformer.kernels.residual_add`: ``clamp(sum REQ(value_i), -limit,
-    limit)`` of ``terms`` = ``[(Tensor, Requant)]``, int32."""
+    limit)`` of ``terms`` = ``[(Tensor, Requant)]``, int32. A term whose requantisation is
+    ``None`` is already at the sum's scale: its producer applied the ``REQ`` to int32 (a GEMM
+    requantising its accumulators)."""
     b = _Builder(terms[0][0].shape, name)
     inputs = {}
     total = None
     for index, (tensor, requant) in enumerate(terms):
         value = b.graph.input(f"x{index}", tensor.dtype)
         inputs[value.name] = tensor
-        term = b.op(V.REQ, value, *b.requant(requant, f"scale{index}"))
+        if requant is None:
+            if tensor.dtype is not I32:
+                raise ScheduleError(f"a residual term at the sum's scale is int32, not "
+                                    f"{tensor.dtype.name} ({tensor.name!r})")
+            term = value
+        else:
+            term = b.op(V.REQ, value, *b.requant(requant, f"scale{index}"))
         total = term if total is None else b.op(V.ADDS, total, term)
     b.graph.output("y", b.op(V.MAX, b.op(V.MIN, total, limit), -limit))
     return b.place(schedule, inputs)["y"]
 
 
-def gelu(schedule, accumulator, params, tables, *, name="gelu"):
+def gelu(schedule, accumulator, params, tables, *, requantised=False, split=False,
+         name="gelu"):
     """:func:`golden.transformer.kernels.gelu`: the 15-bit GELU activation of an int32
-    accumulator."""
+    accumulator (``requantised``: of ``u = REQ(accumulator, params.input)``, which the GEMM
+    producing it computed); with ``split``, its int8 halves ``(high, low)`` instead
+    (:func:`golden.transformer.kernels.split_wide`), which the next GEMM reads."""
     low = -K.GELU_LIMIT << K.GELU_FRACTION_BITS
     high = K.GELU_LIMIT << K.GELU_FRACTION_BITS
     b = _Builder(accumulator.shape, name)
-    u = b.op(V.REQ, b.graph.input("acc", I32), *b.requant(params.input, "input"))
+    u = b.graph.input("acc", I32)
+    if not requantised:
+        u = b.op(V.REQ, u, *b.requant(params.input, "input"))
     w = b.op(V.ADD, b.op(V.MAX, b.op(V.MIN, u, high - 1), low), high)
     knot = b.op(V.SHR, w, K.GELU_KNOT_SHIFT)
     step = b.op(V.MUL, b.op(V.LUT, knot, table=b.table(tables, "gelu_slope")),
@@ -115,8 +129,14 @@ def gelu(schedule, accumulator, params, tables, *, name="gelu"):
     y = b.op(V.SEL, 0, y, b.op(V.LT, u, low))
     wide = 1 << (K.WIDE_BITS - 1)
     out = b.op(V.REQ, y, *b.requant(params.output, "output"))
-    b.graph.output("y", b.op(V.MAX, b.op(V.MIN, out, wide - 1), -wide))
-    return b.place(schedule, {"acc": accumulator})["y"]
+    y = b.op(V.MAX, b.op(V.MIN, out, wide - 1), -wide)
+    if not split:
+        b.graph.output("y", y)
+        return b.place(schedule, {"acc": accumulator})["y"]
+    b.graph.output("high", b.op(V.SHR, y, 7, dtype=I8))
+    b.graph.output("low", b.op(V.AND, y, (1 << 7) - 1, dtype=I8))
+    out = b.place(schedule, {"acc": accumulator})
+    return out["high"], out["low"]
 
 
 def _reciprocal(b, m, tables):
@@ -144,11 +164,12 @@ def softmax(schedule, scores, params, tables, *, causal=False, name="softmax"):
     if causal or scores.cols % lanes:
         # valid = 0 < key + 1 (<= query + 1): padding lanes read key + 1 = 0.
         b = _Builder(scores.shape, f"{name}.mask")
-        key = b.per_channel("key", np.arange(1, scores.cols + 1))
+        # Key and query numbers are at most MAX_KEYS: int16 (two slices to read, not four).
+        key = b.per_channel("key", np.arange(1, scores.cols + 1), I16)
         valid = b.op(V.LT, 0, key)
         inputs = {"s": scores}
         if causal:
-            query = b.graph.input(f"{name}.mask.query", I32, broadcast="rows")
+            query = b.graph.input(f"{name}.mask.query", I16, broadcast="rows")
             b.constants[query.name] = np.repeat(np.arange(1, scores.rows + 1)[:, None], lanes,
                                                 axis=1)
             valid = b.op(V.AND, valid, b.op(V.LE, key, query))

@@ -73,7 +73,12 @@ class _RowReduction:
         pairs = [(x, x + 1 if self.widen else None) for x in range(0, alus - step + 1, step)]
         # Rows go in order: each from the cycle at which the one before it starts.
         cycle = self.start
-        for row in range(self.tensor.rows):
+        tensor = self.tensor
+        for row in range(tensor.rows):
+            # Not before the row's words are written (tile j reaches the VXM 2 j cycles in).
+            cycle = max([cycle] + [
+                self.calendar.earliest_arrival(tensor, tensor.vector(row, j), self.vxm) - 2 * j
+                for j in range(tensor.tiles)])
             for _ in range(_ATTEMPTS):
                 if self.try_row(row, cycle, pairs):
                     break

@@ -143,6 +143,22 @@ class Tensor:
             part._copy_vector(whole, part.vector(row, tile), index)
         return whole
 
+    @classmethod
+    def gather(cls, name, sources):
+        """The one-tile tensor whose row ``r`` is vector ``sources[r]`` = ``(tensor, row,
+        tile)`` (tensors of one type), sharing their words: rows picked from several tensors,
+        in any order, repeats allowed."""
+        tensors = list(dict.fromkeys(tensor for tensor, _, _ in sources))
+        if any(t.dtype is not tensors[0].dtype or t.lanes != tensors[0].lanes
+               for t in tensors):
+            raise ValueError("gathered tensors must have one type and lane count")
+        gathered = cls(name, tensors[0].dtype, (len(sources), tensors[0].lanes),
+                       tensors[0].lanes)
+        gathered.bases = tuple(tensors)
+        for index, (tensor, row, tile) in enumerate(sources):
+            tensor._copy_vector(gathered, tensor.vector(row, tile), index)
+        return gathered
+
     def _share(self, view, vectors):
         for index, (row, tile) in enumerate(vectors):
             self._copy_vector(view, self.vector(row, tile), index)

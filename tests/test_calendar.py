@@ -32,7 +32,7 @@ def test_a_rollback_undoes_every_kind_of_reservation():
     calendar.reserve(Transfer(Direction.EAST, [3], 2, 6, 10, 2))
     second = calendar.sram.allocate(0, 7)
     registers = calendar.registers(2, 0)
-    assert (first, second, registers) == (0, 5, [0, 1])
+    assert (first, second, registers) == (0, 5, ([0, 1], 0))
     assert not calendar.queue_free("mem_w0.rd", 5) and not calendar.queue_free("mem_w1.rd", 9)
     calendar.rollback(mark)
     # What came before the checkpoint stays; everything after it is gone.
@@ -40,7 +40,7 @@ def test_a_rollback_undoes_every_kind_of_reservation():
     assert calendar.queue_free("mem_w0.rd", 4, 3) and calendar.queue_free("mem_w1.rd", 9)
     assert calendar.transfer_free(Transfer(Direction.EAST, [3], 2, 6, 10, 2))
     assert calendar.sram.used(0) == 5 and calendar.sram.allocate(0, 1) == 5
-    assert calendar.registers(2, 0) == [0, 1]
+    assert calendar.registers(2, 0) == ([0, 1], 0)
     queues, predicted = calendar.programs()
     assert predicted == 4 and len(queues) == 1
 
@@ -63,9 +63,21 @@ def test_overlapping_issues_and_register_shortage_are_schedule_errors():
     with pytest.raises(ScheduleError, match="vxm.alu0 is already busy in cycles 13..13"):
         calendar.issue("vxm.alu0", 13, 1)
     calendar.registers(CONFIG.vxm_consts - 1, 0)
-    with pytest.raises(ScheduleError, match="needs 2 constant registers from cycle 5; the VXM "
-                                            "has 8, 1 of them free"):
+    with pytest.raises(ScheduleError, match="needs 2 constant registers; a kernel being placed "
+                                            "holds all but 1"):
         calendar.registers(2, 5)
+    with pytest.raises(ScheduleError, match="needs 9 constant registers; the VXM has 8"):
+        calendar.registers(9, 5)
+
+
+def test_registers_are_ready_when_their_last_holder_is_done():
+    calendar = Calendar(CONFIG)
+    held, ready = calendar.registers(3, 0)
+    calendar.release_registers(held[:2], 40)
+    calendar.release_registers(held[2:], 10)
+    # Five were never used; the sixth and seventh are the ones free soonest.
+    assert calendar.registers(6, 5) == ([3, 4, 5, 6, 7, 2], 11)
+    assert calendar.registers(1, 50) == ([0], 50)
 
 
 def test_released_words_are_reused_only_after_their_last_read():

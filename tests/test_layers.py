@@ -2,9 +2,7 @@
 reference with stated bounds, KV-cache decoding against the whole causal sequence, exact
 symmetries, a pinned output, and clear errors for bad input."""
 
-import functools
 import hashlib
-import math
 
 import numpy as np
 import pytest
@@ -14,51 +12,11 @@ from golden.transformer import quantize as Q
 from golden.transformer import reference as R
 from golden.transformer.layers import (IntegerEncoder, KVCache, LayerParams, decoder_layer,
                                       decoder_step, encoder_layer)
+from verification.model_cases import (HEADS, WIDTH, integer_input, integer_only_layer,
+                                      integer_sequence, quantised_layer, small_integer_model,
+                                      small_token_lists)
 
 TABLES = Q.build_tables()
-WIDTH, HEADS, FFN = 32, 4, 64
-
-
-# -- small models ---------------------------------------------------------------------------
-
-def float_layer(rng, width=WIDTH, ffn=FFN):
-    """A random float BERT layer with realistic weight magnitudes."""
-    def linear(n_in, n_out):
-        return R.FloatLinear(rng.normal(0, 1 / math.sqrt(n_in), (n_in, n_out)),
-                             rng.normal(0, 0.1, n_out))
-
-    def norm():
-        return R.FloatLayerNorm(rng.uniform(0.5, 1.5, width), rng.normal(0, 0.1, width), 1e-12)
-
-    return R.FloatEncoderLayer(linear(width, width), linear(width, width), linear(width, width),
-                               linear(width, width), norm(), linear(width, ffn),
-                               linear(ffn, width), norm())
-
-
-def float_inputs(rng, count, tokens, width=WIDTH):
-    """Residual-stream-like inputs: layer-normalised random rows."""
-    norm = R.FloatLayerNorm(np.ones(width), np.zeros(width))
-    return [R.layer_norm(rng.normal(0, 1, (tokens, width)), norm) for _ in range(count)]
-
-
-@functools.lru_cache
-def quantised_layer(seed, causal=False):
-    """``(float layer, integer LayerParams, input scale, output scale)``."""
-    rng = np.random.default_rng(seed)
-    layer = float_layer(rng)
-    seen = {}
-    for x in float_inputs(rng, 30, 12):
-        R.encoder_layer(x, layer, HEADS, causal,
-                        lambda name, value: seen.setdefault(name, []).append(value))
-    acts = {name: np.concatenate(values) for name, values in seen.items()}
-    in_scale = 2 * math.sqrt(WIDTH) / 32767
-    params, out_scale, _ = Q.quantize_layer(layer, acts, in_scale, HEADS)
-    return layer, params, in_scale, out_scale
-
-
-def integer_input(seed, tokens, in_scale):
-    x = float_inputs(np.random.default_rng(seed), 1, tokens)[0]
-    return np.round(x / in_scale).astype(np.int64)
 
 
 def relative_error(a, b):
@@ -95,44 +53,6 @@ def test_layer_error_check_detects_a_wrong_layer():
 
 
 # -- decoder with a KV cache ----------------------------------------------------------------
-
-def integer_only_layer(seed, width=WIDTH, heads=HEADS, ffn=FFN):
-    """A layer whose every constant is drawn as an integer (no float anywhere), with shifts
-    that keep the activations in range: its output is the same on every platform."""
-    rng = np.random.default_rng(seed)
-
-    def requant(shift, channels=None):
-        shape = () if channels is None else (channels,)
-        return K.Requant(rng.integers(1 << 30, 1 << 31, shape), np.full(shape, shift))
-
-    def linear(n_in, n_out):
-        return K.Linear(rng.integers(-127, 128, (n_in, n_out)), rng.integers(-999, 1000, n_out))
-
-    def norm():
-        return K.LayerNormParams(requant(-9, width), rng.integers(-1 << 18, 1 << 18, width))
-
-    output_scale = requant(-3, width)
-    return LayerParams(
-        heads=heads, input_quant=requant(-8, width),
-        query=linear(width, width), query_out=requant(-9, width),
-        key=linear(width, width), key_out=requant(-9, width),
-        value=linear(width, width), value_out=requant(-9, width),
-        softmax=K.SoftmaxParams(K.Requant(np.array(1 << 30), np.array(9)),      # t = 256 d
-                                np.array(-(33 << 8))),
-        context_out=requant(-6, width),
-        attention_output=linear(width, width), attention_output_scale=requant(3, width),
-        attention_residual_scale=requant(3), attention_norm=norm(),
-        intermediate_quant=requant(-8, width), intermediate=linear(width, ffn),
-        gelu=K.GeluParams(requant(0, ffn), requant(0)),
-        output=linear(ffn, width), output_scale=output_scale,
-        output_high_scale=K.Requant(output_scale.multiplier, output_scale.shift + 7),
-        output_residual_scale=requant(3),
-        output_norm=norm())
-
-
-def integer_sequence(seed, tokens, width=WIDTH):
-    return np.random.default_rng(seed).integers(-(1 << 13), 1 << 13, (tokens, width))
-
 
 @pytest.mark.parametrize("tokens", [1, 2, 7, 16])
 def test_kv_cache_steps_equal_the_whole_causal_sequence(tokens):
@@ -232,29 +152,6 @@ def test_layer_params_name_the_inconsistent_field():
 
 
 # -- a whole small encoder ------------------------------------------------------------------
-
-def small_float_model(seed, vocab=50, positions=24, layers=2):
-    rng = np.random.default_rng(seed)
-    return R.FloatBert(
-        word_embeddings=rng.normal(0, 0.5, (vocab, WIDTH)),
-        position_embeddings=rng.normal(0, 0.2, (positions, WIDTH)),
-        token_type_embeddings=rng.normal(0, 0.1, (2, WIDTH)),
-        embedding_norm=R.FloatLayerNorm(rng.uniform(0.5, 1.5, WIDTH), rng.normal(0, 0.1, WIDTH)),
-        layers=tuple(float_layer(rng) for _ in range(layers)), heads=HEADS)
-
-
-def small_token_lists(seed, count, vocab=50, longest=16):
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, vocab, int(rng.integers(2, longest + 1))) for _ in range(count)]
-
-
-@functools.lru_cache
-def small_integer_model(seed=0, context_length=16):
-    model = small_float_model(seed)
-    encoder, _ = Q.quantize_model(model, Q.calibrate(model, small_token_lists(seed, 40)),
-                                  context_length)
-    return model, encoder
-
 
 def test_small_encoder_embeddings_close_to_float():
     model, encoder = small_integer_model()

@@ -1,0 +1,243 @@
+"""Transformer layers on the chip: :mod:`golden.transformer.layers` lowered onto one
+:class:`~compiler.schedule.Schedule`.
+
+A layer is a chain of kernels on one calendar; each starts as soon as the words it reads are
+written and its units are free, so the VXM work of one kernel runs beside the MXM work of the
+next (the row a GEMM emits first is requantised while its later rows multiply, a head's
+softmax runs while the next head's scores multiply)::
+
+    x8   = requantize(x)                                  elementwise
+    qkv  = GEMM(x8, [Wq Wk Wv]) + bias, REQ per channel   one GEMM, N = 3 H
+    per head h:
+      kT = transpose(k_h)                                 MXM rotation, VXM select, SXM TRANS
+      s  = GEMM(q_h, kT)                                  int32 scores
+      p  = softmax(s)                                     elementwise + row reductions
+      c_h = GEMM(p, v_h), REQ per channel                 int8 context
+    acc  = GEMM(c, Wo) + bias                             int32
+    a    = layer_norm(residual_add(x, acc))               int16
+    g    = gelu(GEMM(requantize(a), W1) + bias)           split into int8 halves
+    out  = layer_norm(residual_add(a, GEMM(g_hi, W2), GEMM(g_lo, W2) + bias))
+
+The weights, biases and per-channel constants are constants of the program (the host loads
+them with it; they stay in SRAM for the whole run); activations are allocated as kernels write
+them and released after their last read, so later kernels reuse the words.
+
+Heads must be whole vectors (the head width a multiple of the lane count): a head is a view of
+the Q/K/V tensor's column tiles.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from golden.transformer import kernels as K
+from isa.opcodes import DType
+from . import lowering
+from .gemm import place_gemm
+from .queues import ScheduleError
+from .schedule import Kernel, Schedule
+from .tensors import Tensor, planar_tensor
+from .transpose import place_transpose
+
+__all__ = ["LayerKernel", "layer_macs", "place_linear", "place_attention",
+           "place_encoder_layer", "compile_encoder_layer", "check_layer"]
+
+I8, I16, I32 = DType.I8, DType.I16, DType.I32
+
+
+def layer_macs(params, tokens, keys=None):
+    """Multiply-accumulates of one layer on ``tokens`` queries attending to ``keys`` keys
+    (default: the same tokens), as :mod:`golden.transformer.layers` computes them (the
+    feed-forward output layer counts twice: its input is fed as two int8 halves)."""
+    keys = tokens if keys is None else keys
+    h = params.width
+    f = params.intermediate.shape[1]
+    return tokens * (4 * h * h + 3 * h * f) + 2 * tokens * keys * h
+
+
+def check_layer(config, params, tokens):
+    """Raise :class:`ScheduleError` unless the chip of ``config`` can run ``params`` on
+    ``tokens`` tokens (heads of whole vectors, rows of whole vectors, a softmax row short
+    enough)."""
+    lanes = config.lanes
+    width = params.width
+    head = width // params.heads
+    if head % lanes:
+        raise ScheduleError(f"attention heads must be whole vectors: head width {head} "
+                            f"({width} / {params.heads} heads) is not a multiple of "
+                            f"{lanes} lanes")
+    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 1:
+        raise ScheduleError(f"token count must be a positive integer, not {tokens!r}")
+    if tokens > K.MAX_KEYS:
+        raise ScheduleError(f"{tokens} tokens exceed the {K.MAX_KEYS} keys a softmax row "
+                            f"may have")
+
+
+def _concatenate_columns(*arrays):
+    return np.concatenate([np.asarray(a, dtype=np.int64).reshape(-1) for a in arrays])
+
+
+def place_linear(schedule, x8, weight, bias, *, requant=None, out_dtype=I8, prefix):
+    """``x8 @ weight (+ bias)``, requantised per output channel by ``requant`` to
+    ``out_dtype`` (or the int32 accumulator without it), with the weights, bias and constants
+    fixed in the program under ``prefix``."""
+    k, n = weight.shape
+    has_bias = bias is not None
+    out, _ = place_gemm(schedule, x8.rows, k, n, a=x8, bias=has_bias,
+                        requantise=requant is not None, per_channel=requant is not None,
+                        out_dtype=out_dtype, prefix=prefix)
+    schedule.fix(f"{prefix}b", weight)
+    if has_bias:
+        schedule.fix(f"{prefix}bias", np.asarray(bias).reshape(1, -1))
+    if requant is not None:
+        schedule.fix(f"{prefix}multiplier", np.broadcast_to(requant.multiplier, (n,))[None])
+        schedule.fix(f"{prefix}shift", np.broadcast_to(requant.shift, (n,))[None])
+    return out
+
+
+def _fixed_gemm(schedule, a, b, *, requant=None, prefix):
+    """``a @ b`` of two tensors earlier kernels wrote, requantised per column by ``requant``
+    (fixed in the program) to int8, or the int32 accumulators."""
+    n = b.cols
+    out, _ = place_gemm(schedule, a.rows, a.cols, n, a=a, b=b,
+                        requantise=requant is not None, per_channel=requant is not None,
+                        prefix=prefix)
+    if requant is not None:
+        schedule.fix(f"{prefix}multiplier", requant[0][None])
+        schedule.fix(f"{prefix}shift", requant[1][None])
+    return out
+
+
+def place_attention(schedule, qkv, params, tables, *, causal=False, prefix=""):
+    """Multi-head attention of :func:`golden.transformer.layers._attend` over ``qkv``
+    (``tokens x 3 H`` int8: queries, keys, values side by side); returns the int8 context
+    (``tokens x H``)."""
+    lanes = qkv.lanes
+    width = params.width
+    per_head = width // params.heads // lanes
+    tiles = width // lanes
+    multiplier = np.broadcast_to(params.context_out.multiplier, (width,))
+    shift = np.broadcast_to(params.context_out.shift, (width,))
+    heads = []
+    for h in range(params.heads):
+        name = f"{prefix}head{h}."
+        cols = range(h * per_head, (h + 1) * per_head)
+        q = qkv.view(f"{name}q", tiles=cols)
+        k = qkv.view(f"{name}k", tiles=[tiles + c for c in cols])
+        v = qkv.view(f"{name}v", tiles=[2 * tiles + c for c in cols])
+        k_t = place_transpose(schedule, k, name=f"{name}kT")
+        scores = _fixed_gemm(schedule, q, k_t, prefix=f"{name}scores.")
+        schedule.release(k_t)
+        p = lowering.softmax(schedule, scores, params.softmax, tables, causal=causal,
+                             name=f"{name}softmax")
+        schedule.release(scores)
+        lanes_of_head = slice(h * per_head * lanes, (h + 1) * per_head * lanes)
+        heads.append(_fixed_gemm(schedule, p, v, prefix=f"{name}context.",
+                                 requant=(multiplier[lanes_of_head], shift[lanes_of_head])))
+        schedule.release(p)
+    return Tensor.concatenate(f"{prefix}context", heads)
+
+
+def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix=""):
+    """Place :func:`golden.transformer.layers.encoder_layer` (``causal``: the decoder
+    layer's masked attention) of the int16 tensor ``x`` (``tokens x H``) on ``schedule``;
+    returns the int16 output tensor. Releases every tensor it made but the output; ``x`` is
+    the caller's."""
+    check_layer(schedule.config, params, x.rows)
+    limit = K.layer_norm_input_limit(params.width)
+    x8 = lowering.requantize(schedule, x, params.input_quant, I8, name=f"{prefix}input")
+    qkv = place_linear(
+        schedule, x8, np.concatenate([params.query.weight, params.key.weight,
+                                      params.value.weight], axis=1),
+        _concatenate_columns(params.query.bias, params.key.bias, params.value.bias),
+        requant=_per_channel((params.query_out, params.key_out, params.value_out),
+                             params.width), prefix=f"{prefix}qkv.")
+    schedule.release(x8)
+    context = place_attention(schedule, qkv, params, tables, causal=causal, prefix=prefix)
+    schedule.release(qkv)
+    # The GEMMs below requantise their accumulators to int32 at the sum's scale on the way
+    # out (the REQ of residual_add's or gelu's first step), where the VXM has an ALU free.
+    attention = place_linear(schedule, context, params.attention_output.weight,
+                             params.attention_output.bias,
+                             requant=params.attention_output_scale, out_dtype=I32,
+                             prefix=f"{prefix}attention_output.")
+    schedule.release(context)
+    total = lowering.residual_add(schedule, [(x, params.attention_residual_scale),
+                                             (attention, None)],
+                                  limit, name=f"{prefix}attention_residual")
+    schedule.release(attention)
+    a = lowering.layer_norm(schedule, total, params.attention_norm, tables, I16,
+                            name=f"{prefix}attention_norm")
+    schedule.release(total)
+    a8 = lowering.requantize(schedule, a, params.intermediate_quant, I8,
+                             name=f"{prefix}intermediate_input")
+    hidden = place_linear(schedule, a8, params.intermediate.weight, params.intermediate.bias,
+                          requant=params.gelu.input, out_dtype=I32,
+                          prefix=f"{prefix}intermediate.")
+    schedule.release(a8)
+    high, low = lowering.gelu(schedule, hidden, params.gelu, tables, requantised=True,
+                              split=True, name=f"{prefix}gelu")
+    schedule.release(hidden)
+    high_acc = place_linear(schedule, high, params.output.weight, None,
+                            requant=params.output_high_scale, out_dtype=I32,
+                            prefix=f"{prefix}output_high.")
+    low_acc = place_linear(schedule, low, params.output.weight, params.output.bias,
+                           requant=params.output_scale, out_dtype=I32,
+                           prefix=f"{prefix}output_low.")
+    schedule.release(high)
+    schedule.release(low)
+    total = lowering.residual_add(schedule, [(a, params.output_residual_scale),
+                                             (high_acc, None), (low_acc, None)],
+                                  limit, name=f"{prefix}output_residual")
+    for tensor in (a, high_acc, low_acc):
+        schedule.release(tensor)
+    out = lowering.layer_norm(schedule, total, params.output_norm, tables, I16,
+                              name=f"{prefix}output_norm")
+    schedule.release(total)
+    return out
+
+
+def _per_channel(requants, width):
+    """Per-channel requantisations of several projections, side by side."""
+    return K.Requant(
+        _concatenate_columns(*(np.broadcast_to(r.multiplier, (width,)) for r in requants)),
+        _concatenate_columns(*(np.broadcast_to(r.shift, (width,)) for r in requants)))
+
+
+@dataclass
+class LayerKernel(Kernel):
+    """A compiled layer: its program template (input ``x``, output ``y``), the tokens it
+    runs on and its multiply-accumulates."""
+    tokens: int = 0
+    macs: int = 0
+
+    def utilisation(self, cycles=None):
+        """MACs / (cycles x matrix units x multipliers per unit)."""
+        cycles = self.predicted_cycles if cycles is None else cycles
+        units = 2 * self.config.mxms
+        per_unit = self.config.lanes ** 2 // self.config.mxm_fold
+        return self.macs / (cycles * units * per_unit)
+
+
+def host_stream(schedule, name, rows, width):
+    """An int16 ``rows x width`` host input ``name``, in the two emptiest slices of a
+    hemisphere."""
+    sram = schedule.calendar.sram
+    hemispheres = {}
+    for index, unit in enumerate(schedule.calendar.plan.mem_units):
+        hemispheres.setdefault(unit.hemisphere, []).append(index)
+    slices = min((sorted(group, key=lambda i: (sram.used(i), i))[:I16.bytes]
+                  for group in hemispheres.values()),
+                 key=lambda group: sum(sram.used(i) for i in group))
+    return schedule.input(name, planar_tensor(sram, name, I16, (rows, width),
+                                              schedule.config.lanes, slices))
+
+
+def compile_encoder_layer(config, params, tables, tokens, *, causal=False):
+    """One encoder layer (``causal``: decoder layer) on ``tokens`` tokens, alone in a program
+    for ``config``: input ``x`` (int16 ``tokens x H``), output ``y``."""
+    check_layer(config, params, tokens)
+    schedule = Schedule(config)
+    x = host_stream(schedule, "x", tokens, params.width)
+    schedule.output("y", place_encoder_layer(schedule, x, params, tables, causal=causal))
+    return schedule.compile(LayerKernel, tokens=tokens, macs=layer_macs(params, tokens))
