@@ -94,6 +94,14 @@ class Calendar:
         self.sram = SramAllocator(config, self.journal)
         # Constant register -> the cycle after which it is free (its holder's last read).
         self._registers = [-1] * config.vxm_consts
+        # Constant register -> (key of the constant it holds, cycle from which it does), for
+        # constants kernels may share; None while a kernel loads varying values into it.
+        self._contents = [None] * config.vxm_consts
+        # Shared registers taken by a kernel -> when they were free before (a release never
+        # frees a register earlier than an earlier holder's last read).
+        self._held_after = {}
+        # (slice, words) -> first address of a scratch ring.
+        self._scratch = {}
         # ALU -> (table name, cycle from which it is loaded, last cycle a LUT reads it).
         self._tables = [None] * config.vxm_alus
 
@@ -118,6 +126,28 @@ class Calendar:
         taken = self._taken[self._number(queue)]
         return cycle >= 0 and not any(c in taken for c in
                                       range(cycle, cycle + count * (gap + 1), gap + 1))
+
+    def first_busy(self, queue, cycle, count=1):
+        """The first reserved cycle of ``queue`` in ``cycle .. cycle + count - 1``, or
+        ``None``: a kernel retrying later skips past it."""
+        taken = self._taken[self._number(queue)]
+        if count < len(taken):
+            return next((c for c in range(cycle, cycle + count) if c in taken), None)
+        return min((c for c in taken if cycle <= c < cycle + count), default=None)
+
+    def next_free(self, queue, cycle):
+        """The first cycle from ``cycle`` on in which ``queue`` has no reservation."""
+        taken = self._taken[self._number(queue)]
+        while cycle in taken:
+            cycle += 1
+        return cycle
+
+    def busy(self, queue, first, end):
+        """How many of cycles ``first .. end - 1`` of ``queue`` are reserved."""
+        taken = self._taken[self._number(queue)]
+        if end - first < len(taken):
+            return sum(1 for c in range(first, end) if c in taken)
+        return sum(1 for c in taken if first <= c < end)
 
     def _take(self, number, cycles):
         taken = self._taken[number]
@@ -166,6 +196,27 @@ class Calendar:
                 return False
             key = (transfer.direction, stream, transfer.phase)
             if key in self._streams and transfer.overlaps(self._streams[key]):
+                return False
+        return True
+
+    @staticmethod
+    def leg(direction, source, target, issue, latency):
+        """``(phase, lo, hi)`` of a value sent as :class:`Transfer` describes, on any stream:
+        its phase and the positions it occupies."""
+        t = Transfer(direction, (), source, target, issue, latency)
+        return t.phase, t.span[0], t.span[1]
+
+    def legs_free(self, direction, stream, legs):
+        """Whether ``stream`` of ``direction`` is free for every ``(phase, lo, hi)`` of
+        ``legs``."""
+        if not 0 <= stream < self.config.streams:
+            return False
+        reserved = self._streams
+        for phase, lo, hi in legs:
+            if lo > hi:
+                continue
+            spans = reserved.get((direction, stream, phase))
+            if spans and any(a <= hi and lo <= b for a, b in spans):
                 return False
         return True
 
@@ -226,17 +277,32 @@ class Calendar:
             spans.append((lo, hi))
             self.journal.record(spans.pop)
 
+    # ---- Scratch words. ----
+
+    def scratch(self, slice_index, words):
+        """The first address of ``words`` words of slice ``slice_index`` set aside, for the
+        whole program, as a ring of scratch words (values kept for a few cycles); allocated by
+        the first caller."""
+        key = (slice_index, words)
+        if key not in self._scratch:
+            self._scratch[key] = self.sram.allocate(slice_index, words)
+            self.journal.record(lambda: self._scratch.pop(key))
+        return self._scratch[key]
+
     # ---- Constant registers. ----
 
     def registers(self, count, first_cycle):
         """The ``count`` VXM constant registers that become free soonest for a kernel that
         loads them from ``first_cycle`` on, and the cycle from which it may load them all:
-        ``(registers, ready)``. Hold them until :meth:`release_registers`."""
+        ``(registers, ready)``. Registers holding no shareable constant go first. Hold them
+        until :meth:`release_registers`; record a shareable value loaded with
+        :meth:`loaded`."""
         if count > self.config.vxm_consts:
             raise ScheduleError(f"the kernel needs {count} constant registers; the VXM has "
                                 f"{self.config.vxm_consts}")
         order = sorted(range(self.config.vxm_consts),
-                       key=lambda r: (max(self._registers[r], first_cycle - 1), r))
+                       key=lambda r: (max(self._registers[r], first_cycle - 1),
+                                      self._contents[r] is not None, r))
         chosen = order[:count]
         latest = max((self._registers[r] for r in chosen), default=-1)
         if latest == float("inf"):
@@ -244,11 +310,41 @@ class Calendar:
                                 f"placed holds all but "
                                 f"{sum(after < float('inf') for after in self._registers)}")
         self._set_registers(chosen, float("inf"))
+        self._set_contents(chosen, None)
         return chosen, max(first_cycle, latest + 1)
+
+    def shared_register(self, key, first_cycle):
+        """A free register already holding the constant ``key`` (as :meth:`loaded` recorded)
+        from a cycle no later than ``first_cycle``, taken like :meth:`registers` takes one
+        (release it the same way); ``None`` if there is none."""
+        for r, contents in enumerate(self._contents):
+            if contents is not None and contents[0] == key and contents[1] <= first_cycle \
+                    and self._registers[r] < float("inf"):
+                before = self._registers[r]
+                self._held_after[r] = before
+                self.journal.record(lambda r=r: self._held_after.pop(r, None))
+                self._set_registers([r], float("inf"))
+                return r
+        return None
+
+    def register_ready(self, register):
+        """The cycle from which ``register`` holds its shareable constant (``-1`` if none)."""
+        contents = self._contents[register]
+        return -1 if contents is None else contents[1]
+
+    def loaded(self, register, key, ready):
+        """Register ``register`` holds the shareable constant ``key`` from cycle ``ready``."""
+        self._set_contents([register], (key, ready))
 
     def release_registers(self, registers, last_read):
         """``registers`` are free for loads whose value is visible after ``last_read``."""
-        self._set_registers(registers, last_read)
+        for r in registers:
+            after = max(last_read, self._held_after.get(r, -1))
+            if r in self._held_after:
+                before = self._held_after.pop(r)
+                self.journal.record(lambda r=r, before=before:
+                                    self._held_after.__setitem__(r, before))
+            self._set_registers([r], after)
 
     def _set_registers(self, registers, value):
         before = [self._registers[r] for r in registers]
@@ -258,6 +354,16 @@ class Calendar:
                 self._registers[r] = old
         for r in registers:
             self._registers[r] = value
+        self.journal.record(undo)
+
+    def _set_contents(self, registers, value):
+        before = [self._contents[r] for r in registers]
+
+        def undo():
+            for r, old in zip(registers, before):
+                self._contents[r] = old
+        for r in registers:
+            self._contents[r] = value
         self.journal.record(undo)
 
     # ---- Lookup tables. ----

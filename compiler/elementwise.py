@@ -91,6 +91,25 @@ class _Flow:
     bases: dict = None
 
 
+def _vector_key(constant):
+    """The key of a per-lane constant vector in a register: its int32 lanes."""
+    return ("v", tuple(int(x) for x in vector.wrap(constant.values, DType.I32)))
+
+
+#: Vectors of a pass placed together; the next ones may go later, where they fit.
+_CHUNK = 64
+#: Cycles before its first pass can start at which a graph starts loading its constants.
+_CONSTANT_LEAD = 16
+
+
+class _Retry(ScheduleError):
+    """A pass does not fit at ``t0``, nor at any start before ``t0 + skip``."""
+
+    def __init__(self, skip):
+        super().__init__(f"busy for {skip} more cycles")
+        self.skip = skip
+
+
 class _SharedSlice(ScheduleError):
     """A pass would read input ``name`` (a tensor an earlier kernel wrote) from a slice another
     of its reads uses (``busy``)."""
@@ -229,31 +248,63 @@ class _Scheduler:
                 elif ("s", value) not in seen:
                     seen.add(("s", value))
                     scalars.append(value)
-        count = len(scalars) + len(vectors)
-        if count > self.config.vxm_consts:
-            raise ScheduleError(f"the graph needs {count} constant registers, the VXM has "
-                                f"{self.config.vxm_consts}")
+        # A register another kernel loaded with the same constant is shared; the others are
+        # loaded here, once their registers are free (the graph starts then).
+        keys = [("s", value) for value in scalars] + list(dict.fromkeys(
+            _vector_key(v) for v in vectors))
+        calendar = self.calendar
         self.registers = []
-        if count:
-            # The constants load once their registers are free: the graph starts then.
-            self.registers, self.start = self.calendar.registers(count, self.start)
+        missing = []
         ready = self.start
+        for key in keys:
+            register = calendar.shared_register(key, self.start)
+            if register is None:
+                missing.append(key)
+            else:
+                self.registers.append(register)
+                self.bind_constant(key, register, vectors)
+        if len(missing) + len(self.registers) > self.config.vxm_consts:
+            raise ScheduleError(f"the graph needs {len(keys)} constant registers, the VXM has "
+                                f"{self.config.vxm_consts}")
+        fresh = []
+        if missing:
+            fresh, self.start = calendar.registers(len(missing), self.start)
+            self.registers += fresh
+            ready = self.start
         alus = self.config.vxm_alus
-        for k, value in enumerate(scalars):
-            register = self.registers[k]
-            ready = max(ready, place_wide_constant(
-                self.calendar, value, register, k % alus,
-                self.start + WIDE_CONSTANT_CYCLES * (k // alus)))
-            self.const_regs[("s", value)] = register
+        loads = list(zip(missing, fresh))
+        scalar_loads = [(key, register) for key, register in loads if key[0] == "s"]
+        for k, (key, register) in enumerate(scalar_loads):
+            loaded = place_wide_constant(calendar, key[1], register, k % alus,
+                                         self.start + WIDE_CONSTANT_CYCLES * (k // alus))
+            calendar.loaded(register, key, loaded)
+            ready = max(ready, loaded)
+            self.bind_constant(key, register, vectors)
         # Per-lane vectors: four planes in one hemisphere's slices, loaded one per cycle.
         start = ready
-        for k, constant in enumerate(vectors):
-            register = self.registers[len(scalars) + k]
+        vector_loads = [(key, register) for key, register in loads if key[0] == "v"]
+        for k, (key, register) in enumerate(vector_loads):
             if len(self.slices(Hemisphere.WEST)) < 4:
                 raise ScheduleError("constant vectors need four MEM slices in a hemisphere")
-            ready = max(ready, self.constant_vector(
-                constant, register, start + 2 * MEM_READ_LATENCY + self.config.mem_slices + k))
+            constant = next(v for v in vectors if _vector_key(v) == key)
+            loaded = self.constant_vector(
+                constant, register, start + 2 * MEM_READ_LATENCY + self.config.mem_slices + k)
+            calendar.loaded(register, key, loaded)
+            self.bind_constant(key, register, vectors)
+            ready = max(ready, loaded)
+        # A shared register may have been loaded after the start: wait for the latest.
+        for register in self.registers:
+            ready = max(ready, calendar.register_ready(register))
         return ready
+
+    def bind_constant(self, key, register, vectors):
+        """Operands of constant ``key`` (a scalar, or every constant vector of its lanes) read
+        ``register``."""
+        if key[0] == "s":
+            self.const_regs[key] = register
+        for v in vectors:
+            if _vector_key(v) == key:
+                self.const_regs[("v", id(v))] = register
 
     def constant_vector(self, constant, register, when):
         """Load the per-lane ``constant`` into ``register`` by an LDC on ALU 0 at the first
@@ -279,7 +330,6 @@ class _Scheduler:
             except ScheduleError:
                 calendar.rollback(mark)
                 when += 1
-        self.const_regs[("v", id(constant))] = register
         return when + VXM_LATENCY
 
     def read(self, tensor, v, plane, when, stream, direction, count=1, step=1):
@@ -290,6 +340,9 @@ class _Scheduler:
         slice_index, address = tensor.location(v, plane)
         unit = self.plan.mem_units[slice_index]
         read = issue_for_arrival(when, MEM_READ_LATENCY, unit.position, self.vxm)
+        busy = self.calendar.first_busy(f"{unit.name}.rd", read, count)
+        if busy is not None:
+            raise _Retry(busy - read + 1)
         self.calendar.issue(f"{unit.name}.rd", read, encode(
             QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=stream, dir=direction),
             count, step)
@@ -364,7 +417,7 @@ class _Scheduler:
 
     def run(self):
         self.prepare()
-        start = self.constants()
+        start = None                    # constants load when the first pass is allocated
         self.outputs = {id(n): name for name, n in self.graph.outputs.items()}
         self.stored = {}                # (id(source), id(consumer)) -> Tensor
         # Group -> slices holding what its nodes read from SRAM besides host inputs: tensors
@@ -375,6 +428,7 @@ class _Scheduler:
             self.reserve_external(name)
         self.output_store = {}
         self.input_copies = {}
+        self.copies = []                # inputs copied away from a shared slice
         pending = self.passes()
         self.pass_lists = []
         while pending:
@@ -390,6 +444,7 @@ class _Scheduler:
                     self.external[shared.name] = _copy(self.schedule,
                                                        self.external[shared.name],
                                                        shared.busy, self.start)
+                    self.copies.append(self.external[shared.name])
                     self.reserve_external(shared.name)
                     pending.insert(0, groups)
                     continue
@@ -404,11 +459,23 @@ class _Scheduler:
                 middle = len(groups) // 2
                 pending[:0] = [groups[:middle], groups[middle:]]
                 continue
+            if start is None:
+                # The constants take their registers just before the first pass can start
+                # (when its inputs are written), not while earlier kernels still run.
+                self.start = max(self.start, self.data_ready(allocation[3]) - _CONSTANT_LEAD)
+                start = self.constants()
+                self.last_cycle = start
             start = self.place_pass(nodes, *allocation, start)
             self.pass_lists.append(nodes)
         self.alus_used = max(self.alus_needed(nodes) for nodes in self.pass_lists)
         if self.registers:
-            self.calendar.release_registers(self.registers, start)
+            self.calendar.release_registers(self.registers, self.last_cycle)
+        # Intermediate results between passes, and copies of inputs, are dead now.
+        outputs = {id(t) for t in self.output_store.values()}
+        dead = {id(t): t for t in self.stored.values() if id(t) not in outputs}
+        dead.update({id(t): t for t in self.copies})
+        for tensor in dead.values():
+            self.schedule.release(tensor)
         for name, copies in self.input_copies.items():
             for tensor in copies:
                 if name in self.fixed:
@@ -470,9 +537,10 @@ class _Scheduler:
             sides.append(found.pop())
         return _Flow(tensor, planes, sources, sides)
 
-    def alu_map(self, nodes, alus, count):
+    def alu_map(self, nodes, alus, count, window):
         """``{pass ALU: physical ALU}`` for the ``count`` ALUs a pass uses: a ``LUT`` node goes
-        to an ALU already holding its table, where one does; the rest keep their order."""
+        to an ALU already holding its table, where one does; the rest, in order, to the ALUs
+        with the fewest busy cycles in ``window`` (``(first, end)``)."""
         holders = {}
         for alu in range(self.config.vxm_alus):
             held = self.calendar.table(alu)
@@ -483,7 +551,11 @@ class _Scheduler:
             if node.table is not None and holders.get(node.table.name) not in (None, *claimed):
                 mapping[alus[id(node)]] = holders[node.table.name]
                 claimed.add(holders[node.table.name])
-        free = [alu for alu in range(self.config.vxm_alus) if alu not in claimed]
+        first, end = window
+        busy = {alu: self.calendar.busy(f"vxm.alu{alu}", first, end)
+                for alu in range(self.config.vxm_alus)}
+        free = sorted((alu for alu in range(self.config.vxm_alus) if alu not in claimed),
+                      key=lambda alu: (busy[alu], alu))
         for alu in range(count):
             if alu not in mapping:
                 mapping[alu] = free.pop(0)
@@ -520,9 +592,6 @@ class _Scheduler:
             for at in self.delays(node, nodes, level):
                 delay[(id(node), at)] = next_alu
                 next_alu += 1
-        physical = self.alu_map(nodes, alus, next_alu)
-        alus = {key: physical[alu] for key, alu in alus.items()}
-        delay = {key: physical[alu] for key, alu in delay.items()}
         used_streams = set()
         read_busy, write_busy = set(), set()
 
@@ -591,6 +660,15 @@ class _Scheduler:
                 self.stored[(id(node), id(consumer))] = tensor
                 self.reserved.setdefault(self.group_of[id(consumer)], set()).update(chosen)
             outflows[id(node)] = _Outflow(tensor, sides, bases)
+        # Physical ALUs: those least busy while the pass will run (from when its inputs are
+        # written, for as long as its vectors take to go through).
+        ready = max([self.start] + [written + 1 for flow in flows.values()
+                                    for (_, plane), written in flow.tensor.written.items()
+                                    if plane < flow.planes])
+        window = (ready, ready + self.vectors + 2 * (max(level.values()) + 1))
+        physical = self.alu_map(nodes, alus, next_alu, window)
+        alus = {key: physical[alu] for key, alu in alus.items()}
+        delay = {key: physical[alu] for key, alu in delay.items()}
         return level, alus, delay, flows, outflows
 
     def output_slices(self, node, later, write_busy):
@@ -612,11 +690,14 @@ class _Scheduler:
 
     def place_pass(self, nodes, level, alus, delay, flows, outflows, earliest):
         """Time one pass: at the first cycle ``t0`` from ``earliest`` at which everything it
-        needs is free; returns the cycle after which the next pass may start."""
+        needs is free, on whichever ALUs are free then (a ``LUT`` keeps the ALU holding its
+        table); returns the earliest cycle for the next pass (which reads what this one
+        writes only once it is written)."""
         members = {id(n) for n in nodes}
         n = self.vectors
         plan = self.plan
         vxm = self.vxm
+        relabel = {}                    # ALU the allocation chose -> ALU used at t0
 
         def operand_for(node, operand, v):
             if not isinstance(operand, Value):
@@ -628,8 +709,8 @@ class _Scheduler:
                 return Operand.const(self.const_regs[("v", id(operand))]), None
             if id(operand) in members:
                 if level[id(operand)] == level[id(node)] - 1:
-                    return Operand.alu(alus[id(operand)]), None
-                return Operand.alu(delay[(id(operand), level[id(node)] - 1)]), None
+                    return Operand.alu(relabel[alus[id(operand)]]), None
+                return Operand.alu(relabel[delay[(id(operand), level[id(node)] - 1)]]), None
             flow = flows[(id(operand), level[id(node)])]
             side = flow.sides[v]
             return Operand.stream(side.toward_centre, flow.bases[side]), None
@@ -647,79 +728,240 @@ class _Scheduler:
                 fields.update(dst_en=1, dst_dir=side.away_from_centre, dst_stream=out.bases[side])
             return encode(QueueKind.VXM_ALU, node.op, **fields)
 
-        # ALU runs: (queue, cycle relative to t0, word, count); a node's word changes only
-        # where its input or output vectors change hemisphere.
-        alu_runs = []
-        for node in nodes:
-            queue = f"vxm.alu{alus[id(node)]}"
-            v = 0
-            while v < n:
-                word = node_word(node, v)
-                count = 1
-                while v + count < n and node_word(node, v + count) == word:
-                    count += 1
-                alu_runs.append((queue, 2 * level[id(node)] + v, word, count))
-                v += count
-            for at in self.delays(node, nodes, level):
-                source = alus[id(node)] if at == level[id(node)] + 1 else delay[(id(node), at - 1)]
-                alu_runs.append((f"vxm.alu{delay[(id(node), at)]}", 2 * at, encode(
-                    QueueKind.VXM_ALU, VectorOp.MOV, stype=node.dtype, dtype=node.dtype,
-                    a=Operand.alu(source)), n, ))
-
-        # Reads: runs of words of one slice at a constant step (0 for a broadcast word read
-        # again); (flow, plane, first vector, count, step).
-        read_runs = []
-        for key, flow in flows.items():
-            for b in range(flow.planes):
-                words = [flow.tensor.location(source, b) for source in flow.sources]
-                v = 0
-                while v < n:
-                    slice_index, address = words[v]
-                    step = words[v + 1][1] - address if v + 1 < n else 0
+        def build_alu_runs(first, end):
+            """``[(queue, cycle relative to t0, word, count)]`` of vectors ``first .. end - 1``
+            under ``relabel``; a node's word changes only where its input or output vectors
+            change hemisphere."""
+            runs = []
+            for node in nodes:
+                queue = f"vxm.alu{relabel[alus[id(node)]]}"
+                v = first
+                while v < end:
+                    word = node_word(node, v)
                     count = 1
-                    while v + count < n and words[v + count] == (slice_index,
-                                                                 address + step * count):
+                    while v + count < end and node_word(node, v + count) == word:
                         count += 1
-                    read_runs.append((key, b, v, count, step if count > 1 else 0))
+                    runs.append((queue, 2 * level[id(node)] + v, word, count))
                     v += count
+                for at in self.delays(node, nodes, level):
+                    source = (alus[id(node)] if at == level[id(node)] + 1
+                              else delay[(id(node), at - 1)])
+                    runs.append((f"vxm.alu{relabel[delay[(id(node), at)]]}", 2 * at + first,
+                                 encode(QueueKind.VXM_ALU, VectorOp.MOV, stype=node.dtype,
+                                        dtype=node.dtype, a=Operand.alu(relabel[source])),
+                                 end - first))
+            return runs
 
-        # The earliest t0: every table is loaded, every word read after it is written (a READ
-        # in the cycle after the WRITE returns it).
-        t0 = max(earliest, self.load_tables(nodes, alus, level))
+        def build_read_runs(first, end):
+            """Reads of vectors ``first .. end - 1``: runs of words of one slice at a constant
+            step (0 for a broadcast word read again); (flow, plane, first vector, count,
+            step)."""
+            runs = []
+            for key, flow in flows.items():
+                for b in range(flow.planes):
+                    words = [flow.tensor.location(source, b) for source in flow.sources]
+                    v = first
+                    while v < end:
+                        slice_index, address = words[v]
+                        step = words[v + 1][1] - address if v + 1 < end else 0
+                        count = 1
+                        while v + count < end and words[v + count] == (
+                                slice_index, address + step * count):
+                            count += 1
+                        runs.append((key, b, v, count, step if count > 1 else 0))
+                        v += count
+            return runs
+
+        # Each ALU of the allocation and the cycles (relative to t0) it is busy; a LUT's stays.
+        slots = [(alus[id(node)], 2 * level[id(node)], node.table is not None)
+                 for node in nodes]
+        slots += [(delay[(id(node), at)], 2 * at, False)
+                  for node in nodes for at in self.delays(node, nodes, level)]
+
+        # The vectors go through in chunks, each at the first cycle where it fits (a whole
+        # pass rarely finds its ALUs, ports and streams free for hundreds of cycles while
+        # other kernels run). ``t0`` is the cycle vector 0 would enter: vector v at t0 + v.
+        tables_ready = self.load_tables(nodes, alus, level)
+        first_t0 = None
+        last_reads = {}
+        for first in range(0, n, _CHUNK):
+            end = min(n, first + _CHUNK)
+            read_runs = build_read_runs(first, end)
+            # Not before every table is loaded and every word it reads is written (a READ in
+            # the cycle after the WRITE returns it).
+            t0 = max(earliest, tables_ready) - first
+            for key, b, v, count, _ in read_runs:
+                flow = flows[key]
+                position = plan.mem_units[flow.tensor.location(flow.sources[v], b)[0]].position
+                for k in range(v, v + count):
+                    written = flow.tensor.written.get((flow.sources[k], b))
+                    if written is not None:
+                        read = issue_for_arrival(2 * key[1] + k, MEM_READ_LATENCY, position,
+                                                 vxm)
+                        t0 = max(t0, written + MEM_WRITE_TO_READ - read)
+            built = {}
+            while True:
+                mapping = self.free_alus(t0 + first, slots, end - first)
+                if isinstance(mapping, int):
+                    t0 += mapping
+                    continue
+                wait = self.ports_free(t0, read_runs, flows)
+                if wait:
+                    t0 += wait
+                    continue
+                if not self.free_streams(t0, flows, outflows, level, first, end):
+                    t0 += 1
+                    continue
+                relabel.clear()
+                relabel.update(mapping)
+                key = (tuple(sorted(mapping.items())),
+                       tuple(tuple(sorted(f.bases.items(), key=lambda i: i[0].value))
+                             for f in [*flows.values(), *outflows.values()]))
+                if key not in built:
+                    built[key] = build_alu_runs(first, end)
+                mark = self.calendar.checkpoint()
+                try:
+                    reads = self.reserve_pass(t0, built[key], read_runs, flows, outflows,
+                                              level, first, end)
+                    break
+                except _Retry as retry:
+                    self.calendar.rollback(mark)
+                    t0 += retry.skip
+                except ScheduleError:
+                    self.calendar.rollback(mark)
+                    t0 += 1
+            for flow_key, last in reads.items():
+                last_reads[flow_key] = max(last, last_reads.get(flow_key, last))
+            for node in nodes:
+                if node.table is not None:
+                    self.calendar.use_table(alus[id(node)],
+                                            t0 + 2 * level[id(node)] + end - 1)
+            for node_id, out in outflows.items():
+                for v, b, slice_index, _ in out.tensor.words:
+                    if first <= v < end:
+                        when = arrival(2 * level[node_id] + v, VXM_LATENCY, vxm,
+                                       plan.mem_units[slice_index].position)
+                        out.tensor.written[(v, b)] = t0 + when
+            self.last_cycle = max(self.last_cycle, t0 + 2 * max(level.values()) + end)
+            first_t0 = t0 + first if first_t0 is None else first_t0
+        for flow_key, last in last_reads.items():
+            flows[flow_key].tensor.read(last)
+        return first_t0
+
+    def data_ready(self, flows):
+        """A lower bound on ``t0`` of a pass reading ``flows``: each word after its WRITE."""
+        t0 = self.start
+        for (_, level), flow in flows.items():
+            for v, source in enumerate(flow.sources):
+                for b in range(flow.planes):
+                    written = flow.tensor.written.get((source, b))
+                    if written is not None:
+                        slice_index = flow.tensor.location(source, b)[0]
+                        t0 = max(t0, written + MEM_WRITE_TO_READ - 2 * level - v +
+                                 self.calendar.read_travel(slice_index, self.vxm))
+        return t0
+
+    def free_streams(self, t0, flows, outflows, level, first, end):
+        """Choose every flow's and outflow's stream groups (one per hemisphere it uses) for
+        vectors ``first .. end - 1`` of a pass whose vector 0 enters in ``t0``: the lowest
+        ones on which all its transfers are free, apart from the pass's other groups. Sets
+        their ``bases``; returns whether every group found one."""
+        calendar = self.calendar
+        plan = self.plan
+        leg = calendar.leg
+        used = set()
+        groups = []
+        for (node_id, lvl), flow in flows.items():
+            for side in dict.fromkeys(flow.sides[first:end]):
+                legs = [[] for _ in range(flow.planes)]
+                direction = side.toward_centre
+                for v in range(first, end):
+                    if flow.sides[v] is not side:
+                        continue
+                    for b in range(flow.planes):
+                        unit = plan.mem_units[flow.tensor.location(flow.sources[v], b)[0]]
+                        read = issue_for_arrival(t0 + 2 * lvl + v, MEM_READ_LATENCY,
+                                                 unit.position, self.vxm)
+                        legs[b].append(leg(direction, unit.position, self.vxm, read,
+                                           MEM_READ_LATENCY))
+                groups.append((flow, side, direction, flow.planes, legs))
+        for node_id, out in outflows.items():
+            words = {}
+            for v, b, slice_index, _ in out.tensor.words:
+                if first <= v < end:
+                    words.setdefault(out.sides[v], []).append((v, b, slice_index))
+            for side, found in words.items():
+                direction = side.away_from_centre
+                legs = [[] for _ in range(out.tensor.planes)]
+                for v, b, slice_index in found:
+                    legs[b].append(leg(direction, self.vxm,
+                                       plan.mem_units[slice_index].position,
+                                       t0 + 2 * level[node_id] + v, VXM_LATENCY))
+                groups.append((out, side, direction, out.tensor.planes, legs))
+        for owner, side, direction, planes, legs in groups:
+            # The group chosen for this chunk before, if still free, keeps the words equal.
+            bases = range(0, self.config.streams - planes + 1, planes)
+            previous = owner.bases.get(side)
+            if previous is not None:
+                bases = [previous] + [b for b in bases if b != previous]
+            for base in bases:
+                if any((direction, base + b) in used for b in range(planes)):
+                    continue
+                if all(calendar.legs_free(direction, base + b, legs[b]) for b in range(planes)):
+                    owner.bases[side] = base
+                    used.update((direction, base + b) for b in range(planes))
+                    break
+            else:
+                return False
+        return True
+
+    def ports_free(self, t0, read_runs, flows):
+        """``0`` if every read port of vectors' READs is free at ``t0``, else the number of
+        cycles to wait for the first busy one."""
+        plan = self.plan
         for key, b, v, count, _ in read_runs:
             flow = flows[key]
-            position = plan.mem_units[flow.tensor.location(flow.sources[v], b)[0]].position
-            for k in range(v, v + count):
-                written = flow.tensor.written.get((flow.sources[k], b))
-                if written is not None:
-                    read = issue_for_arrival(2 * key[1] + k, MEM_READ_LATENCY, position, vxm)
-                    t0 = max(t0, written + MEM_WRITE_TO_READ - read)
-        while True:
-            mark = self.calendar.checkpoint()
-            try:
-                last_reads = self.reserve_pass(t0, alu_runs, read_runs, flows, outflows, level)
-                break
-            except ScheduleError:
-                self.calendar.rollback(mark)
-                t0 += 1
-        for key, last in last_reads.items():
-            flows[key].tensor.read(last)
-        for node in nodes:
-            if node.table is not None:
-                self.calendar.use_table(alus[id(node)], t0 + 2 * level[id(node)] + n - 1)
-        writes = [0]
-        for node_id, out in outflows.items():
-            for v, b, slice_index, _ in out.tensor.words:
-                when = arrival(2 * level[node_id] + v, VXM_LATENCY, vxm,
-                               plan.mem_units[slice_index].position)
-                out.tensor.written[(v, b)] = t0 + when
-                writes.append(when - v)
-        return t0 + max(writes) + n
+            unit = plan.mem_units[flow.tensor.location(flow.sources[v], b)[0]]
+            read = issue_for_arrival(t0 + 2 * key[1] + v, MEM_READ_LATENCY, unit.position,
+                                     self.vxm)
+            busy = self.calendar.first_busy(f"{unit.name}.rd", read, count)
+            if busy is not None:
+                return busy - read + 1
+        return 0
 
-    def reserve_pass(self, t0, alu_runs, read_runs, flows, outflows, level):
-        """Reserve every slot and stream register of a pass starting at ``t0``; returns the
-        last read cycle of each flow. Raises :class:`ScheduleError` at the first one taken."""
+    def free_alus(self, t0, slots, n):
+        """``{allocated ALU: ALU}`` giving every slot ``(ALU, first cycle relative to t0,
+        fixed)`` an ALU free for its ``n`` cycles from ``t0`` (a fixed slot keeps its own), or
+        the number of cycles to wait before one can fit."""
         calendar = self.calendar
+        mapping, used = {}, set()
+        for alu, first, fixed in sorted(slots, key=lambda slot: not slot[2]):
+            candidates = [alu] if fixed else [alu] + [a for a in range(self.config.vxm_alus)
+                                                      if a != alu]
+            skip = None
+            for candidate in candidates:
+                if candidate in used:
+                    continue
+                busy = calendar.first_busy(f"vxm.alu{candidate}", t0 + first, n)
+                if busy is None:
+                    mapping[alu] = candidate
+                    used.add(candidate)
+                    break
+                wait = busy - t0 - first + 1
+                skip = wait if skip is None else min(skip, wait)
+            else:
+                return skip or 1
+        return mapping
+
+    def reserve_pass(self, t0, alu_runs, read_runs, flows, outflows, level, first, end):
+        """Reserve every slot and stream register of vectors ``first .. end - 1`` of a pass
+        whose vector 0 enters in ``t0``; returns the last read cycle of each flow. Raises
+        :class:`ScheduleError` at the first one taken."""
+        calendar = self.calendar
+        for queue, relative, word, count in alu_runs:
+            busy = calendar.first_busy(queue, t0 + relative, count)
+            if busy is not None:
+                raise _Retry(busy - t0 - relative + 1)
         for queue, relative, word, count in alu_runs:
             calendar.issue(queue, t0 + relative, word, count)
         last_reads = {}
@@ -732,6 +974,9 @@ class _Scheduler:
         for node_id, out in outflows.items():
             issue = t0 + 2 * level[node_id]
             for (slice_index, b), vectors in _by_slice(out.tensor).items():
+                vectors = [(v, address) for v, address in vectors if first <= v < end]
+                if not vectors:
+                    continue
                 unit = self.plan.mem_units[slice_index]
                 side = out.sides[vectors[0][0]]
                 direction, stream = side.away_from_centre, out.bases[side] + b

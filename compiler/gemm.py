@@ -131,6 +131,8 @@ class _Unit:
         self.weight_streams = roles["weights"]
         self.out_streams = roles["out"]
         self.tiles = []
+        #: The K-tiles in the order the unit multiplies them.
+        self.k_order = []
         self.last_install = None
         self.last_rows = 0
 
@@ -158,7 +160,7 @@ class _GemmScheduler:
         self.block = min(m, cfg.mxm_acc_depth)
         self.has_bias = has_bias
         self.requant = requant
-        self.out_dtype = out_dtype if requant else DType.I32
+        self.out_dtype = out_dtype or (DType.I8 if requant else DType.I32)
         self.per_channel = per_channel
         self.start = start
         self.vxm = self.plan.vxm_unit.position
@@ -262,7 +264,9 @@ class _GemmScheduler:
         # hemisphere, so the west one has cycles in which all its slices are free (an int32
         # constant needs four slices of one hemisphere at once).
         east = [i for i, u in enumerate(mems) if u.hemisphere is Hemisphere.EAST]
-        units = len(self.unit_indexes)
+        # A unit's activation slice and ALUs follow its place in the floorplan, so that GEMMs
+        # on different units use different ones.
+        units = len(self.plan.mxm_units)
         if len(east) < units:
             raise ScheduleError("GEMM needs a MEM slice per matrix unit in the east hemisphere")
         alus = cfg.vxm_alus
@@ -270,7 +274,8 @@ class _GemmScheduler:
             raise ScheduleError(f"GEMM needs one VXM ALU per matrix unit ({units}), "
                                 f"the VXM has {alus}")
         self.units = []
-        for index, unit in enumerate(self.plan.mxm_units[u] for u in self.unit_indexes):
+        for index in self.unit_indexes:
+            unit = self.plan.mxm_units[index]
             # A unit reads from its own hemisphere's slices first; a port the other unit
             # leaves free can deliver a weight row too (it travels through the VXM).
             own = [i for i, u in enumerate(mems) if u.hemisphere is unit.hemisphere]
@@ -278,7 +283,7 @@ class _GemmScheduler:
             ldc_alu = units + index if alus > 2 * units else index
             self.units.append(_Unit(unit, own, other, east[index], index, ldc_alu, roles))
         for j in range(self.nt):
-            self.units[j % units].tiles.append(j)
+            self.units[j % len(self.units)].tiles.append(j)
         self.shared_out = self.shared_out_slices()
 
     def shared_out_slices(self):
@@ -348,10 +353,16 @@ class _GemmScheduler:
         if self.requant and not self.per_channel:
             scalar, self.prologue_end = self.prologue()
         order = []
-        for unit in self.units:
+        shared = self.a is not None and len(self.a) < len(self.units)
+        for index, unit in enumerate(self.units):
+            # Units sharing one copy of A start their K loops at different K-tiles, so they
+            # read different words of it at once (accumulation order does not change a
+            # wrapping integer sum).
+            offset = index * self.kt // len(self.units) if shared else 0
+            unit.k_order = [(offset + step) % self.kt for step in range(self.kt)]
             for mb in range(0, self.m, self.block):
                 for j in unit.tiles:
-                    for i in range(self.kt):
+                    for i in unit.k_order:
                         order.append((unit, mb, j, i))
         # Interleave units by time: each unit's tiles in order.
         pending = {id(u): [t for t in order if t[0] is u] for u in self.units}
@@ -367,9 +378,9 @@ class _GemmScheduler:
 
     def place_tile(self, unit, mb, j, i, scalar):
         rows = min(self.block, self.m - mb)
-        if self.requant and self.per_channel and i == 0:
+        first_k = i == unit.k_order[0]
+        if self.requant and self.per_channel and first_k:
             self.load_channel_constants(unit, j)
-        first_k = i == 0
         per_cycle = min(len(unit.weight_streams), len(unit.own))
         load_cycles = (1 if first_k and self.has_bias else 0) + -(-self.lanes // per_cycle)
         if unit.last_install is None:
@@ -433,10 +444,11 @@ class _GemmScheduler:
             planned.append(Read(a, vector, 0, read, act_slice, unit.act_stream, unit.inward))
             calendar.issue(unit.mm, when, encode(
                 QueueKind.MXM_COMPUTE, MatrixOp.MM, act_stream=unit.act_stream,
-                act_dir=unit.inward, acc=m, accumulate=int(i > 0), emit=int(i == self.kt - 1),
+                act_dir=unit.inward, acc=m, accumulate=int(i != unit.k_order[0]),
+                emit=int(i == unit.k_order[-1]),
                 install=int(m == 0), out_stream=unit.result_streams[0], out_dir=unit.outward))
         # 2. Loads in [window_start, t): bias planes (first K-tile), then weight rows.
-        loads = list(range(4)) if i == 0 and self.has_bias else []
+        loads = list(range(4)) if i == unit.k_order[0] and self.has_bias else []
         rows_left = list(range(lanes))
         cycle = window_start
         while (loads or rows_left) and cycle < t:
@@ -491,7 +503,7 @@ class _GemmScheduler:
         if loads or rows_left:
             return None
         # 3. Emits: requantise in the VXM, write to a MEM slice.
-        if i == self.kt - 1:
+        if i == unit.k_order[-1]:
             if not self.place_emits(unit, mb, j, rows, t, scalar, planned):
                 return None
         return planned
@@ -715,7 +727,7 @@ class _GemmScheduler:
 
 
 def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=False,
-               multiplier=None, shift=None, out_dtype=DType.I8, start=0, a=None, b=None,
+               multiplier=None, shift=None, out_dtype=None, start=0, a=None, b=None,
                prefix="", units=None):
     """Place ``C = requantise(A[m, k] @ B[k, n] + bias)`` on ``schedule`` from cycle ``start``.
 
@@ -724,7 +736,9 @@ def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=Fa
     of the schedule, as are, per output column, ``bias`` (int32, with ``bias``),
     ``multiplier`` and ``shift`` (with ``per_channel``), all named with ``prefix`` (fix model
     weights with :meth:`~compiler.schedule.Schedule.fix`). ``requantise``: REQ to
-    ``out_dtype`` (else the raw int32 accumulators are the result). Without ``per_channel``,
+    ``out_dtype`` (int8 by default); else the int32 accumulators are the result, or with
+    ``out_dtype`` their low bytes (a wrapping MOV: exact when every result fits, as for a
+    product with a permutation matrix). Without ``per_channel``,
     ``multiplier`` and ``shift`` are the per-tensor values, fixed in the program. ``units``
     lists the matrix units to use (indexes into the floorplan's; all by default): two small
     GEMMs on one unit each run side by side. Returns the result tensor ``C`` (``[m, n]``) and
@@ -741,7 +755,7 @@ def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=Fa
 
 
 def compile_gemm(config, m, k, n, *, bias=False, requantise=True, per_channel=False,
-                 multiplier=None, shift=None, out_dtype=DType.I8):
+                 multiplier=None, shift=None, out_dtype=None):
     """Schedule ``C = requantise(A[m, k] @ B[k, n] + bias)`` alone for ``config``
     (:func:`place_gemm`); returns a :class:`GemmKernel`."""
     schedule = Schedule(config)

@@ -77,15 +77,18 @@ def _concatenate_columns(*arrays):
     return np.concatenate([np.asarray(a, dtype=np.int64).reshape(-1) for a in arrays])
 
 
-def place_linear(schedule, x8, weight, bias, *, requant=None, out_dtype=I8, prefix):
+def place_linear(schedule, x8, weight, bias, *, requant=None, out_dtype=I8, units=None,
+                 prefix):
     """``x8 @ weight (+ bias)``, requantised per output channel by ``requant`` to
     ``out_dtype`` (or the int32 accumulator without it), with the weights, bias and constants
-    fixed in the program under ``prefix``."""
+    fixed in the program under ``prefix``. ``x8`` is a tensor or a list of copies (one per
+    matrix unit); ``units`` as :func:`~compiler.gemm.place_gemm`."""
     k, n = weight.shape
+    rows = (x8[0] if isinstance(x8, list) else x8).rows
     has_bias = bias is not None
-    out, _ = place_gemm(schedule, x8.rows, k, n, a=x8, bias=has_bias,
+    out, _ = place_gemm(schedule, rows, k, n, a=x8, bias=has_bias,
                         requantise=requant is not None, per_channel=requant is not None,
-                        out_dtype=out_dtype, prefix=prefix)
+                        out_dtype=out_dtype, units=units, prefix=prefix)
     schedule.fix(f"{prefix}b", weight)
     if has_bias:
         schedule.fix(f"{prefix}bias", np.asarray(bias).reshape(1, -1))
@@ -95,47 +98,78 @@ def place_linear(schedule, x8, weight, bias, *, requant=None, out_dtype=I8, pref
     return out
 
 
-def _fixed_gemm(schedule, a, b, *, requant=None, prefix):
+def _fixed_gemm(schedule, a, b, *, requant=None, units=None, prefix):
     """``a @ b`` of two tensors earlier kernels wrote, requantised per column by ``requant``
-    (fixed in the program) to int8, or the int32 accumulators."""
+    (``(multiplier, shift)`` arrays, fixed in the program) to int8, or the int32
+    accumulators."""
     n = b.cols
     out, _ = place_gemm(schedule, a.rows, a.cols, n, a=a, b=b,
                         requantise=requant is not None, per_channel=requant is not None,
-                        prefix=prefix)
+                        units=units, prefix=prefix)
     if requant is not None:
         schedule.fix(f"{prefix}multiplier", requant[0][None])
         schedule.fix(f"{prefix}shift", requant[1][None])
     return out
 
 
+def _head_columns(params, lanes):
+    """The order of the Q/K/V projection's output columns: head by head, each head's query,
+    key and value side by side, so the GEMM finishes head 0's first and its attention can
+    start while the later heads' columns are multiplied. Returns the column permutation and
+    the head width in tiles."""
+    width = params.width
+    head = width // params.heads
+    order = []
+    for h in range(params.heads):
+        for part in range(3):
+            order.extend(range(part * width + h * head, part * width + (h + 1) * head))
+    return np.array(order), head // lanes
+
+
 def place_attention(schedule, qkv, params, tables, *, causal=False, prefix=""):
     """Multi-head attention of :func:`golden.transformer.layers._attend` over ``qkv``
-    (``tokens x 3 H`` int8: queries, keys, values side by side); returns the int8 context
-    (``tokens x H``)."""
+    (``tokens x 3 H`` int8, each head's query, key and value tiles side by side:
+    :func:`_head_columns`); returns the int8 context (``tokens x H``).
+
+    The heads are placed stage by stage (every head's ``K^T``, then every head's scores, ...),
+    head ``h``'s GEMMs on matrix unit ``h mod units``: the placement is greedy, so a head's
+    later stages do not hold up the earlier stages of the next heads."""
     lanes = qkv.lanes
     width = params.width
-    per_head = width // params.heads // lanes
-    tiles = width // lanes
+    units = len(schedule.calendar.plan.mxm_units)
+    _, per_head = _head_columns(params, lanes)
     multiplier = np.broadcast_to(params.context_out.multiplier, (width,))
     shift = np.broadcast_to(params.context_out.shift, (width,))
-    heads = []
-    for h in range(params.heads):
-        name = f"{prefix}head{h}."
-        cols = range(h * per_head, (h + 1) * per_head)
-        q = qkv.view(f"{name}q", tiles=cols)
-        k = qkv.view(f"{name}k", tiles=[tiles + c for c in cols])
-        v = qkv.view(f"{name}v", tiles=[2 * tiles + c for c in cols])
-        k_t = place_transpose(schedule, k, name=f"{name}kT")
-        scores = _fixed_gemm(schedule, q, k_t, prefix=f"{name}scores.")
-        schedule.release(k_t)
-        p = lowering.softmax(schedule, scores, params.softmax, tables, causal=causal,
-                             name=f"{name}softmax")
-        schedule.release(scores)
-        lanes_of_head = slice(h * per_head * lanes, (h + 1) * per_head * lanes)
-        heads.append(_fixed_gemm(schedule, p, v, prefix=f"{name}context.",
-                                 requant=(multiplier[lanes_of_head], shift[lanes_of_head])))
-        schedule.release(p)
-    return Tensor.concatenate(f"{prefix}context", heads)
+    heads = range(params.heads)
+
+    def name(h):
+        return f"{prefix}head{h}."
+
+    def tiles(h, part):
+        return range((3 * h + part) * per_head, (3 * h + part + 1) * per_head)
+
+    keys = [place_transpose(schedule, qkv.view(f"{name(h)}k", tiles=tiles(h, 1)),
+                            name=f"{name(h)}kT", units=[h % units]) for h in heads]
+    scores = []
+    for h in heads:
+        q = qkv.view(f"{name(h)}q", tiles=tiles(h, 0))
+        scores.append(_fixed_gemm(schedule, q, keys[h], units=[h % units],
+                                  prefix=f"{name(h)}scores."))
+        schedule.release(keys[h])
+    probabilities = []
+    for h in heads:
+        probabilities.append(lowering.softmax(schedule, scores[h], params.softmax, tables,
+                                              causal=causal, name=f"{name(h)}softmax"))
+        schedule.release(scores[h])
+    context = []
+    for h in heads:
+        v = qkv.view(f"{name(h)}v", tiles=tiles(h, 2))
+        columns = slice(h * per_head * lanes, (h + 1) * per_head * lanes)
+        context.append(_fixed_gemm(schedule, probabilities[h], v, units=[h % units],
+                                   prefix=f"{name(h)}context.",
+                                   requant=(multiplier[columns], shift[columns])))
+        schedule.release(probabilities[h])
+    return Tensor.concatenate(f"{prefix}context", context)
 
 
 def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix=""):
@@ -145,14 +179,20 @@ def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix="")
     the caller's."""
     check_layer(schedule.config, params, x.rows)
     limit = K.layer_norm_input_limit(params.width)
-    x8 = lowering.requantize(schedule, x, params.input_quant, I8, name=f"{prefix}input")
+    units = len(schedule.calendar.plan.mxm_units)
+    # Activations a GEMM on every matrix unit reads come in one copy per unit.
+    x8 = lowering.requantize(schedule, x, params.input_quant, I8, copies=units,
+                             name=f"{prefix}input")
+    order, _ = _head_columns(params, schedule.config.lanes)
+    stacked = _per_channel((params.query_out, params.key_out, params.value_out), params.width)
     qkv = place_linear(
         schedule, x8, np.concatenate([params.query.weight, params.key.weight,
-                                      params.value.weight], axis=1),
-        _concatenate_columns(params.query.bias, params.key.bias, params.value.bias),
-        requant=_per_channel((params.query_out, params.key_out, params.value_out),
-                             params.width), prefix=f"{prefix}qkv.")
-    schedule.release(x8)
+                                      params.value.weight], axis=1)[:, order],
+        _concatenate_columns(params.query.bias, params.key.bias, params.value.bias)[order],
+        requant=K.Requant(stacked.multiplier[order], stacked.shift[order]),
+        prefix=f"{prefix}qkv.")
+    for copy in x8:
+        schedule.release(copy)
     context = place_attention(schedule, qkv, params, tables, causal=causal, prefix=prefix)
     schedule.release(qkv)
     # The GEMMs below requantise their accumulators to int32 at the sum's scale on the way
@@ -169,21 +209,23 @@ def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix="")
     a = lowering.layer_norm(schedule, total, params.attention_norm, tables, I16,
                             name=f"{prefix}attention_norm")
     schedule.release(total)
-    a8 = lowering.requantize(schedule, a, params.intermediate_quant, I8,
+    a8 = lowering.requantize(schedule, a, params.intermediate_quant, I8, copies=units,
                              name=f"{prefix}intermediate_input")
     hidden = place_linear(schedule, a8, params.intermediate.weight, params.intermediate.bias,
                           requant=params.gelu.input, out_dtype=I32,
                           prefix=f"{prefix}intermediate.")
-    schedule.release(a8)
+    for copy in a8:
+        schedule.release(copy)
     high, low = lowering.gelu(schedule, hidden, params.gelu, tables, requantised=True,
                               split=True, name=f"{prefix}gelu")
     schedule.release(hidden)
+    # The two halves multiply side by side, one matrix unit each.
     high_acc = place_linear(schedule, high, params.output.weight, None,
                             requant=params.output_high_scale, out_dtype=I32,
-                            prefix=f"{prefix}output_high.")
+                            units=[0], prefix=f"{prefix}output_high.")
     low_acc = place_linear(schedule, low, params.output.weight, params.output.bias,
                            requant=params.output_scale, out_dtype=I32,
-                           prefix=f"{prefix}output_low.")
+                           units=[units - 1], prefix=f"{prefix}output_low.")
     schedule.release(high)
     schedule.release(low)
     total = lowering.residual_add(schedule, [(a, params.output_residual_scale),

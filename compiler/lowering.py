@@ -70,18 +70,31 @@ class _Builder:
         return place_graph(schedule, self.graph, inputs, constants=self.constants)[0]
 
 
+def _release(schedule, *tensors):
+    """Free the words of a lowering's intermediate ``tensors`` after their last read."""
+    for tensor in tensors:
+        schedule.release(tensor)
+
+
 def _row_graph(x, name):
     """A builder over the ``tokens x lanes`` per-row values of ``x``'s rows."""
     return _Builder((x.rows, x.lanes), name)
 
 
-def requantize(schedule, x, requant, dtype, *, name="requantize"):
+def requantize(schedule, x, requant, dtype, *, copies=1, name="requantize"):
     """:func:`golden.transformer.kernels.requantize`: ``REQ(x, multiplier, shift)`` to
-    ``dtype``."""
+    ``dtype``. With ``copies`` > 1, a list of that many copies in different slices (the
+    activations of a GEMM on several matrix units, one copy each)."""
     b = _Builder(x.shape, name)
     value = b.graph.input("x", x.dtype)
-    b.graph.output("y", b.op(V.REQ, value, *b.requant(requant, "scale"), dtype=dtype))
-    return b.place(schedule, {"x": x})["y"]
+    y = b.op(V.REQ, value, *b.requant(requant, "scale"), dtype=dtype)
+    b.graph.output("y", y)
+    for k in range(1, copies):
+        b.graph.output(f"y{k}", b.graph.op(V.MOV, y, stype=dtype, dtype=dtype))
+    out = b.place(schedule, {"x": x})
+    if copies == 1:
+        return out["y"]
+    return [out["y"]] + [out[f"y{k}"] for k in range(1, copies)]
 
 
 def residual_add(schedule, terms, limit, *, name="residual"):
@@ -187,6 +200,7 @@ def softmax(schedule, scores, params, tables, *, causal=False, name="softmax"):
     shift = b.op(V.MIN, b.op(V.SUB, 29 - K.EXP_BITS, whole), 31)
     b.graph.output("e", b.op(V.RSHR, e, shift))
     e = b.place(schedule, {"s": masked, "max": top})["e"]
+    _release(schedule, top, *([masked] if masked is not scores else []))
     total = place_row_reduction(schedule, e, "sum", padded=True, name=f"{name}.sum")
 
     b = _row_graph(scores, f"{name}.reciprocal")
@@ -195,6 +209,7 @@ def softmax(schedule, scores, params, tables, *, causal=False, name="softmax"):
     b.graph.output("zeros", b.op(V.MOV, zeros, dtype=I8))          # 2..11
     b.graph.output("r", _reciprocal(b, b.op(V.SHL, total_value, b.op(V.SUB, zeros, 1)), tables))
     per_row = b.place(schedule, {"sum": total})
+    _release(schedule, total)
 
     b = _Builder(scores.shape, f"{name}.p")
     w = b.op(V.MULQ, b.op(V.SHL, b.graph.input("e", I32), 10),
@@ -202,7 +217,9 @@ def softmax(schedule, scores, params, tables, *, causal=False, name="softmax"):
     w = b.op(V.MULQ, w, K.P_MAX << 23)
     p = b.op(V.RSHR, w, b.op(V.SUB, 33, b.graph.input("zeros", I8, broadcast="rows")))
     b.graph.output("p", b.op(V.MOVS, p, dtype=I8))
-    return b.place(schedule, {"e": e, "r": per_row["r"], "zeros": per_row["zeros"]})["p"]
+    p = b.place(schedule, {"e": e, "r": per_row["r"], "zeros": per_row["zeros"]})["p"]
+    _release(schedule, e, *per_row.values())
+    return p
 
 
 def _inverse_rms(schedule, d, tables, name):
@@ -210,8 +227,9 @@ def _inverse_rms(schedule, d, tables, name):
     b = _Builder(d.shape, f"{name}.magnitude")
     value = b.graph.input("d", I32)
     b.graph.output("m", b.op(V.MAX, value, b.op(V.SUB, 0, value)))
-    magnitude = place_row_reduction(schedule, b.place(schedule, {"d": d})["m"], "max",
-                                    name=f"{name}.max")
+    m = b.place(schedule, {"d": d})["m"]
+    magnitude = place_row_reduction(schedule, m, "max", name=f"{name}.max")
+    _release(schedule, m)
 
     # Per-row shifts and bit counts are small (|.| <= 32): one byte each in SRAM.
     b = _row_graph(d, f"{name}.scale")
@@ -222,6 +240,7 @@ def _inverse_rms(schedule, d, tables, name):
     b.graph.output("left", b.op(V.MAX, b.op(V.SUB, 0, k), 0, dtype=I8))
     b.graph.output("right", b.op(V.MAX, k, 0, dtype=I8))
     scale = b.place(schedule, {"max": magnitude})
+    _release(schedule, magnitude)
 
     j = K.square_shift(d.cols)
     b = _Builder(d.shape, f"{name}.squares")
@@ -231,6 +250,7 @@ def _inverse_rms(schedule, d, tables, name):
     b.graph.output("squares", b.op(V.RSHR, b.op(V.MUL, reduced, reduced), j))
     squares = b.place(schedule, {"d": d, "left": scale["left"], "right": scale["right"]})
     v = place_row_reduction(schedule, squares["squares"], "sum", name=f"{name}.sum")
+    _release(schedule, squares["squares"])
 
     b = _row_graph(d, f"{name}.rsqrt")
     v_value = b.graph.input("v", I32)
@@ -249,6 +269,7 @@ def _inverse_rms(schedule, d, tables, name):
     b.graph.output("left", b.op(V.MAX, exponent, 0, dtype=I8))
     b.graph.output("right", b.op(V.MAX, b.op(V.SUB, 0, exponent), 0, dtype=I8))
     rsqrt = b.place(schedule, {"v": v, "length": scale["length"], "k": scale["k"]})
+    _release(schedule, v, *scale.values())
     return rsqrt
 
 
@@ -275,13 +296,16 @@ def layer_norm(schedule, x, params, tables, dtype=I16, *, name="layer_norm"):
     b.graph.output("d", b.op(V.SUB, b.op(V.MUL, b.graph.input("x", I32), width),
                              b.graph.input("sum", I32, broadcast="rows")))
     d = b.place(schedule, {"x": x, "sum": total})["d"]
+    _release(schedule, total)
     rsqrt = _inverse_rms(schedule, d, tables, name)
     b = _Builder(x.shape, f"{name}.out")
     q, inputs = _normalise(b, b.graph.input("d", I32), rsqrt)
     y = b.op(V.ADD, b.op(V.REQ, q, *b.requant(params.gamma, "gamma")),
              b.per_channel("beta", params.beta))
     b.graph.output("y", b.op(V.MOVS, b.op(V.RSHR, y, K.LN_GUARD_BITS), dtype=dtype))
-    return b.place(schedule, {"d": d, **inputs})["y"]
+    y = b.place(schedule, {"d": d, **inputs})["y"]
+    _release(schedule, d, *rsqrt.values())
+    return y
 
 
 def l2_normalize(schedule, x, tables, *, name="l2_normalize"):
@@ -294,4 +318,6 @@ def l2_normalize(schedule, x, tables, *, name="l2_normalize"):
     b = _Builder(x.shape, f"{name}.out")
     q, inputs = _normalise(b, b.graph.input("d", I32), rsqrt)
     b.graph.output("y", b.op(V.REQ, q, K.HALF_SQRT_MULTIPLIER, K.HALF_SQRT_SHIFT, dtype=I16))
-    return b.place(schedule, {"d": x, **inputs})["y"]
+    y = b.place(schedule, {"d": x, **inputs})["y"]
+    _release(schedule, *rsqrt.values())
+    return y

@@ -17,7 +17,7 @@ first ALUs and switch unit that are free, so several rows are in flight at once.
 
 from isa.formats import Operand, encode
 from isa.geometry import Hemisphere, QueueKind
-from isa.opcodes import DType, MemReadOp, SwitchOp, VectorOp
+from isa.opcodes import DType, MemReadOp, MemWriteOp, SwitchOp, VectorOp
 from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY, VXM_LATENCY
 from .access import Write, place_write
 from .calendar import Transfer
@@ -30,6 +30,10 @@ __all__ = ["REDUCTIONS", "place_row_reduction"]
 REDUCTIONS = {"sum": VectorOp.ADD, "max": VectorOp.MAX}
 #: Cycles a row may be delayed before the kernel gives up.
 _ATTEMPTS = 100_000
+#: Scratch words per MEM slice for partial results on their way round the tree: a word
+#: written in cycle ``w`` is at ``w mod _RING`` of the ring and must be read back before
+#: ``w + _RING``, when the slice may write that word again.
+_RING = 64
 
 _I32 = {"stype": DType.I32, "dtype": DType.I32}
 
@@ -61,6 +65,14 @@ class _RowReduction:
         self.widen = tensor.dtype is not DType.I32 and tensor.tiles > 1
         self.out = Tensor(name or f"{tensor.name}.{kind}", DType.I32, (tensor.rows, lanes),
                           lanes)
+        # The slices that may keep partial results, per hemisphere: those the input is not
+        # in first (their read ports are busy with the rows' vectors).
+        read = {slice_index for _, _, slice_index, _ in tensor.words}
+        self.delay_slices = {}
+        for index, unit in enumerate(self.plan.mem_units):
+            self.delay_slices.setdefault(unit.hemisphere, []).append(index)
+        for slices in self.delay_slices.values():
+            slices.sort(key=lambda i: i in read)
 
     # ---- One row. ----
 
@@ -80,6 +92,10 @@ class _RowReduction:
                 self.calendar.earliest_arrival(tensor, tensor.vector(row, j), self.vxm) - 2 * j
                 for j in range(tensor.tiles)])
             for _ in range(_ATTEMPTS):
+                wait = self.ports_wait(row, cycle)
+                if wait:
+                    cycle += wait
+                    continue
                 if self.try_row(row, cycle, pairs):
                     break
                 cycle += 1
@@ -87,6 +103,21 @@ class _RowReduction:
                 raise ScheduleError(f"could not place the reduction of row {row} in "
                                     f"{_ATTEMPTS} cycles")
         return self.out
+
+    def ports_wait(self, row, c):
+        """``0`` if the read ports of row ``row``'s words are free for its vectors to reach the
+        VXM from cycle ``c``, else how many cycles later they can first be (each busy port
+        must be free again first)."""
+        calendar = self.calendar
+        tensor = self.tensor
+        wait = 0
+        for j in range(tensor.tiles):
+            for b in range(tensor.planes):
+                slice_index = tensor.location(tensor.vector(row, j), b)[0]
+                queue = f"{self.plan.mem_units[slice_index].name}.rd"
+                read = c + 2 * j - calendar.read_travel(slice_index, self.vxm)
+                wait = max(wait, calendar.next_free(queue, read) - read)
+        return wait
 
     def try_row(self, row, c, pairs):
         """Place row ``row`` with its first vector at the VXM in cycle ``c``, on the first ALUs
@@ -132,38 +163,41 @@ class _RowReduction:
             when = c + 2 * j + lag
             if when < last and not self.issue(x_queue, when, op, **fields):
                 return None
-        # 2. The rotate tree: x sends its partial to the SXM, which rotates it and sends it
-        #    back; x combines. The last combine (or the tile op at `last`) sends onwards.
+        # 2. The rotate tree. Each round, an ALU sends the partial result towards the SXM,
+        #    which rotates it and sends it back; on the way out, four MEM slices write its
+        #    planes, and they read them back to reach the VXM with the rotated copy, where any
+        #    free ALU combines the two. No ALU waits for the round trip.
         toward_sxm = sxm.hemisphere.away_from_centre
+        toward_vxm = toward_sxm.opposite
+        alu = x_queue
         send = last
         for k in range(self.rounds):
             out = calendar.free_group(toward_sxm, DType.I32.bytes, self.vxm, sxm.position,
                                       send, VXM_LATENCY)
-            if out is None or not self.issue(x_queue, send, op, dst_en=1, dst_dir=toward_sxm,
+            if out is None or not self.issue(alu, send, op, dst_en=1, dst_dir=toward_sxm,
                                              dst_stream=out.streams[0], **fields):
                 return None
+            kept = self.delay_line(out, send, sxm)
             at_sxm = out.arrival
-            back = calendar.free_group(toward_sxm.opposite, DType.I32.bytes, sxm.position,
-                                       self.vxm, at_sxm, SXM_LATENCY)
-            if back is None or not self.issue(f"{sxm.name}.sxm", at_sxm, SwitchOp.ROT,
-                                              queue_kind=QueueKind.SXM, src=out.streams[0],
-                                              src_dir=toward_sxm, dst=back.streams[0],
-                                              dst_dir=toward_sxm.opposite, dtype=DType.I32,
-                                              amount=1 << k):
+            back = calendar.free_group(toward_vxm, DType.I32.bytes, sxm.position, self.vxm,
+                                       at_sxm, SXM_LATENCY)
+            if kept is None or back is None or not self.issue(
+                    f"{sxm.name}.sxm", at_sxm, SwitchOp.ROT, queue_kind=QueueKind.SXM,
+                    src=out.streams[0], src_dir=toward_sxm, dst=back.streams[0],
+                    dst_dir=toward_vxm, dtype=DType.I32, amount=1 << k):
                 return None
-            # x keeps its partial result until the rotated one is back.
-            idle = back.arrival - send - 1
-            if idle > 0:
-                if not calendar.queue_free(x_queue, send + 1, idle):
-                    return None
-                calendar.hold(x_queue, send + 1, idle)
             send = back.arrival
+            again = self.read_back(kept, send, toward_vxm)
+            alu = next((f"vxm.alu{a}" for a in range(calendar.config.vxm_alus)
+                        if calendar.queue_free(f"vxm.alu{a}", send)), None)
+            if again is None or alu is None:
+                return None
             op = combine
-            fields = dict(a=Operand.alu(x), b=Operand.stream(toward_sxm.opposite,
-                                                             back.streams[0]), **_I32)
+            fields = dict(a=Operand.stream(toward_vxm, back.streams[0]),
+                          b=Operand.stream(toward_vxm, again), **_I32)
         # 3. The total, in every lane, to four slices of one hemisphere.
         for hemisphere in (Hemisphere.EAST, Hemisphere.WEST):
-            writes = self.place_result(row, x_queue, send, op, fields, hemisphere)
+            writes = self.place_result(row, alu, send, op, fields, hemisphere)
             if writes is not None:
                 return writes
         return None
@@ -200,6 +234,53 @@ class _RowReduction:
             writes.append(Write(self.out, self.out.vector(row, 0), b, transfer.arrival,
                                 slice_index, base + b, direction))
         return writes
+
+    def delay_line(self, out, send, sxm):
+        """Reserve four slices between the VXM and ``sxm`` that write the planes of the
+        partial result ``out`` carries (sent in ``send``) as it passes: ``[(slice, address,
+        write cycle)]``, or ``None``. Each slice keeps it in its ring of scratch words."""
+        calendar = self.calendar
+        kept = []
+        for plane, stream in enumerate(out.streams):
+            for index in self.delay_slices[sxm.hemisphere]:
+                if index in [s for s, _, _ in kept]:
+                    continue
+                unit = self.plan.mem_units[index]
+                passing = Transfer(out.direction, [stream], self.vxm, unit.position, send,
+                                   VXM_LATENCY).arrival
+                queue = f"{unit.name}.wr"
+                if calendar.queue_free(queue, passing):
+                    address = calendar.scratch(index, _RING) + passing % _RING
+                    calendar.issue(queue, passing, encode(
+                        QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address, stream=stream,
+                        dir=out.direction))
+                    kept.append((index, address, passing))
+                    break
+            else:
+                return None
+        return kept
+
+    def read_back(self, kept, when, direction):
+        """Reserve the READs of the words :meth:`delay_line` kept, reaching the VXM in cycle
+        ``when`` on four adjacent streams of ``direction``; returns the first stream, or
+        ``None``."""
+        calendar = self.calendar
+        for base in range(0, calendar.config.streams - 3, DType.I32.bytes):
+            mark = calendar.checkpoint()
+            for plane, (index, address, written) in enumerate(kept):
+                plan = calendar.plan_read(index, self.vxm, when, direction, base + plane)
+                if plan is None or not written + MEM_WRITE_TO_READ <= plan[0] < \
+                        written + _RING:
+                    break
+                read, transfer = plan
+                calendar.reserve(transfer)
+                calendar.issue(f"{self.plan.mem_units[index].name}.rd", read, encode(
+                    QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=base + plane,
+                    dir=direction))
+            else:
+                return base
+            calendar.rollback(mark)
+        return None
 
     def arrive(self, v, when):
         """Reserve the READs that bring vector ``v`` of the input to the VXM in cycle

@@ -61,6 +61,9 @@ class SramAllocator:
         """Words ``address .. address + count - 1`` of slice ``index`` are free for writes
         after cycle ``after`` (their last read)."""
         free = [list(r) for r in self._free[index]]
+        if any(lo < address + count and address < hi for lo, hi, _ in free):
+            raise ScheduleError(f"words {address}..{address + count - 1} of "
+                                f"{self.plan.mem_units[index].name} released twice")
         free.append([address, address + count, after])
         free.sort()
         merged = []

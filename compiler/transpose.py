@@ -14,8 +14,8 @@ Superlane ``sigma`` moves to ``s``: a rotation of the vector by ``16 (s - sigma)
 kernel runs in three steps:
 
 1. one GEMM multiplies ``X`` by permutation matrices, giving ``X`` rotated by every multiple
-   of 16 lanes (``S - 1`` rotations; exact: the products are 0 or the value, requantised by an
-   identity);
+   of 16 lanes (``S - 1`` rotations; exact: each result is one of the values, narrowed back
+   to int8);
 2. an elementwise graph selects each arranged vector's superlanes from the rotations (``SEL``
    with per-lane masks) and writes the 16 inputs of every transpose to 16 different MEM
    slices, since each slice reads one word per cycle;
@@ -42,11 +42,8 @@ from .graph import Graph
 from .queues import ScheduleError
 from .tensors import Tensor
 
-__all__ = ["place_transpose", "rotation_matrix", "IDENTITY_REQUANT"]
+__all__ = ["place_transpose", "rotation_matrix"]
 
-#: ``REQ(x, 2**30, 1) == x`` for every int32 ``x`` small enough not to saturate: the
-#: requantisation of a GEMM that only moves values.
-IDENTITY_REQUANT = (1 << 30, 1)
 #: Cycles a transpose may be delayed before the kernel gives up.
 _ATTEMPTS = 100_000
 
@@ -61,7 +58,7 @@ def rotation_matrix(lanes, amount):
 
 
 class _Transpose:
-    def __init__(self, schedule, x, start, name):
+    def __init__(self, schedule, x, start, name, units):
         self.schedule = schedule
         self.calendar = schedule.calendar
         self.plan = self.calendar.plan
@@ -80,6 +77,7 @@ class _Transpose:
         if not self.plan.sxm_units:
             raise ScheduleError("a transpose needs a switch unit")
         self.x = x
+        self.units = units
         self.start = start
         self.name = name or f"{x.name}.T"
         self.column_tiles = -(-x.rows // lanes)
@@ -98,10 +96,10 @@ class _Transpose:
         weights = np.concatenate([rotation_matrix(lanes, SUPERLANE * k)[:x.cols]
                                   for k in range(1, self.superlanes)], axis=1)
         prefix = f"{self.name}.rotate{tile}."
-        multiplier, shift = IDENTITY_REQUANT
+        # Products with 0/1 weights are the int8 values themselves: narrowed, not requantised.
         rotated, _ = place_gemm(self.schedule, x.rows, x.cols, weights.shape[1], a=x,
-                                multiplier=multiplier, shift=shift, start=self.start,
-                                prefix=prefix)
+                                requantise=False, out_dtype=DType.I8, start=self.start,
+                                units=self.units, prefix=prefix)
         self.schedule.fix(f"{prefix}b", weights)
         return found + [(rotated, k) for k in range(self.superlanes - 1)]
 
@@ -214,8 +212,9 @@ class _Transpose:
         return writes
 
 
-def place_transpose(schedule, x, *, start=0, name=None):
+def place_transpose(schedule, x, *, start=0, name=None, units=None):
     """Place ``Y = X^T`` of the int8 tensor ``x`` (``rows x cols``) on ``schedule`` from cycle
     ``start``; returns ``Y`` (``cols x rows``). Needs 16 MEM slices, 16 streams and a switch
-    unit. ``Y``'s lanes past its last column hold unspecified values."""
-    return _Transpose(schedule, x, start, name).place()
+    unit; ``units`` are the matrix units the rotations may use (all by default). ``Y``'s lanes
+    past its last column hold unspecified values."""
+    return _Transpose(schedule, x, start, name, units).place()

@@ -8,7 +8,6 @@ import numpy as np
 
 from compiler.gemm import compile_gemm
 from verification.reference import gemm_reference
-from isa.opcodes import DType
 
 __all__ = ["GemmCase", "gemm_case", "random_shapes", "ACCEPTANCE_SHAPES"]
 
@@ -34,7 +33,7 @@ def _shift_for(k):
 
 
 def gemm_case(config, m, k, n, *, seed=0, bias=True, per_channel=False, requantise=True,
-              out_dtype=DType.I8):
+              out_dtype=None):
     """A compiled GEMM with random operands from ``seed`` and its expected result."""
     rng = np.random.default_rng(seed)
     a = rng.integers(-128, 128, (m, k))

@@ -11,12 +11,15 @@ from isa.opcodes import DType, VectorOp
 __all__ = ["gemm_reference", "evaluate_graph"]
 
 
-def gemm_reference(a, b, bias=None, multiplier=None, shift=None, out_dtype=DType.I8):
+def gemm_reference(a, b, bias=None, multiplier=None, shift=None, out_dtype=None):
     """The NumPy definition of a GEMM: int32 ``a @ b + bias``, then (if ``multiplier`` is
-    given) MultiplyByQuantizedMultiplier per output column, saturated to ``out_dtype``."""
+    given) MultiplyByQuantizedMultiplier per output column, saturated to ``out_dtype``
+    (default int8); without ``multiplier``, the accumulators wrapped to ``out_dtype`` (default
+    int32)."""
     acc = matmul(a, b, None if bias is None else np.broadcast_to(bias, (len(a), b.shape[1])))
     if multiplier is None:
-        return acc
+        return vector.wrap(acc, out_dtype or DType.I32)
+    out_dtype = out_dtype or DType.I8
     n = b.shape[1]
     mult = np.broadcast_to(np.asarray(multiplier, dtype=np.int64), (n,))
     sh = np.broadcast_to(np.asarray(shift, dtype=np.int64), (n,))
