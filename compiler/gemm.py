@@ -139,7 +139,7 @@ class _Unit:
 
 class _GemmScheduler:
     def __init__(self, schedule, m, k, n, has_bias, requant, out_dtype, per_channel, start,
-                 a, b, prefix, units):
+                 a, b, prefix, units, columns):
         self.schedule = schedule
         self.calendar = calendar = schedule.calendar
         self.sram = calendar.sram
@@ -198,8 +198,21 @@ class _GemmScheduler:
         #: read): A, B when a kernel wrote it, and its zero padding.
         self.reread = {id(t) for t in [*(self.a or ()), b, self.b if b is not None else None]
                        if t is not None}
+        # Per-column int32 constants: tensors placed by the caller (resident, read where they
+        # lie) or host inputs (a word per read).
         self.columns = {}
-        if has_bias:
+        self.placed = set()
+        for name, tensor in (columns or {}).items():
+            if name not in ("bias", "multiplier", "shift") or tensor.shape != (1, n) or \
+                    tensor.dtype is not DType.I32:
+                raise ValueError(f"GEMM column {name!r} must be an int32 tensor of shape "
+                                 f"(1, {n}), not {tensor!r}")
+            self.columns[name] = tensor
+            self.placed.add(id(tensor))
+            self.reread.add(id(tensor))
+        if "bias" in self.columns:
+            self.has_bias = True
+        elif has_bias:
             self.columns["bias"] = self.host_input("bias", Tensor(f"{prefix}bias", DType.I32,
                                                                   (1, n), lanes))
         elif any(calendar.queue_end(f"{self.plan.mxm_units[u].name}.load")
@@ -211,8 +224,9 @@ class _GemmScheduler:
                 np.zeros((1, n), dtype=np.int64))
         if requant and per_channel:
             for name in ("multiplier", "shift"):
-                self.columns[name] = self.host_input(name, Tensor(f"{prefix}{name}", DType.I32,
-                                                                  (1, n), lanes))
+                if name not in self.columns:
+                    self.columns[name] = self.host_input(name, Tensor(
+                        f"{prefix}{name}", DType.I32, (1, n), lanes))
         self.c = Tensor(f"{prefix}C", self.out_dtype, (m, n), lanes)
         self.out_blocks = {}            # (N-tile, plane, slice) -> address of row 0
         # Per slice: words of output blocks not written yet. Slices are chosen by how many
@@ -457,7 +471,9 @@ class _GemmScheduler:
                 continue
             if loads:
                 plane = loads[0]
-                for slice_index in unit.slices:
+                bias = self.columns["bias"]
+                for slice_index in ([bias.location(j, plane)[0]] if id(bias) in self.placed
+                                    else unit.slices):
                     read = self.read_into(slice_index, cycle, pos, unit.inward,
                                           unit.weight_streams[0])
                     if read is not None:
@@ -660,7 +676,7 @@ class _GemmScheduler:
             while True:
                 mark = calendar.checkpoint()
                 if calendar.queue_free(alu, when):
-                    group = self.constant_group(when)
+                    group = self.constant_group(when, self.columns[name], j)
                     if group is not None:
                         break
                 calendar.rollback(mark)
@@ -675,17 +691,24 @@ class _GemmScheduler:
             when += 1
         self.channel_registers[(id(unit), j)] = (self.held[base], self.held[base + 1], ready)
 
-    def constant_group(self, when):
-        """Reserve four slices of one hemisphere and four streams delivering an int32 vector
-        to the VXM in cycle ``when``: ``(direction, first stream, [(slice, read)])``, or
-        ``None`` (reserving nothing)."""
+    def constant_group(self, when, tensor, j):
+        """Reserve four slices of one hemisphere and four streams delivering vector ``j`` of
+        the int32 ``tensor`` to the VXM in cycle ``when`` (from the slices its planes lie in,
+        when the caller placed it): ``(direction, first stream, [(slice, read)])``, or ``None``
+        (reserving nothing)."""
+        fixed = None
+        if id(tensor) in self.placed:
+            fixed = [tensor.location(j, plane)[0] for plane in range(4)]
         for hemisphere in (Hemisphere.WEST, Hemisphere.EAST):
             direction = hemisphere.toward_centre
             slices = [i for i, u in enumerate(self.plan.mem_units) if u.hemisphere is hemisphere]
+            if fixed is not None:
+                if any(self.plan.mem_units[i].hemisphere is not hemisphere for i in fixed):
+                    continue
             for base in range(0, self.cfg.streams - 3, 4):
                 picks = []
                 for plane in range(4):
-                    for slice_index in slices:
+                    for slice_index in (slices if fixed is None else [fixed[plane]]):
                         if slice_index in [p[0] for p in picks]:
                             continue
                         plan = self.calendar.plan_read(slice_index, self.vxm, when, direction,
@@ -728,7 +751,7 @@ class _GemmScheduler:
 
 def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=False,
                multiplier=None, shift=None, out_dtype=None, start=0, a=None, b=None,
-               prefix="", units=None):
+               prefix="", units=None, columns=None):
     """Place ``C = requantise(A[m, k] @ B[k, n] + bias)`` on ``schedule`` from cycle ``start``.
 
     ``a`` (``[m, k]`` int8; or a list of copies in different slices, one per matrix unit) and
@@ -741,8 +764,10 @@ def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=Fa
     product with a permutation matrix). Without ``per_channel``,
     ``multiplier`` and ``shift`` are the per-tensor values, fixed in the program. ``units``
     lists the matrix units to use (indexes into the floorplan's; all by default): two small
-    GEMMs on one unit each run side by side. Returns the result tensor ``C`` (``[m, n]``) and
-    the number of weight tiles.
+    GEMMs on one unit each run side by side. ``columns`` maps ``bias``, ``multiplier`` or
+    ``shift`` to ``1 x n`` int32 tensors already placed (a resident model's), read where they
+    lie instead of being host inputs. Returns the result tensor ``C`` (``[m, n]``) and the
+    number of weight tiles.
     """
     for name, value in (("m", m), ("k", k), ("n", n)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -750,7 +775,7 @@ def place_gemm(schedule, m, k, n, *, bias=False, requantise=True, per_channel=Fa
     if requantise and not per_channel and (multiplier is None or shift is None):
         raise ValueError("per-tensor requantisation needs multiplier and shift")
     scheduler = _GemmScheduler(schedule, m, k, n, bias, requantise, out_dtype, per_channel,
-                               start, a, b, prefix, units)
+                               start, a, b, prefix, units, columns)
     return scheduler.run(multiplier, shift), scheduler.tiles
 
 

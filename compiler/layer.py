@@ -28,13 +28,14 @@ the Q/K/V tensor's column tiles.
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from golden.transformer import kernels as K
 from isa.opcodes import DType
 from . import lowering
 from .gemm import place_gemm
+from .layer_weights import head_columns, place_layer_weights, place_tables
 from .queues import ScheduleError
+from .residency import Residency
 from .schedule import Kernel, Schedule
 from .tensors import Tensor, planar_tensor
 from .transpose import place_transpose
@@ -73,73 +74,40 @@ def check_layer(config, params, tokens):
                             f"may have")
 
 
-def _concatenate_columns(*arrays):
-    return np.concatenate([np.asarray(a, dtype=np.int64).reshape(-1) for a in arrays])
-
-
-def place_linear(schedule, x8, weight, bias, *, requant=None, out_dtype=I8, units=None,
-                 prefix):
-    """``x8 @ weight (+ bias)``, requantised per output channel by ``requant`` to
-    ``out_dtype`` (or the int32 accumulator without it), with the weights, bias and constants
-    fixed in the program under ``prefix``. ``x8`` is a tensor or a list of copies (one per
-    matrix unit); ``units`` as :func:`~compiler.gemm.place_gemm`."""
-    k, n = weight.shape
+def place_linear(schedule, x8, projection, *, out_dtype=I8, prefix):
+    """``x8 @ weight (+ bias)`` of a resident :class:`~compiler.layer_weights.Projection`,
+    requantised per output channel to ``out_dtype`` when it has multipliers (else the int32
+    accumulators). ``x8`` is a tensor or a list of copies (one per matrix unit)."""
+    weight = projection.weight
     rows = (x8[0] if isinstance(x8, list) else x8).rows
-    has_bias = bias is not None
-    out, _ = place_gemm(schedule, rows, k, n, a=x8, bias=has_bias,
-                        requantise=requant is not None, per_channel=requant is not None,
-                        out_dtype=out_dtype, units=units, prefix=prefix)
-    schedule.fix(f"{prefix}b", weight)
-    if has_bias:
-        schedule.fix(f"{prefix}bias", np.asarray(bias).reshape(1, -1))
-    if requant is not None:
-        schedule.fix(f"{prefix}multiplier", np.broadcast_to(requant.multiplier, (n,))[None])
-        schedule.fix(f"{prefix}shift", np.broadcast_to(requant.shift, (n,))[None])
+    requantise = "multiplier" in projection.columns
+    out, _ = place_gemm(schedule, rows, weight.rows, weight.cols, a=x8, b=weight,
+                        requantise=requantise, per_channel=requantise,
+                        out_dtype=out_dtype if requantise else None, units=projection.units,
+                        columns=projection.columns, prefix=prefix)
     return out
 
 
-def _fixed_gemm(schedule, a, b, *, requant=None, units=None, prefix):
-    """``a @ b`` of two tensors earlier kernels wrote, requantised per column by ``requant``
-    (``(multiplier, shift)`` arrays, fixed in the program) to int8, or the int32
-    accumulators."""
-    n = b.cols
-    out, _ = place_gemm(schedule, a.rows, a.cols, n, a=a, b=b,
-                        requantise=requant is not None, per_channel=requant is not None,
-                        units=units, prefix=prefix)
-    if requant is not None:
-        schedule.fix(f"{prefix}multiplier", requant[0][None])
-        schedule.fix(f"{prefix}shift", requant[1][None])
+def _activation_gemm(schedule, a, b, *, columns=None, units=None, prefix):
+    """``a @ b`` of two tensors earlier kernels wrote, requantised per column to int8 by the
+    resident ``columns`` (multiplier and shift), or the int32 accumulators."""
+    out, _ = place_gemm(schedule, a.rows, a.cols, b.cols, a=a, b=b,
+                        requantise=bool(columns), per_channel=bool(columns), units=units,
+                        columns=columns, prefix=prefix)
     return out
 
 
-def _head_columns(params, lanes):
-    """The order of the Q/K/V projection's output columns: head by head, each head's query,
-    key and value side by side, so the GEMM finishes head 0's first and its attention can
-    start while the later heads' columns are multiplied. Returns the column permutation and
-    the head width in tiles."""
-    width = params.width
-    head = width // params.heads
-    order = []
-    for h in range(params.heads):
-        for part in range(3):
-            order.extend(range(part * width + h * head, part * width + (h + 1) * head))
-    return np.array(order), head // lanes
-
-
-def place_attention(schedule, qkv, params, tables, *, causal=False, prefix=""):
+def place_attention(schedule, qkv, params, tables, weights, *, causal=False, prefix=""):
     """Multi-head attention of :func:`golden.transformer.layers._attend` over ``qkv``
     (``tokens x 3 H`` int8, each head's query, key and value tiles side by side:
-    :func:`_head_columns`); returns the int8 context (``tokens x H``).
+    :func:`~compiler.layer_weights.head_columns`); returns the int8 context
+    (``tokens x H``).
 
     The heads are placed stage by stage (every head's ``K^T``, then every head's scores, ...),
     head ``h``'s GEMMs on matrix unit ``h mod units``: the placement is greedy, so a head's
     later stages do not hold up the earlier stages of the next heads."""
-    lanes = qkv.lanes
-    width = params.width
     units = len(schedule.calendar.plan.mxm_units)
-    _, per_head = _head_columns(params, lanes)
-    multiplier = np.broadcast_to(params.context_out.multiplier, (width,))
-    shift = np.broadcast_to(params.context_out.shift, (width,))
+    _, per_head = head_columns(params, qkv.lanes)
     heads = range(params.heads)
 
     def name(h):
@@ -153,8 +121,8 @@ def place_attention(schedule, qkv, params, tables, *, causal=False, prefix=""):
     scores = []
     for h in heads:
         q = qkv.view(f"{name(h)}q", tiles=tiles(h, 0))
-        scores.append(_fixed_gemm(schedule, q, keys[h], units=[h % units],
-                                  prefix=f"{name(h)}scores."))
+        scores.append(_activation_gemm(schedule, q, keys[h], units=[h % units],
+                                       prefix=f"{name(h)}scores."))
         schedule.release(keys[h])
     probabilities = []
     for h in heads:
@@ -164,17 +132,17 @@ def place_attention(schedule, qkv, params, tables, *, causal=False, prefix=""):
     context = []
     for h in heads:
         v = qkv.view(f"{name(h)}v", tiles=tiles(h, 2))
-        columns = slice(h * per_head * lanes, (h + 1) * per_head * lanes)
-        context.append(_fixed_gemm(schedule, probabilities[h], v, units=[h % units],
-                                   prefix=f"{name(h)}context.",
-                                   requant=(multiplier[columns], shift[columns])))
+        context.append(_activation_gemm(schedule, probabilities[h], v, units=[h % units],
+                                        columns=weights.context[h],
+                                        prefix=f"{name(h)}context."))
         schedule.release(probabilities[h])
     return Tensor.concatenate(f"{prefix}context", context)
 
 
-def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix=""):
+def place_encoder_layer(schedule, x, params, tables, weights, *, causal=False, prefix=""):
     """Place :func:`golden.transformer.layers.encoder_layer` (``causal``: the decoder
-    layer's masked attention) of the int16 tensor ``x`` (``tokens x H``) on ``schedule``;
+    layer's masked attention) of the int16 tensor ``x`` (``tokens x H``) on ``schedule``,
+    whose residency holds the layer's ``weights`` (:func:`place_layer_weights`) and tables;
     returns the int16 output tensor. Releases every tensor it made but the output; ``x`` is
     the caller's."""
     check_layer(schedule.config, params, x.rows)
@@ -183,23 +151,15 @@ def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix="")
     # Activations a GEMM on every matrix unit reads come in one copy per unit.
     x8 = lowering.requantize(schedule, x, params.input_quant, I8, copies=units,
                              name=f"{prefix}input")
-    order, _ = _head_columns(params, schedule.config.lanes)
-    stacked = _per_channel((params.query_out, params.key_out, params.value_out), params.width)
-    qkv = place_linear(
-        schedule, x8, np.concatenate([params.query.weight, params.key.weight,
-                                      params.value.weight], axis=1)[:, order],
-        _concatenate_columns(params.query.bias, params.key.bias, params.value.bias)[order],
-        requant=K.Requant(stacked.multiplier[order], stacked.shift[order]),
-        prefix=f"{prefix}qkv.")
+    qkv = place_linear(schedule, x8, weights.qkv, prefix=f"{prefix}qkv.")
     for copy in x8:
         schedule.release(copy)
-    context = place_attention(schedule, qkv, params, tables, causal=causal, prefix=prefix)
+    context = place_attention(schedule, qkv, params, tables, weights, causal=causal,
+                              prefix=prefix)
     schedule.release(qkv)
     # The GEMMs below requantise their accumulators to int32 at the sum's scale on the way
     # out (the REQ of residual_add's or gelu's first step), where the VXM has an ALU free.
-    attention = place_linear(schedule, context, params.attention_output.weight,
-                             params.attention_output.bias,
-                             requant=params.attention_output_scale, out_dtype=I32,
+    attention = place_linear(schedule, context, weights.attention_output, out_dtype=I32,
                              prefix=f"{prefix}attention_output.")
     schedule.release(context)
     total = lowering.residual_add(schedule, [(x, params.attention_residual_scale),
@@ -211,8 +171,7 @@ def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix="")
     schedule.release(total)
     a8 = lowering.requantize(schedule, a, params.intermediate_quant, I8, copies=units,
                              name=f"{prefix}intermediate_input")
-    hidden = place_linear(schedule, a8, params.intermediate.weight, params.intermediate.bias,
-                          requant=params.gelu.input, out_dtype=I32,
+    hidden = place_linear(schedule, a8, weights.intermediate, out_dtype=I32,
                           prefix=f"{prefix}intermediate.")
     for copy in a8:
         schedule.release(copy)
@@ -220,12 +179,10 @@ def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix="")
                               split=True, name=f"{prefix}gelu")
     schedule.release(hidden)
     # The two halves multiply side by side, one matrix unit each.
-    high_acc = place_linear(schedule, high, params.output.weight, None,
-                            requant=params.output_high_scale, out_dtype=I32,
-                            units=[0], prefix=f"{prefix}output_high.")
-    low_acc = place_linear(schedule, low, params.output.weight, params.output.bias,
-                           requant=params.output_scale, out_dtype=I32,
-                           units=[units - 1], prefix=f"{prefix}output_low.")
+    high_acc = place_linear(schedule, high, weights.output_high, out_dtype=I32,
+                            prefix=f"{prefix}output_high.")
+    low_acc = place_linear(schedule, low, weights.output_low, out_dtype=I32,
+                           prefix=f"{prefix}output_low.")
     schedule.release(high)
     schedule.release(low)
     total = lowering.residual_add(schedule, [(a, params.output_residual_scale),
@@ -237,13 +194,6 @@ def place_encoder_layer(schedule, x, params, tables, *, causal=False, prefix="")
                               name=f"{prefix}output_norm")
     schedule.release(total)
     return out
-
-
-def _per_channel(requants, width):
-    """Per-channel requantisations of several projections, side by side."""
-    return K.Requant(
-        _concatenate_columns(*(np.broadcast_to(r.multiplier, (width,)) for r in requants)),
-        _concatenate_columns(*(np.broadcast_to(r.shift, (width,)) for r in requants)))
 
 
 @dataclass
@@ -277,9 +227,14 @@ def host_stream(schedule, name, rows, width):
 
 def compile_encoder_layer(config, params, tables, tokens, *, causal=False):
     """One encoder layer (``causal``: decoder layer) on ``tokens`` tokens, alone in a program
-    for ``config``: input ``x`` (int16 ``tokens x H``), output ``y``."""
+    for ``config`` that also loads its weights: input ``x`` (int16 ``tokens x H``), output
+    ``y``."""
     check_layer(config, params, tokens)
-    schedule = Schedule(config)
+    residency = Residency(config)
+    place_tables(residency, tables)
+    weights = place_layer_weights(residency, params)
+    schedule = Schedule(config, residency)
     x = host_stream(schedule, "x", tokens, params.width)
-    schedule.output("y", place_encoder_layer(schedule, x, params, tables, causal=causal))
+    schedule.output("y", place_encoder_layer(schedule, x, params, tables, weights,
+                                             causal=causal))
     return schedule.compile(LayerKernel, tokens=tokens, macs=layer_macs(params, tokens))

@@ -30,11 +30,21 @@ class Schedule:
     Parameters
     ----------
     config : ChipConfig
+    residency : Residency, optional
+        Tensors already in SRAM (a model), whose words the program leaves alone and whose
+        tables it uses.
     """
 
-    def __init__(self, config):
+    def __init__(self, config, residency=None):
         self.config = config
         self.calendar = Calendar(config)
+        self.residency = residency
+        if residency is not None:
+            if residency.config != config:
+                raise ValueError(f"the residency is for configuration {residency.config.name!r}, "
+                                 f"not {config.name!r}")
+            for slice_index, address, count in _runs(residency.words()):
+                self.calendar.sram.reserve(slice_index, address, count)
         #: ``{name: [Tensor]}``: tensors the host loads with the input ``name`` (a kernel may
         #: read one input from several copies).
         self.inputs = {}
@@ -69,6 +79,11 @@ class Schedule:
         by the host once, into the four emptiest slices of a hemisphere, for every kernel that
         reads the table."""
         values = np.asarray(values, dtype=np.int64)
+        if self.residency is not None and f"table.{name}" in self.residency.tensors:
+            tensor, known = self.residency.tensors[f"table.{name}"]
+            if not np.array_equal(known[0], values):
+                raise ValueError(f"the resident table {name!r} holds other values")
+            return tensor
         if name in self.tables:
             known, tensor = self.tables[name]
             if not np.array_equal(known, values):
@@ -107,12 +122,30 @@ class Schedule:
         self.outputs[name] = tensor
         return tensor
 
-    def compile(self, kernel=None, **attributes):
+    def compile(self, kernel=None, *, resident=True, **attributes):
         """The program template: queue words, predicted length and tensors. ``kernel`` is the
-        :class:`Kernel` subclass to make (with ``attributes``)."""
+        :class:`Kernel` subclass to make (with ``attributes``). With ``resident``, the program
+        also loads the residency's tensors (a program that runs alone); without, it expects
+        them in SRAM already (:meth:`Residency.images` loaded once for a sequence of
+        programs)."""
         queues, predicted = self.calendar.programs()
+        constants = list(self.constants)
+        if resident and self.residency is not None:
+            constants += [(tensor, values) for tensor, values in
+                          self.residency.tensors.values() if values is not None]
         return (kernel or Kernel)(self.config, queues, predicted, dict(self.inputs),
-                                  list(self.constants), dict(self.outputs), **attributes)
+                                  constants, dict(self.outputs), **attributes)
+
+
+def _runs(words):
+    """``[(slice, first address, count)]`` of sorted ``(slice, address)`` words."""
+    runs = []
+    for slice_index, address in words:
+        if runs and runs[-1][0] == slice_index and runs[-1][1] + runs[-1][2] == address:
+            runs[-1][2] += 1
+        else:
+            runs.append([slice_index, address, 1])
+    return runs
 
 
 @dataclass

@@ -57,6 +57,20 @@ class SramAllocator:
                             f"{self.free_words(index)} of its {self.config.words} words free"
                             + ("" if after is None else f" after cycle {after}"))
 
+    def reserve(self, index, address, count):
+        """Take words ``address .. address + count - 1`` of slice ``index``, which must be free
+        (the words of tensors another allocator placed, such as a model resident in SRAM)."""
+        free = self._free[index]
+        for k, (lo, hi, since) in enumerate(free):
+            if lo <= address and address + count <= hi:
+                pieces = [[lo, address, since]] if address > lo else []
+                if address + count < hi:
+                    pieces.append([address + count, hi, since])
+                self._set(index, [*free[:k], *pieces, *free[k + 1:]], count)
+                return
+        raise ScheduleError(f"words {address}..{address + count - 1} of "
+                            f"{self.plan.mem_units[index].name} are not free")
+
     def release(self, index, address, count, after):
         """Words ``address .. address + count - 1`` of slice ``index`` are free for writes
         after cycle ``after`` (their last read)."""

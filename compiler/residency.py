@@ -1,0 +1,174 @@
+"""Tensors resident in SRAM across programs: a model's weights, per-channel constants and
+lookup tables, and the KV caches a decoder appends to.
+
+A :class:`Residency` places its tensors once, with its own allocator; the host loads their
+values once (:meth:`Residency.images`). Every program compiled against it
+(``Schedule(config, residency=...)``) finds those words taken, reads the tensors where they
+lie and allocates its own words around them, so a sequence of programs (the tokens of a
+decoder, the sentences of an encoder) never reloads the model.
+
+Layouts follow how the kernels read:
+
+- a weight matrix ``B [k, n]`` is read a tile row per weight stream by the matrix unit that
+  owns its N-tile (tiles dealt round-robin over the units, as :mod:`compiler.gemm` deals
+  them): each tile's rows are spread over the slices of that unit's hemisphere, so a unit
+  loads up to one row per slice per cycle;
+- a per-channel vector (a bias, a multiplier, a shift) has its four byte planes in four slices
+  of one hemisphere, read together into a constant register;
+- a transposed key cache ``K^T [d, C]`` has row ``c`` in slice ``c mod 16``, so that the 16
+  rows a transpose writes at once go to 16 different slices; a value cache spreads its rows
+  over every slice.
+"""
+
+import numpy as np
+
+from isa.config import LUT_ENTRIES, SUPERLANE
+from isa.geometry import floorplan
+from isa.opcodes import DType
+from .calendar import Journal
+from .queues import ScheduleError
+from .sram import SramAllocator
+from .tensors import Tensor
+
+__all__ = ["Residency"]
+
+
+class Residency:
+    """Tensors placed once for a sequence of programs of ``config``.
+
+    Parameters
+    ----------
+    config : ChipConfig
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.plan = floorplan(config)
+        self.sram = SramAllocator(config, Journal())
+        #: ``{name: (Tensor, values or None)}``: every resident tensor, in placement order.
+        self.tensors = {}
+
+    # ---- Placement. ----
+
+    def _add(self, tensor, values):
+        if tensor.name in self.tensors:
+            raise ValueError(f"resident tensor {tensor.name!r} placed twice")
+        self.tensors[tensor.name] = (tensor, None if values is None else
+                                     np.asarray(values, dtype=np.int64))
+        return tensor
+
+    def _hemispheres(self):
+        found = {}
+        for index, unit in enumerate(self.plan.mem_units):
+            found.setdefault(unit.hemisphere, []).append(index)
+        return found
+
+    def _emptiest(self, slices, count):
+        return sorted(slices, key=lambda i: (self.sram.used(i), i))[:count]
+
+    def _spread(self, tensor, owners):
+        """Place ``tensor`` (int8) vector by vector: vector ``(row, tile)`` in slice
+        ``owners(tile)[(row + tile) mod len]``, consecutive words per slice in row-major
+        order."""
+        counts = {}
+        order = []
+        for row in range(tensor.stored_rows):
+            for tile in range(tensor.tiles):
+                slices = owners(tile)
+                slice_index = slices[(row + tile) % len(slices)]
+                order.append((row, tile, slice_index))
+                counts[slice_index] = counts.get(slice_index, 0) + 1
+        bases = {s: self.sram.allocate(s, count) for s, count in sorted(counts.items())}
+        for row, tile, slice_index in order:
+            tensor.place(tensor.vector(row, tile), 0, slice_index, bases[slice_index])
+            bases[slice_index] += 1
+        return tensor
+
+    def weights(self, name, values, units=None, *, shared=False):
+        """An int8 weight matrix ``[k, n]`` read by a GEMM on matrix ``units`` (indexes; all by
+        default), N-tile ``j`` by unit ``units[j mod len(units)]``; ``shared``: read by GEMMs
+        on every unit (its rows spread over every slice)."""
+        values = np.asarray(values, dtype=np.int64)
+        tensor = Tensor(name, DType.I8, values.shape, self.config.lanes)
+        return self._add(self._spread(tensor, self._owners(units, shared)), values)
+
+    def _owners(self, units, shared):
+        """``owners(tile)``: the slices a matrix's column tile is spread over."""
+        mxm = self.plan.mxm_units
+        if not mxm:
+            raise ScheduleError("the configuration has no matrix units")
+        everywhere = list(range(len(self.plan.mem_units)))
+        if shared:
+            return lambda tile: everywhere
+        units = list(range(len(mxm))) if units is None else list(units)
+        groups = self._hemispheres()
+        return lambda tile: groups[mxm[units[tile % len(units)]].hemisphere]
+
+    def vector(self, name, values, dtype=DType.I32):
+        """A ``1 x n`` per-channel constant, its planes in the emptiest slices of a
+        hemisphere (one slice per plane)."""
+        values = np.asarray(values, dtype=np.int64).reshape(1, -1)
+        tensor = Tensor(name, dtype, values.shape, self.config.lanes)
+        group = max(self._hemispheres().values(),
+                    key=lambda g: sum(self.config.words - self.sram.used(i) for i in g))
+        slices = self._emptiest(group, dtype.bytes)
+        if len(slices) < dtype.bytes:
+            raise ScheduleError(f"a {dtype.name} vector needs {dtype.bytes} MEM slices in a "
+                                f"hemisphere")
+        for plane, slice_index in enumerate(slices):
+            base = self.sram.allocate(slice_index, tensor.vectors)
+            for v in range(tensor.vectors):
+                tensor.place(v, plane, slice_index, base + v)
+        return self._add(tensor, values)
+
+    def table(self, name, values):
+        """A lookup table (``LUT_ENTRIES`` int32 values) as a ``1 x LUT_ENTRIES`` vector."""
+        values = np.asarray(values, dtype=np.int64)
+        if values.shape != (LUT_ENTRIES,):
+            raise ValueError(f"table {name!r} must have {LUT_ENTRIES} entries")
+        return self.vector(f"table.{name}", values[None, :])
+
+    def key_cache(self, name, rows, capacity):
+        """A transposed key cache ``K^T [rows, capacity]`` (int8, no initial values), row ``c``
+        in slice ``c mod 16``."""
+        slices = list(range(len(self.plan.mem_units)))
+        if len(slices) < SUPERLANE:
+            raise ScheduleError(f"a transposed key cache needs {SUPERLANE} MEM slices, the "
+                                f"configuration has {len(slices)}")
+        tensor = Tensor(name, DType.I8, (rows, capacity), self.config.lanes)
+        counts = {}
+        for row in range(rows):
+            counts[row % SUPERLANE] = counts.get(row % SUPERLANE, 0) + tensor.tiles
+        bases = {s: self.sram.allocate(s, count) for s, count in sorted(counts.items())}
+        for row in range(rows):
+            for tile in range(tensor.tiles):
+                slice_index = row % SUPERLANE
+                tensor.place(tensor.vector(row, tile), 0, slice_index, bases[slice_index])
+                bases[slice_index] += 1
+        return self._add(tensor, None)
+
+    def value_cache(self, name, capacity, cols, units=None):
+        """A value cache ``V [capacity, cols]`` (int8, no initial values), read as the weights
+        of a GEMM on ``units``."""
+        tensor = Tensor(name, DType.I8, (capacity, cols), self.config.lanes)
+        return self._add(self._spread(tensor, self._owners(units, False)), None)
+
+    # ---- Loading. ----
+
+    def words(self):
+        """``[(slice, address)]`` of every word the residency takes."""
+        return sorted({(s, a) for tensor, _ in self.tensors.values()
+                       for _, _, s, a in tensor.words})
+
+    def images(self):
+        """The SRAM images that load every resident tensor with values:
+        ``[(slice, address, [n, lanes] uint8)]``."""
+        images = []
+        for tensor, values in self.tensors.values():
+            if values is not None:
+                images += tensor.images(values)
+        return images
+
+    def bytes(self):
+        """SRAM bytes the resident tensors take."""
+        return len(self.words()) * self.config.lanes
