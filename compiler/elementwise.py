@@ -122,7 +122,7 @@ class _SharedSlice(ScheduleError):
 
 
 class _Scheduler:
-    def __init__(self, schedule, graph, inputs, constants, start, avoid, layouts):
+    def __init__(self, schedule, graph, inputs, constants, start, avoid, layouts, into):
         self.schedule = schedule
         self.calendar = schedule.calendar
         self.sram = self.calendar.sram
@@ -141,6 +141,12 @@ class _Scheduler:
             if name not in graph.outputs or graph.outputs[name].dtype is not DType.I8:
                 raise GraphError(f"layout for {name!r}: only an int8 output may be spread "
                                  f"over slices")
+        self.into = dict(into or {})
+        for name, tensor in self.into.items():
+            node = graph.outputs.get(name)
+            if node is None or tensor.shape != graph.shape or tensor.dtype is not node.dtype:
+                raise GraphError(f"output {name!r} written into {tensor!r}: it must be a "
+                                 f"placed tensor of the graph's shape and the output's type")
         self.fixed = {name: np.asarray(values, dtype=np.int64)
                       for name, values in (constants or {}).items()}
         for name, values in self.fixed.items():
@@ -168,22 +174,23 @@ class _Scheduler:
     def hemisphere_of(self, slice_index):
         return self.plan.mem_units[slice_index].hemisphere
 
-    def interleaved(self, name, dtype, slices):
+    def interleaved(self, name, dtype, slices, after):
         """A tensor of the graph's shape whose vector ``v`` is in slice ``slices[v mod
-        len(slices)]``, consecutive words in each (free by the graph's start)."""
+        len(slices)]``, consecutive words in each (free for writes after cycle ``after``)."""
         tensor = Tensor(name, dtype, self.graph.shape, self.lanes)
         count = len(slices)
-        bases = [self.sram.allocate(s, -(-(self.vectors - k) // count), after=self.start)
+        bases = [self.sram.allocate(s, -(-(self.vectors - k) // count), after=after)
                  for k, s in enumerate(slices)]
         for v in range(self.vectors):
             tensor.place(v, 0, slices[v % count], bases[v % count] + v // count)
         return tensor
 
-    def planar(self, name, dtype, slices):
+    def planar(self, name, dtype, slices, after):
         """A tensor of the graph's shape that the graph writes, whose plane ``b`` is
-        consecutive words of slice ``slices[b]`` (words free by the graph's start)."""
+        consecutive words of slice ``slices[b]`` (words free for writes after cycle
+        ``after``)."""
         return planar_tensor(self.sram, name, dtype, self.graph.shape, self.lanes, slices,
-                             after=self.start)
+                             after=after)
 
     # ---- Graph preparation. ----
 
@@ -638,15 +645,19 @@ class _Scheduler:
                 continue
             planes = node.dtype.bytes
             name = self.outputs.get(id(node))
-            if name in self.layouts:
+            after = self.written_after(node, members, level, flows)
+            if name in self.into:
+                tensor = self.into[name]
+                chosen = sorted({s for _, _, s, _ in tensor.words})
+            elif name in self.layouts:
                 chosen = self.layouts[name]
-                tensor = self.interleaved(name, node.dtype, chosen)
+                tensor = self.interleaved(name, node.dtype, chosen, after)
             else:
                 chosen = self.output_slices(node, later, write_busy)
                 if name is None:
                     name = f"t{self.temporaries}"
                     self.temporaries += 1
-                tensor = self.planar(name, node.dtype, chosen)
+                tensor = self.planar(name, node.dtype, chosen, after)
             if set(chosen) & write_busy:
                 raise ScheduleError(f"output {name!r} is laid out over slices another value "
                                     f"of the pass writes")
@@ -670,6 +681,32 @@ class _Scheduler:
         alus = {key: physical[alu] for key, alu in alus.items()}
         delay = {key: physical[alu] for key, alu in delay.items()}
         return level, alus, delay, flows, outflows
+
+    def written_after(self, node, members, level, flows):
+        """A cycle before every write of ``node``'s output in its pass: each output vector is
+        computed from a vector of every flow ``node`` depends on, so it is written after the
+        first-written word of each flow that kernels wrote whole (the words of tensors read
+        for the last time before that cycle may hold it)."""
+        bound = self.start
+        stack, seen = [node], set()
+        while stack:
+            current = stack.pop()
+            for operand in self.operands[id(current)]:
+                if not isinstance(operand, Value) or operand.kind == "vector":
+                    continue
+                if id(operand) in members:
+                    if id(operand) not in seen:
+                        seen.add(id(operand))
+                        stack.append(operand)
+                    continue
+                flow = flows.get((id(operand), level[id(current)]))
+                if flow is None:
+                    continue
+                written = [flow.tensor.written.get((source, b)) for source in set(flow.sources)
+                           for b in range(flow.planes)]
+                if written and None not in written:
+                    bound = max(bound, min(written))
+        return bound
 
     def output_slices(self, node, later, write_busy):
         """Slices for ``node``'s planes, in one hemisphere, outside what the pass writes, what
@@ -1009,7 +1046,7 @@ def _by_slice(tensor):
 
 
 def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=(),
-                layouts=None):
+                layouts=None, into=None):
     """Place ``graph`` on ``schedule`` from cycle ``start``.
 
     ``inputs`` maps input names to tensors earlier kernels wrote (of the input's shape and
@@ -1018,7 +1055,9 @@ def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=
     the schedule. The graph's outputs are written to slices outside ``avoid`` (where the next
     kernel reads other tensors together with them); ``layouts`` maps an int8 output's name to
     slices it is spread over instead, vector ``v`` in slice ``v mod len(slices)`` (a transpose
-    reads 16 vectors at once from 16 slices). Returns ``{output name: Tensor}``, and the
+    reads 16 vectors at once from 16 slices); ``into`` maps an output's name to a tensor
+    already placed (a view of a resident cache), whose words it is written to. Returns
+    ``{output name: Tensor}``, and the
     graph's passes and the most ALUs one of them uses.
 
     A slice's read port reads one word per cycle, so the tensors one pass reads must lie in
@@ -1028,7 +1067,7 @@ def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=
     """
     if not graph.outputs:
         raise GraphError("the graph has no outputs")
-    scheduler = _Scheduler(schedule, graph, inputs, constants, start, avoid, layouts)
+    scheduler = _Scheduler(schedule, graph, inputs, constants, start, avoid, layouts, into)
     outputs = scheduler.run()
     return outputs, len(scheduler.pass_lists), scheduler.alus_used
 

@@ -30,17 +30,20 @@ from dataclasses import dataclass
 
 
 from golden.transformer import kernels as K
+from isa.config import MAX_WORDS
 from isa.opcodes import DType
 from . import lowering
 from .gemm import place_gemm
+from .kv_cache import store_rows
 from .layer_weights import head_columns, place_layer_weights, place_tables
 from .queues import ScheduleError
 from .residency import Residency
 from .schedule import Kernel, Schedule
+from .sram import SramFull
 from .tensors import Tensor, planar_tensor
 from .transpose import place_transpose
 
-__all__ = ["LayerKernel", "layer_macs", "place_linear", "place_attention",
+__all__ = ["LayerKernel", "layer_macs", "within_sram", "place_linear", "place_attention",
            "place_encoder_layer", "compile_encoder_layer", "check_layer"]
 
 I8, I16, I32 = DType.I8, DType.I16, DType.I32
@@ -74,6 +77,23 @@ def check_layer(config, params, tokens):
                             f"may have")
 
 
+def within_sram(config, what, build, *, bytes_of=lambda built: built.sram_bytes):
+    """``build(config)``; where it runs out of SRAM, a :class:`ScheduleError` saying how many
+    bytes ``what`` needs (``bytes_of`` what it builds for a chip with more SRAM) and how many
+    the configuration has."""
+    try:
+        return build(config)
+    except SramFull as error:
+        roomy = config.derive(words=MAX_WORDS) if config.words < MAX_WORDS else \
+            config.derive(mem_slices=2 * config.mem_slices)
+        try:
+            need = f"{bytes_of(build(roomy)):,}"
+        except SramFull:
+            need = f"more than {roomy.sram_bytes:,}"
+        raise ScheduleError(f"{what} does not fit the SRAM: it needs {need} bytes, preset "
+                            f"{config.name!r} has {config.sram_bytes:,} ({error})") from None
+
+
 def place_linear(schedule, x8, projection, *, out_dtype=I8, prefix):
     """``x8 @ weight (+ bias)`` of a resident :class:`~compiler.layer_weights.Projection`,
     requantised per output channel to ``out_dtype`` when it has multipliers (else the int32
@@ -97,11 +117,13 @@ def _activation_gemm(schedule, a, b, *, columns=None, units=None, prefix):
     return out
 
 
-def place_attention(schedule, qkv, params, tables, weights, *, causal=False, prefix=""):
+def place_attention(schedule, qkv, params, tables, weights, *, causal=False, prefix="",
+                    keys=None, values=None):
     """Multi-head attention of :func:`golden.transformer.layers._attend` over ``qkv``
     (``tokens x 3 H`` int8, each head's query, key and value tiles side by side:
     :func:`~compiler.layer_weights.head_columns`); returns the int8 context
-    (``tokens x H``).
+    (``tokens x H``). ``keys(h)`` and ``values(h)`` give head ``h``'s int8 keys and values
+    (``keys x head width``) when they are not ``qkv``'s (a decoder's cache).
 
     The heads are placed stage by stage (every head's ``K^T``, then every head's scores, ...),
     head ``h``'s GEMMs on matrix unit ``h mod units``: the placement is greedy, so a head's
@@ -116,8 +138,14 @@ def place_attention(schedule, qkv, params, tables, weights, *, causal=False, pre
     def tiles(h, part):
         return range((3 * h + part) * per_head, (3 * h + part + 1) * per_head)
 
-    keys = [place_transpose(schedule, qkv.view(f"{name(h)}k", tiles=tiles(h, 1)),
-                            name=f"{name(h)}kT", units=[h % units]) for h in heads]
+    if keys is None:
+        def keys(h):
+            return qkv.view(f"{name(h)}k", tiles=tiles(h, 1))
+    if values is None:
+        def values(h):
+            return qkv.view(f"{name(h)}v", tiles=tiles(h, 2))
+    keys = [place_transpose(schedule, keys(h), name=f"{name(h)}kT", units=[h % units])
+            for h in heads]
     scores = []
     for h in heads:
         q = qkv.view(f"{name(h)}q", tiles=tiles(h, 0))
@@ -131,21 +159,33 @@ def place_attention(schedule, qkv, params, tables, weights, *, causal=False, pre
         schedule.release(scores[h])
     context = []
     for h in heads:
-        v = qkv.view(f"{name(h)}v", tiles=tiles(h, 2))
-        context.append(_activation_gemm(schedule, probabilities[h], v, units=[h % units],
+        context.append(_activation_gemm(schedule, probabilities[h], values(h),
+                                        units=[h % units],
                                         columns=weights.context[h],
                                         prefix=f"{name(h)}context."))
         schedule.release(probabilities[h])
     return Tensor.concatenate(f"{prefix}context", context)
 
 
-def place_encoder_layer(schedule, x, params, tables, weights, *, causal=False, prefix=""):
+def place_encoder_layer(schedule, x, params, tables, weights, *, causal=False, prefix="",
+                        cache=None, position=0):
     """Place :func:`golden.transformer.layers.encoder_layer` (``causal``: the decoder
     layer's masked attention) of the int16 tensor ``x`` (``tokens x H``) on ``schedule``,
     whose residency holds the layer's ``weights`` (:func:`place_layer_weights`) and tables;
     returns the int16 output tensor. Releases every tensor it made but the output; ``x`` is
-    the caller's."""
-    check_layer(schedule.config, params, x.rows)
+    the caller's.
+
+    With a ``cache`` (:class:`~compiler.kv_cache.KVCacheTensors`), the tokens are those at
+    ``position ..`` of a decoder: their keys and values are stored in the cache, and they
+    attend to every cached token up to their own (a prompt at position 0 with ``causal``, or
+    one token at a later position: :func:`golden.transformer.layers.decoder_step`)."""
+    tokens = x.rows
+    check_layer(schedule.config, params, tokens)
+    if cache is not None:
+        cache.check(position, tokens)
+        if position and tokens != 1:
+            raise ScheduleError(f"tokens after the prompt go one at a time, not {tokens} at "
+                                f"position {position}")
     limit = K.layer_norm_input_limit(params.width)
     units = len(schedule.calendar.plan.mxm_units)
     # Activations a GEMM on every matrix unit reads come in one copy per unit.
@@ -154,8 +194,11 @@ def place_encoder_layer(schedule, x, params, tables, weights, *, causal=False, p
     qkv = place_linear(schedule, x8, weights.qkv, prefix=f"{prefix}qkv.")
     for copy in x8:
         schedule.release(copy)
+    keys = values = None
+    if cache is not None:
+        keys, values = _append_to_cache(schedule, qkv, params, cache, position, prefix)
     context = place_attention(schedule, qkv, params, tables, weights, causal=causal,
-                              prefix=prefix)
+                              prefix=prefix, keys=keys, values=values)
     schedule.release(qkv)
     # The GEMMs below requantise their accumulators to int32 at the sum's scale on the way
     # out (the REQ of residual_add's or gelu's first step), where the VXM has an ALU free.
@@ -196,6 +239,30 @@ def place_encoder_layer(schedule, x, params, tables, weights, *, causal=False, p
     return out
 
 
+def _append_to_cache(schedule, qkv, params, cache, position, prefix):
+    """Store the tokens' keys and values (from ``qkv``) in ``cache`` at ``position``;
+    returns ``keys(h)`` and ``values(h)``, head ``h``'s cached rows up to the last token (for
+    a prompt, its own keys and values in ``qkv``: the attention need not wait for the
+    copies)."""
+    _, per_head = head_columns(params, qkv.lanes)
+    heads = range(params.heads)
+    stored = {}
+    for part, name in ((1, "keys"), (2, "values")):
+        rows = Tensor.concatenate(f"{prefix}new_{name}", [
+            qkv.view(f"{prefix}head{h}.new_{name}",
+                     tiles=range((3 * h + part) * per_head, (3 * h + part + 1) * per_head))
+            for h in heads])
+        stored[name] = store_rows(schedule, rows, getattr(cache, name), position,
+                                  name=f"{prefix}cache.{name}")
+    if position == 0:
+        return None, None
+
+    def head(name):
+        return lambda h: stored[name].view(f"{prefix}head{h}.cached_{name}",
+                                           tiles=range(h * per_head, (h + 1) * per_head))
+    return head("keys"), head("values")
+
+
 @dataclass
 class LayerKernel(Kernel):
     """A compiled layer: its program template (input ``x``, output ``y``), the tokens it
@@ -230,11 +297,14 @@ def compile_encoder_layer(config, params, tables, tokens, *, causal=False):
     for ``config`` that also loads its weights: input ``x`` (int16 ``tokens x H``), output
     ``y``."""
     check_layer(config, params, tokens)
-    residency = Residency(config)
-    place_tables(residency, tables)
-    weights = place_layer_weights(residency, params)
-    schedule = Schedule(config, residency)
-    x = host_stream(schedule, "x", tokens, params.width)
-    schedule.output("y", place_encoder_layer(schedule, x, params, tables, weights,
-                                             causal=causal))
-    return schedule.compile(LayerKernel, tokens=tokens, macs=layer_macs(params, tokens))
+
+    def build(config):
+        residency = Residency(config)
+        place_tables(residency, tables)
+        weights = place_layer_weights(residency, params)
+        schedule = Schedule(config, residency)
+        x = host_stream(schedule, "x", tokens, params.width)
+        schedule.output("y", place_encoder_layer(schedule, x, params, tables, weights,
+                                                 causal=causal))
+        return schedule.compile(LayerKernel, tokens=tokens, macs=layer_macs(params, tokens))
+    return within_sram(config, f"the layer on {tokens} tokens", build)

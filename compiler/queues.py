@@ -73,12 +73,48 @@ class QueueBuilder:
         """The runs in time order, consecutive compatible ones merged: the same word but for
         its offset field, which grows by one step per issue, issued at one interval."""
         runs = []
-        for run in sorted(self.runs, key=lambda run: run[0]):
+        for run in self._unwoven():
             if runs and (joined := self._join(runs[-1], run)):
                 runs[-1] = joined
             else:
                 runs.append(run)
         return runs
+
+    def _unwoven(self):
+        """The runs in time order, a run whose gaps hold another run's issues split into
+        single issues (a queue runs one REPEAT at a time: the calendar lets kernels use the
+        gaps between one kernel's repeats)."""
+        ordered = sorted(self.runs, key=lambda run: run[0])
+        woven = set()
+        active = []                     # gapped runs whose span reaches the current run
+        for index, run in enumerate(ordered):
+            active = [j for j in active if self._last_issue(ordered[j]) > run[0]]
+            gapped = run[2] > 1 and run[4] > 0
+            if active:
+                woven.update(active)
+                if gapped:
+                    woven.add(index)
+            if gapped:
+                active.append(index)
+        unwoven = []
+        for index, run in enumerate(ordered):
+            if index in woven:
+                cycle, word, count, stride, gap = run
+                unwoven += [(cycle + k * (gap + 1), self._advance(word, k * stride), 1, 0, 0)
+                            for k in range(count)]
+            else:
+                unwoven.append(run)
+        return sorted(unwoven, key=lambda run: run[0])
+
+    def _advance(self, word, amount):
+        """``word`` with ``amount`` added to its offset field."""
+        if not amount:
+            return word
+        spec = spec_for(self.queue.kind, word & ((1 << OPCODE_BITS) - 1))
+        lsb, field = spec.format.positions[spec.format.offset]
+        mask = ((1 << field.width) - 1) << lsb
+        value = field.decode((word & mask) >> lsb) + amount
+        return (word & ~mask) | (field.encode(value) << lsb)
 
     def _join(self, last, run):
         """``last`` and the ``run`` that follows it as one run, or ``None`` if they differ in

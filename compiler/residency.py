@@ -15,14 +15,12 @@ Layouts follow how the kernels read:
   loads up to one row per slice per cycle;
 - a per-channel vector (a bias, a multiplier, a shift) has its four byte planes in four slices
   of one hemisphere, read together into a constant register;
-- a transposed key cache ``K^T [d, C]`` has row ``c`` in slice ``c mod 16``, so that the 16
-  rows a transpose writes at once go to 16 different slices; a value cache spreads its rows
-  over every slice.
+- a cache (keys or values a decoder appends to) spreads its rows over every slice.
 """
 
 import numpy as np
 
-from isa.config import LUT_ENTRIES, SUPERLANE
+from isa.config import LUT_ENTRIES
 from isa.geometry import floorplan
 from isa.opcodes import DType
 from .calendar import Journal
@@ -121,6 +119,19 @@ class Residency:
                 tensor.place(v, plane, slice_index, base + v)
         return self._add(tensor, values)
 
+    def matrix(self, name, values, dtype):
+        """A ``rows x cols`` matrix of ``dtype`` (position embeddings), plane ``b`` in
+        consecutive words of the emptiest slice of a hemisphere."""
+        values = np.asarray(values, dtype=np.int64)
+        tensor = Tensor(name, dtype, values.shape, self.config.lanes)
+        group = max(self._hemispheres().values(),
+                    key=lambda g: sum(self.config.words - self.sram.used(i) for i in g))
+        for plane, slice_index in enumerate(self._emptiest(group, dtype.bytes)):
+            base = self.sram.allocate(slice_index, tensor.vectors)
+            for v in range(tensor.vectors):
+                tensor.place(v, plane, slice_index, base + v)
+        return self._add(tensor, values)
+
     def table(self, name, values):
         """A lookup table (``LUT_ENTRIES`` int32 values) as a ``1 x LUT_ENTRIES`` vector."""
         values = np.asarray(values, dtype=np.int64)
@@ -128,30 +139,11 @@ class Residency:
             raise ValueError(f"table {name!r} must have {LUT_ENTRIES} entries")
         return self.vector(f"table.{name}", values[None, :])
 
-    def key_cache(self, name, rows, capacity):
-        """A transposed key cache ``K^T [rows, capacity]`` (int8, no initial values), row ``c``
-        in slice ``c mod 16``."""
-        slices = list(range(len(self.plan.mem_units)))
-        if len(slices) < SUPERLANE:
-            raise ScheduleError(f"a transposed key cache needs {SUPERLANE} MEM slices, the "
-                                f"configuration has {len(slices)}")
-        tensor = Tensor(name, DType.I8, (rows, capacity), self.config.lanes)
-        counts = {}
-        for row in range(rows):
-            counts[row % SUPERLANE] = counts.get(row % SUPERLANE, 0) + tensor.tiles
-        bases = {s: self.sram.allocate(s, count) for s, count in sorted(counts.items())}
-        for row in range(rows):
-            for tile in range(tensor.tiles):
-                slice_index = row % SUPERLANE
-                tensor.place(tensor.vector(row, tile), 0, slice_index, bases[slice_index])
-                bases[slice_index] += 1
-        return self._add(tensor, None)
-
-    def value_cache(self, name, capacity, cols, units=None):
-        """A value cache ``V [capacity, cols]`` (int8, no initial values), read as the weights
-        of a GEMM on ``units``."""
+    def cache(self, name, capacity, cols):
+        """An int8 ``capacity x cols`` tensor without initial values (a KV cache that programs
+        write), its vectors spread over every slice."""
         tensor = Tensor(name, DType.I8, (capacity, cols), self.config.lanes)
-        return self._add(self._spread(tensor, self._owners(units, False)), None)
+        return self._add(self._spread(tensor, self._owners(None, True)), None)
 
     # ---- Loading. ----
 
@@ -172,3 +164,8 @@ class Residency:
     def bytes(self):
         """SRAM bytes the resident tensors take."""
         return len(self.words()) * self.config.lanes
+
+    @property
+    def sram_bytes(self):
+        """Bytes up to the highest word the resident tensors take in each slice, summed."""
+        return self.sram.high_bytes()

@@ -134,7 +134,8 @@ class Schedule:
             constants += [(tensor, values) for tensor, values in
                           self.residency.tensors.values() if values is not None]
         return (kernel or Kernel)(self.config, queues, predicted, dict(self.inputs),
-                                  constants, dict(self.outputs), **attributes)
+                                  constants, dict(self.outputs),
+                                  self.calendar.sram.high_bytes(), **attributes)
 
 
 def _runs(words):
@@ -165,6 +166,9 @@ class Kernel:
         ``[(Tensor, values)]`` loaded with fixed values.
     outputs : dict
         ``{output name: Tensor}``.
+    sram_bytes : int
+        SRAM the program and its residency take: bytes up to the highest word used in each
+        slice, summed.
     """
     config: object
     queues: dict
@@ -172,6 +176,7 @@ class Kernel:
     inputs: dict = field(default_factory=dict)
     constants: list = field(default_factory=list)
     outputs: dict = field(default_factory=dict)
+    sram_bytes: int = 0
 
     def bind(self, values):
         """A :class:`~compiler.program.Program` loading ``values`` (``{input name: [rows,

@@ -13,7 +13,11 @@ Changes are journaled with the calendar's, so a placement rolled back returns it
 from isa.geometry import floorplan
 from .queues import ScheduleError
 
-__all__ = ["SramAllocator"]
+__all__ = ["SramAllocator", "SramFull"]
+
+
+class SramFull(ScheduleError):
+    """A MEM slice has no free words for an allocation."""
 
 
 class SramAllocator:
@@ -33,6 +37,7 @@ class SramAllocator:
         #: Per slice: ``[lo, hi, free after cycle]`` ranges, sorted by address.
         self._free = [[[0, config.words, -1]] for _ in range(slices)]
         self._used = [0] * slices
+        self._high = [0] * slices       # per slice: one past the highest word ever taken
 
     def used(self, index):
         """Words of slice ``index`` in use (allocated and not released)."""
@@ -50,10 +55,10 @@ class SramAllocator:
         for k, (lo, hi, since) in enumerate(free):
             if hi - lo >= count and since <= limit:
                 self._set(index, [*free[:k], *([[lo + count, hi, since]] if hi - lo > count
-                                               else []), *free[k + 1:]], count)
+                                               else []), *free[k + 1:]], count, lo + count)
                 return lo
         unit = self.plan.mem_units[index]
-        raise ScheduleError(f"SRAM of {unit.name} is full: {count} more words needed, "
+        raise SramFull(f"SRAM of {unit.name} is full: {count} more words needed, "
                             f"{self.free_words(index)} of its {self.config.words} words free"
                             + ("" if after is None else f" after cycle {after}"))
 
@@ -66,7 +71,7 @@ class SramAllocator:
                 pieces = [[lo, address, since]] if address > lo else []
                 if address + count < hi:
                     pieces.append([address + count, hi, since])
-                self._set(index, [*free[:k], *pieces, *free[k + 1:]], count)
+                self._set(index, [*free[:k], *pieces, *free[k + 1:]], count, address + count)
                 return
         raise ScheduleError(f"words {address}..{address + count - 1} of "
                             f"{self.plan.mem_units[index].name} are not free")
@@ -88,11 +93,18 @@ class SramAllocator:
                 merged.append([lo, hi, since])
         self._set(index, merged, -count)
 
-    def _set(self, index, free, used):
-        old_free, old_used = self._free[index], self._used[index]
+    def high_bytes(self):
+        """Bytes up to the highest word taken in each slice, summed: the SRAM the placements
+        so far need (a chip with fewer words per slice would not hold them)."""
+        return sum(self._high) * self.config.lanes
+
+    def _set(self, index, free, used, end=0):
+        old_free, old_used, old_high = self._free[index], self._used[index], self._high[index]
 
         def undo():
-            self._free[index], self._used[index] = old_free, old_used
+            self._free[index], self._used[index], self._high[index] = \
+                old_free, old_used, old_high
         self._free[index] = free
         self._used[index] = old_used + used
+        self._high[index] = max(old_high, end)
         self.journal.record(undo)

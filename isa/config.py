@@ -141,6 +141,11 @@ PRESETS = {
     "tiny": DEFAULT.derive(name="tiny", lanes=16, mem_slices=4, words=8192, vxm_alus=6,
                            mxm_acc_depth=64, queue_depth=8192),
     "default": DEFAULT,
+    # all-MiniLM-L6-v2 resident: the default chip with 32768 words per slice (16 MiB of SRAM:
+    # the six layers' 10.6 MB of int8 weights, their per-channel constants, the position
+    # embeddings and the activations) and the deepest queues the encoding allows (a whole
+    # sentence's program).
+    "minilm": DEFAULT.derive(name="minilm", words=32768, queue_depth=MAX_QUEUE_DEPTH),
     # Groq's first-generation TSP: 320 lanes (20 superlanes), 32 streams per direction,
     # 44 MEM slices per hemisphere of 8192 words, two 320 x 320 MXMs per hemisphere, a VXM
     # with 16 ALUs.
