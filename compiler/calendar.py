@@ -20,7 +20,7 @@ from collections import defaultdict
 from isa.geometry import floorplan
 from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ, arrival, issue_for_arrival
 from isa.opcodes import Direction
-from .queues import QueueBuilder, ScheduleError
+from .queues import QueueBuilder, QueueOverflow, ScheduleError
 from .sram import SramAllocator
 
 __all__ = ["Calendar", "Transfer", "Journal"]
@@ -397,7 +397,7 @@ class Calendar:
             words = builder.words()
             if words:
                 if len(words) > self.config.queue_depth:
-                    raise ScheduleError(f"{builder.queue.name} needs {len(words)} instructions, "
+                    raise QueueOverflow(f"{builder.queue.name} needs {len(words)} instructions, "
                                         f"more than the queue depth {self.config.queue_depth}")
                 queues[number] = words
         return queues, max((b.end for b in self.builders.values()), default=0)

@@ -11,7 +11,15 @@ sentence's tokens as the program's input ``words``. The program computes::
     embedding = l2_normalize(sum over the rows of x)      int16 Q15, 1 x H
 
 and its output ``embedding`` equals :meth:`IntegerEncoder.sentence_embedding` bit for bit.
+
+A queue holds at most 65,536 instructions (its program counter has 16 bits), and a MiniLM
+layer's busiest queues take about 700 per token. When the whole model's instructions do not
+fit, it is compiled as a sequence of programs, one per layer: each leaves its output rows in
+a resident buffer (two, used in turn) that the next one reads, so between programs only the
+instruction queues are loaded; the weights and the residual stream stay on the chip.
 """
+
+from dataclasses import dataclass, field
 
 from isa.opcodes import DType, VectorOp
 from . import lowering
@@ -20,7 +28,7 @@ from .graph import Graph
 from .layer import (LayerKernel, check_layer, host_stream, layer_macs, place_encoder_layer,
                     within_sram)
 from .layer_weights import place_layer_weights, place_tables
-from .queues import ScheduleError
+from .queues import QueueOverflow, ScheduleError
 from .residency import Residency
 from .schedule import Schedule
 
@@ -29,9 +37,13 @@ __all__ = ["EncoderKernel", "place_encoder_resident", "sum_rows", "compile_encod
 I16, I32 = DType.I16, DType.I32
 
 
+@dataclass
 class EncoderKernel(LayerKernel):
-    """A compiled sentence encoder: input ``words`` (int16 ``tokens x H``, the tokens'
-    word-embedding rows), output ``embedding`` (int16 ``1 x H``)."""
+    """A compiled program of a sentence encoder, running ``layers`` (indexes). The first
+    program takes input ``words`` (int16 ``tokens x H``, the tokens' word-embedding rows);
+    the last gives output ``embedding`` (int16 ``1 x H``); a program before the last gives
+    ``hidden`` (int16 ``tokens x H``, the output of its last layer)."""
+    layers: list = field(default_factory=list)
 
 
 def place_encoder_resident(residency, encoder):
@@ -81,9 +93,12 @@ def sum_rows(schedule, x, *, name="pool"):
     return total
 
 
-def compile_encoder(config, encoder, tokens):
-    """:class:`EncoderKernel` of ``encoder`` on a sentence of ``tokens`` tokens, on a chip of
-    ``config``; the program loads every resident tensor.
+def compile_encoder(config, encoder, tokens, *, layers_per_program=None):
+    """The :class:`EncoderKernel` s that run ``encoder`` on a sentence of ``tokens`` tokens on
+    a chip of ``config``, in order: one program for the whole model when its instructions fit
+    the queues, else one per ``layers_per_program`` layers (one by default), which run back to
+    back on one chip (see the module's docstring). The first program loads every resident
+    tensor.
 
     Raises
     ------
@@ -96,30 +111,65 @@ def compile_encoder(config, encoder, tokens):
     if tokens > encoder.context_length:
         raise ScheduleError(f"{tokens} tokens exceed the context length of "
                             f"{encoder.context_length}")
-    width = encoder.embedding_norm.width
     for params in encoder.layers:
         check_layer(config, params, tokens)
+    count = len(encoder.layers)
+    if layers_per_program is None:
+        try:
+            return compile_encoder(config, encoder, tokens, layers_per_program=count)
+        except QueueOverflow:
+            layers_per_program = 1
+    groups = [range(first, min(first + layers_per_program, count))
+              for first in range(0, count, layers_per_program)] or [range(0)]
+    return within_sram(config, f"the encoder on {tokens} tokens",
+                       lambda config: _stages(config, encoder, tokens, groups),
+                       bytes_of=lambda kernels: max(k.sram_bytes for k in kernels))
 
-    def build(config):
-        residency = Residency(config)
-        positions, layers = place_encoder_resident(residency, encoder)
+
+def _stages(config, encoder, tokens, groups):
+    """The programs of ``groups`` of layers (the first also embeds, the last also pools);
+    each but the last leaves its output rows in a resident buffer the next one reads."""
+    width = encoder.embedding_norm.width
+    residency = Residency(config)
+    positions, layers = place_encoder_resident(residency, encoder)
+    buffers = [residency.buffer(f"hidden{k}", encoder.context_length, width, I16)
+               for k in range(min(2, len(groups) - 1))]
+    kernels = []
+    for index, group in enumerate(groups):
         schedule = Schedule(config, residency)
-        words = host_stream(schedule, "words", tokens, width)
-        total = _add_rows(schedule, [words, positions.view("positions.used",
-                                                           rows=range(tokens))])
-        x = lowering.layer_norm(schedule, total, encoder.embedding_norm, encoder.tables, I16,
-                                name="embedding.norm")
-        schedule.release(total)
-        for index, (params, weights) in enumerate(zip(encoder.layers, layers)):
-            y = place_encoder_layer(schedule, x, params, encoder.tables, weights,
-                                    prefix=f"layer{index}.")
+        if index == 0:
+            words = host_stream(schedule, "words", tokens, width)
+            total = _add_rows(schedule, [words, positions.view("positions.used",
+                                                               rows=range(tokens))])
+            x = lowering.layer_norm(schedule, total, encoder.embedding_norm, encoder.tables,
+                                    I16, name="embedding.norm")
+            schedule.release(total)
+        else:
+            x = buffers[(index - 1) % 2].view("hidden.in", rows=range(tokens))
+        for layer in group:
+            y = place_encoder_layer(schedule, x, encoder.layers[layer], encoder.tables,
+                                    layers[layer], prefix=f"layer{layer}.")
             schedule.release(x)
             x = y
-        pooled = sum_rows(schedule, x)
-        schedule.release(x)
-        schedule.output("embedding", lowering.l2_normalize(schedule, pooled, encoder.tables))
-        schedule.release(pooled)
-        macs = sum(layer_macs(params, tokens) for params in encoder.layers)
-        return schedule.compile(EncoderKernel, tokens=tokens, macs=macs)
-    return within_sram(config, f"the encoder on {tokens} tokens", build)
+        if index == len(groups) - 1:
+            pooled = sum_rows(schedule, x)
+            schedule.release(x)
+            schedule.output("embedding", lowering.l2_normalize(schedule, pooled,
+                                                               encoder.tables))
+            schedule.release(pooled)
+        else:
+            schedule.output("hidden", _store(schedule, x, buffers[index % 2].view(
+                "hidden.out", rows=range(tokens))))
+            schedule.release(x)
+        macs = sum(layer_macs(encoder.layers[layer], tokens) for layer in group)
+        kernels.append(schedule.compile(EncoderKernel, resident=index == 0, tokens=tokens,
+                                        macs=macs, layers=list(group)))
+    return kernels
 
+
+def _store(schedule, x, into):
+    """``x`` copied into the placed tensor ``into``; returns ``into``'s view of the copy."""
+    graph = Graph(shape=x.shape)
+    graph.output("y", graph.op(VectorOp.MOV, graph.input("x", x.dtype), stype=x.dtype,
+                               dtype=x.dtype))
+    return place_graph(schedule, graph, {"x": x}, into={"y": into})[0]["y"]

@@ -13,7 +13,7 @@ queue's (:mod:`isa.timing`).
 from isa.formats import FORMATS, encode, spec_for
 from isa.opcodes import ControlOp, OPCODE_BITS
 
-__all__ = ["QueueBuilder", "ScheduleError", "MAX_NOP", "MAX_REPEAT", "MAX_GAP"]
+__all__ = ["QueueBuilder", "ScheduleError", "QueueOverflow", "MAX_NOP", "MAX_REPEAT", "MAX_GAP"]
 
 MAX_NOP = (1 << FORMATS["count"].positions["count"][1].width) - 1
 MAX_REPEAT = (1 << FORMATS["repeat"].positions["count"][1].width) - 1
@@ -24,6 +24,10 @@ _MIN_STRIDE, _MAX_STRIDE = -(1 << (_STRIDE.width - 1)), (1 << (_STRIDE.width - 1
 
 class ScheduleError(ValueError):
     """The scheduler could not place an instruction (an overlap or an exhausted resource)."""
+
+
+class QueueOverflow(ScheduleError):
+    """A queue's program has more instructions than its instruction memory holds."""
 
 
 

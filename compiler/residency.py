@@ -123,7 +123,10 @@ class Residency:
         """A ``rows x cols`` matrix of ``dtype`` (position embeddings), plane ``b`` in
         consecutive words of the emptiest slice of a hemisphere."""
         values = np.asarray(values, dtype=np.int64)
-        tensor = Tensor(name, dtype, values.shape, self.config.lanes)
+        return self._planar(name, values.shape, dtype, values)
+
+    def _planar(self, name, shape, dtype, values):
+        tensor = Tensor(name, dtype, shape, self.config.lanes)
         group = max(self._hemispheres().values(),
                     key=lambda g: sum(self.config.words - self.sram.used(i) for i in g))
         for plane, slice_index in enumerate(self._emptiest(group, dtype.bytes)):
@@ -144,6 +147,12 @@ class Residency:
         write), its vectors spread over every slice."""
         tensor = Tensor(name, DType.I8, (capacity, cols), self.config.lanes)
         return self._add(self._spread(tensor, self._owners(None, True)), None)
+
+    def buffer(self, name, rows, cols, dtype):
+        """A ``rows x cols`` tensor of ``dtype`` without initial values, which one program
+        writes and the next reads (the residual stream between two programs of a model),
+        laid out as :meth:`matrix`."""
+        return self._planar(name, (rows, cols), dtype, None)
 
     # ---- Loading. ----
 

@@ -45,6 +45,8 @@ class Schedule:
                                  f"not {config.name!r}")
             for slice_index, address, count in _runs(residency.words()):
                 self.calendar.sram.reserve(slice_index, address, count)
+        #: Words of resident tensors: a view of one is never released.
+        self._resident = set(residency.words()) if residency is not None else set()
         #: ``{name: [Tensor]}``: tensors the host loads with the input ``name`` (a kernel may
         #: read one input from several copies).
         self.inputs = {}
@@ -108,11 +110,12 @@ class Schedule:
     def release(self, tensor):
         """Free every word of ``tensor`` for writes after its last read: kernels placed from now
         on may store their results there. Nothing may read ``tensor`` afterwards, and the host
-        may not read it back."""
+        may not read it back. The words of resident tensors stay taken."""
         if any(tensor is output for output in self.outputs.values()):
             raise ValueError(f"tensor {tensor.name!r} is an output: it is read back after the "
                              f"run and cannot be released")
-        for slice_index, address in sorted({(s, a) for _, _, s, a in tensor.words}):
+        for slice_index, address in sorted({(s, a) for _, _, s, a in tensor.words} -
+                                           self._resident):
             self.calendar.sram.release(slice_index, address, 1, tensor.last_read)
 
     def output(self, name, tensor):

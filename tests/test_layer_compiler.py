@@ -11,7 +11,7 @@ from compiler.queues import ScheduleError
 from golden.transformer import quantize as Q
 from isa import preset
 from verification.model_cases import integer_only_layer, integer_sequence, small_integer_model
-from verification.model_runs import decoder_runs, layer_run, run_models, sentence_run
+from verification.model_runs import decoder_runs, layer_run, run_models, sentence_runs
 
 TABLES = Q.build_tables()
 CONFIG = preset("default")
@@ -54,8 +54,22 @@ def test_decoder_prompt_then_tokens_with_a_resident_cache():
 
 def test_whole_encoder_gives_the_sentence_embedding():
     _, encoder = small_integer_model(0, **GEOMETRY)
-    assert_all_ok(run_models(CONFIG, [sentence_run(CONFIG, encoder, [3, 14, 15, 9, 2, 6])],
-                             rtl=False))
+    runs = sentence_runs(CONFIG, encoder, [3, 14, 15, 9, 2, 6])
+    assert len(runs) == 1
+    assert_all_ok(run_models(CONFIG, runs, rtl=False))
+
+
+def test_encoder_as_a_program_per_layer():
+    """Layer by layer, the residual stream stays on the chip between programs: every
+    program's output is the golden hidden state, and only the first loads the model."""
+    _, encoder = small_integer_model(0, **GEOMETRY)
+    tokens = [3, 14, 15, 9, 2]
+    kernels = compile_encoder(CONFIG, encoder, len(tokens), layers_per_program=1)
+    assert [k.layers for k in kernels] == [[0], [1]]
+    runs = sentence_runs(CONFIG, encoder, tokens, kernels=kernels)
+    assert sum(len(w) for _, _, w in runs[1].program.sram) < \
+        sum(len(w) for _, _, w in runs[0].program.sram) / 4
+    assert_all_ok(run_models(CONFIG, runs, rtl=False))
 
 
 # -- errors ----------------------------------------------------------------------------------

@@ -15,11 +15,13 @@ from compiler.decoder import DecoderLayer
 from compiler.encoder import compile_encoder
 from compiler.layer import compile_encoder_layer
 from golden.archsim import ArchSim
+from golden.transformer import minilm, quantize
 from golden.transformer.layers import KVCache, decoder_layer, decoder_step, encoder_layer
 from .compare import compare_runs
 from .system import run_programs_on_rtl
 
-__all__ = ["ModelRun", "layer_run", "decoder_runs", "sentence_run", "run_models"]
+__all__ = ["ModelRun", "minilm_model", "layer_run", "decoder_runs", "sentence_runs",
+           "run_models"]
 
 
 @dataclass
@@ -29,6 +31,16 @@ class ModelRun:
     kernel: object
     program: object
     expected: dict
+
+
+def minilm_model(path=quantize.DEFAULT_MODEL_FILE, log=None):
+    """``(IntegerEncoder, SentenceTokenizer)`` of all-MiniLM-L6-v2: the integer model stored
+    at ``path`` (quantised first when the file is missing, as ``python -m commands.quantize``
+    does) and the packaged tokenizer."""
+    if not path.exists():
+        quantize.build(path, log=log or (lambda message: None))
+    encoder, _ = quantize.load(path)
+    return encoder, minilm.SentenceTokenizer(None, encoder.context_length)
 
 
 def layer_run(config, params, tables, x, *, causal=False, name="layer", kernel=None):
@@ -61,12 +73,26 @@ def decoder_runs(config, params, tables, x, prompt, *, capacity=None, name="deco
     return runs
 
 
-def sentence_run(config, encoder, tokens, *, name="sentence", kernel=None):
-    """The whole ``encoder`` on the token ids ``tokens``: the sentence embedding."""
-    kernel = kernel or compile_encoder(config, encoder, len(tokens))
-    words = encoder.word_embeddings[encoder.check_tokens(tokens)]
-    return ModelRun(name, kernel, kernel.bind({"words": words}),
-                    {"embedding": encoder.sentence_embedding(tokens)[None, :]})
+def sentence_runs(config, encoder, tokens, *, name="sentence", kernels=None):
+    """The whole ``encoder`` on the token ids ``tokens``: its programs (one, or one per layer:
+    :func:`~compiler.encoder.compile_encoder`), the last giving the sentence embedding, the
+    others the hidden states after their last layer. ``kernels``: programs compiled earlier
+    for as many tokens."""
+    kernels = kernels or compile_encoder(config, encoder, len(tokens))
+    tokens = encoder.check_tokens(tokens)
+    hidden = [encoder.embed(tokens)]
+    for layer in encoder.layers:
+        hidden.append(encoder_layer(hidden[-1], layer, encoder.tables))
+    runs = []
+    for index, kernel in enumerate(kernels):
+        inputs = {"words": encoder.word_embeddings[tokens]} if index == 0 else {}
+        if index == len(kernels) - 1:
+            expected = {"embedding": encoder.sentence_embedding(tokens)[None, :]}
+        else:
+            expected = {"hidden": hidden[kernel.layers[-1] + 1]}
+        suffix = "" if len(kernels) == 1 else f".program{index}"
+        runs.append(ModelRun(f"{name}{suffix}", kernel, kernel.bind(inputs), expected))
+    return runs
 
 
 def run_models(config, runs, *, rtl=True, progress=None, name="models"):
