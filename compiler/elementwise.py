@@ -418,8 +418,11 @@ class _Scheduler:
         return sorted((Hemisphere.WEST, Hemisphere.EAST),
                       key=lambda h: -len([i for i in self.slices(h) if i not in busy]))
 
-    def free_slices(self, busy, hemisphere, count):
-        chosen = [i for i in self.slices(hemisphere) if i not in busy][:count]
+    def free_slices(self, busy, hemisphere, count, words=0, after=None):
+        """``count`` slices of ``hemisphere`` outside ``busy``, each with ``words`` consecutive
+        words free for writes after cycle ``after``, or ``None``."""
+        chosen = [i for i in self.slices(hemisphere) if i not in busy and
+                  (not words or self.sram.fits(i, words, after=after))][:count]
         return chosen if len(chosen) == count else None
 
     def run(self):
@@ -653,7 +656,7 @@ class _Scheduler:
                 chosen = self.layouts[name]
                 tensor = self.interleaved(name, node.dtype, chosen, after)
             else:
-                chosen = self.output_slices(node, later, write_busy)
+                chosen = self.output_slices(node, later, write_busy, after)
                 if name is None:
                     name = f"t{self.temporaries}"
                     self.temporaries += 1
@@ -708,9 +711,10 @@ class _Scheduler:
                     bound = max(bound, min(written))
         return bound
 
-    def output_slices(self, node, later, write_busy):
+    def output_slices(self, node, later, write_busy, after):
         """Slices for ``node``'s planes, in one hemisphere, outside what the pass writes, what
-        the graph must avoid and what its consumers ``later`` read."""
+        the graph must avoid and what its consumers ``later`` read, with room for a plane
+        written after cycle ``after``."""
         # Pack a consumer group's stored operands into one hemisphere where possible, so the
         # other stays free for wide inputs of the same pass.
         groups = {self.group_of[id(c)] for c in later}
@@ -720,6 +724,10 @@ class _Scheduler:
         avoid = write_busy.union(self.avoid, *(self.reserved.get(self.group_of[id(c)], set())
                                               for c in later))
         for hemisphere in order:
+            chosen = self.free_slices(avoid, hemisphere, node.dtype.bytes, self.vectors, after)
+            if chosen is not None:
+                return chosen
+        for hemisphere in order:        # none has room: the allocation names the full slice
             chosen = self.free_slices(avoid, hemisphere, node.dtype.bytes)
             if chosen is not None:
                 return chosen

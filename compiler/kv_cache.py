@@ -10,6 +10,7 @@ keys it reads (:func:`~compiler.transpose.place_transpose`), one head at a time.
 
 from dataclasses import dataclass
 
+from isa.geometry import Hemisphere
 from isa.opcodes import VectorOp
 from .elementwise import place_graph
 from .graph import Graph
@@ -37,8 +38,11 @@ def place_kv_cache(residency, width, capacity, *, prefix=""):
     """Place an empty cache of ``capacity`` tokens of width ``width`` in ``residency``."""
     if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
         raise ValueError(f"KV cache capacity must be a positive integer, not {capacity!r}")
-    return KVCacheTensors(residency.cache(f"{prefix}cache.keys", capacity, width),
-                          residency.cache(f"{prefix}cache.values", capacity, width),
+    # Keys in one hemisphere, values in the other.
+    return KVCacheTensors(residency.cache(f"{prefix}cache.keys", capacity, width,
+                                          Hemisphere.WEST),
+                          residency.cache(f"{prefix}cache.values", capacity, width,
+                                          Hemisphere.EAST),
                           capacity)
 
 

@@ -38,6 +38,10 @@ _RING = 64
 _I32 = {"stype": DType.I32, "dtype": DType.I32}
 
 
+#: :meth:`_RowReduction.try_inputs` found a read of the row taken: no ALU would do better.
+_BLOCKED = object()
+
+
 class _RowReduction:
     def __init__(self, schedule, tensor, kind, start, name, padded, avoid):
         config = schedule.config
@@ -125,20 +129,28 @@ class _RowReduction:
         otherwise)."""
         calendar = self.calendar
         for x, w in pairs:
-            for sxm in self.plan.sxm_units:
-                mark = calendar.checkpoint()
-                self.reads = []
-                writes = self.try_plan(row, c, x, w, sxm)
-                if writes is not None:
-                    self.apply(writes)
-                    return True
+            mark = calendar.checkpoint()
+            self.reads = []
+            head = self.try_inputs(row, c, x, w)
+            if head is _BLOCKED:            # no ALU pair would do better
                 calendar.rollback(mark)
+                return False
+            if head is not None:
+                for sxm in self.plan.sxm_units:
+                    inner = calendar.checkpoint()
+                    writes = self.try_tree(row, *head, sxm)
+                    if writes is not None:
+                        self.apply(writes)
+                        return True
+                    calendar.rollback(inner)
+            calendar.rollback(mark)
         return False
 
-    def try_plan(self, row, c, x, w, sxm):
-        """Reserve the whole row; returns its planned output writes, or ``None`` at the first
-        resource taken (the caller rolls back)."""
-        calendar = self.calendar
+    def try_inputs(self, row, c, x, w):
+        """Reserve the reads of the row's vectors and their combining into ALU ``x``;
+        returns ``(ALU queue, send cycle, op, fields)`` of the partial result's first send,
+        ``None`` at the first ALU slot taken, or ``_BLOCKED`` when a read cannot be placed
+        (whatever the ALUs)."""
         tensor = self.tensor
         x_queue = f"vxm.alu{x}"
         combine = self.combine
@@ -149,7 +161,7 @@ class _RowReduction:
         for j in range(tensor.tiles):
             operand = self.arrive(tensor.vector(row, j), c + 2 * j)
             if operand is None:
-                return None
+                return _BLOCKED
             if self.widen:
                 if not self.issue(f"vxm.alu{w}", c + 2 * j, VectorOp.MOV, a=operand,
                                   stype=tensor.dtype, dtype=DType.I32):
@@ -163,14 +175,21 @@ class _RowReduction:
             when = c + 2 * j + lag
             if when < last and not self.issue(x_queue, when, op, **fields):
                 return None
+        return x_queue, last, op, fields
+
+    def try_tree(self, row, alu, send, op, fields, sxm):
+        """Reserve the rotate tree on ``sxm`` and the result's writes, from the partial
+        result's first send (``op`` with ``fields`` on ``alu`` in cycle ``send``); returns the
+        planned output writes, or ``None`` at the first resource taken (the caller rolls
+        back)."""
+        calendar = self.calendar
+        combine = self.combine
         # 2. The rotate tree. Each round, an ALU sends the partial result towards the SXM,
         #    which rotates it and sends it back; on the way out, four MEM slices write its
         #    planes, and they read them back to reach the VXM with the rotated copy, where any
         #    free ALU combines the two. No ALU waits for the round trip.
         toward_sxm = sxm.hemisphere.away_from_centre
         toward_vxm = toward_sxm.opposite
-        alu = x_queue
-        send = last
         for k in range(self.rounds):
             out = calendar.free_group(toward_sxm, DType.I32.bytes, self.vxm, sxm.position,
                                       send, VXM_LATENCY)

@@ -15,7 +15,8 @@ Layouts follow how the kernels read:
   loads up to one row per slice per cycle;
 - a per-channel vector (a bias, a multiplier, a shift) has its four byte planes in four slices
   of one hemisphere, read together into a constant register;
-- a cache (keys or values a decoder appends to) spreads its rows over every slice.
+- a cache (keys or values a decoder appends to) spreads its rows over the slices of one
+  hemisphere.
 """
 
 import numpy as np
@@ -142,11 +143,13 @@ class Residency:
             raise ValueError(f"table {name!r} must have {LUT_ENTRIES} entries")
         return self.vector(f"table.{name}", values[None, :])
 
-    def cache(self, name, capacity, cols):
+    def cache(self, name, capacity, cols, hemisphere):
         """An int8 ``capacity x cols`` tensor without initial values (a KV cache that programs
-        write), its vectors spread over every slice."""
+        write), its vectors spread over the slices of ``hemisphere`` (a kernel that reads it
+        together with another tensor finds the other hemisphere's slices free)."""
         tensor = Tensor(name, DType.I8, (capacity, cols), self.config.lanes)
-        return self._add(self._spread(tensor, self._owners(None, True)), None)
+        slices = self._hemispheres()[hemisphere]
+        return self._add(self._spread(tensor, lambda tile: slices), None)
 
     def buffer(self, name, rows, cols, dtype):
         """A ``rows x cols`` tensor of ``dtype`` without initial values, which one program

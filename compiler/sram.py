@@ -46,6 +46,11 @@ class SramAllocator:
     def free_words(self, index):
         return self.config.words - self._used[index]
 
+    def fits(self, index, count, *, after=None):
+        """Whether :meth:`allocate` of ``count`` words of slice ``index`` would succeed."""
+        limit = -1 if after is None else after
+        return any(hi - lo >= count and since <= limit for lo, hi, since in self._free[index])
+
     def allocate(self, index, count=1, *, after=None):
         """The first address of ``count`` consecutive free words of slice ``index`` that may be
         written after cycle ``after`` (``None``: any words never used or released before the
