@@ -18,9 +18,12 @@ softmax runs while the next head's scores multiply)::
     g    = gelu(GEMM(requantize(a), W1) + bias)           split into int8 halves
     out  = layer_norm(residual_add(a, GEMM(g_hi, W2), GEMM(g_lo, W2) + bias))
 
-The weights, biases and per-channel constants are constants of the program (the host loads
-them with it; they stay in SRAM for the whole run); activations are allocated as kernels write
-them and released after their last read, so later kernels reuse the words.
+The weights, biases and per-channel constants are resident
+(:mod:`compiler.residency`, laid out by :mod:`compiler.layer_weights`): placed once, loaded by
+the host once, read where they lie by every program compiled against them. Activations are
+allocated as kernels write them and released after their last read, so later kernels reuse
+the words. With a KV cache (:mod:`compiler.kv_cache`), the keys and values are also stored
+there and attention reads the cached ones (:mod:`compiler.decoder`).
 
 Heads must be whole vectors (the head width a multiple of the lane count): a head is a view of
 the Q/K/V tensor's column tiles.

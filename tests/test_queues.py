@@ -65,3 +65,16 @@ def test_an_interval_beyond_the_gap_field_is_not_merged():
                                             ControlOp.HALT]
     with pytest.raises(ScheduleError, match="gap 1024 outside 0..1023"):
         QueueBuilder(QUEUE).place(0, read(0), count=2, gap=MAX_GAP + 1)
+
+
+def test_a_repeat_whose_gaps_hold_another_run_is_split():
+    # Two kernels use one queue in turn: reads 10, 11, 12 every 4 cycles from cycle 0, and
+    # reads 50, 51 every 4 cycles from cycle 2, in the first run's gaps.
+    builder = QueueBuilder(QUEUE)
+    builder.place(0, read(10), count=3, stride=1, gap=3)
+    builder.place(2, read(50), count=2, stride=1, gap=3)
+    builder.place(20, read(70), count=3, stride=2, gap=1)      # alone: stays one REPEAT
+    words = builder.words()
+    assert issued(words) == [(0, 10), (2, 50), (4, 11), (6, 51), (8, 12), (20, 70), (22, 72),
+                             (24, 74)]
+    assert ops(words)[-2] == (ControlOp.REPEAT, {"count": 2, "stride": 2, "gap": 1})
