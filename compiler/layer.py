@@ -16,7 +16,8 @@ softmax runs while the next head's scores multiply)::
     acc  = GEMM(c, Wo) + bias                             int32
     a    = layer_norm(residual_add(x, acc))               int16
     g    = gelu(GEMM(requantize(a), W1) + bias)           split into int8 halves
-    out  = layer_norm(residual_add(a, GEMM(g_hi, W2), GEMM(g_lo, W2) + bias))
+    acc  = GEMM([g_hi; g_lo], W2)                         the halves stacked as rows
+    out  = layer_norm(residual_add(a, REQ(acc_hi), REQ(acc_lo + bias)))
 
 The weights, biases and per-channel constants are resident
 (:mod:`compiler.residency`, laid out by :mod:`compiler.layer_weights`): placed once, loaded by
@@ -224,17 +225,20 @@ def place_encoder_layer(schedule, x, params, tables, weights, *, causal=False, p
     high, low = lowering.gelu(schedule, hidden, params.gelu, tables, requantised=True,
                               split=True, name=f"{prefix}gelu")
     schedule.release(hidden)
-    # The two halves multiply side by side, one matrix unit each.
-    high_acc = place_linear(schedule, high, weights.output_high, out_dtype=I32,
-                            prefix=f"{prefix}output_high.")
-    low_acc = place_linear(schedule, low, weights.output_low, out_dtype=I32,
-                           prefix=f"{prefix}output_low.")
+    # The two halves are the rows of one GEMM, which reads the matrix once; each half's
+    # accumulators are requantised by the residual add.
+    tokens = a.rows
+    accumulators = place_linear(schedule, Tensor.stack(f"{prefix}gelu.halves", [high, low]),
+                                weights.output, prefix=f"{prefix}output.")
     schedule.release(high)
     schedule.release(low)
+    halves = [accumulators.view(f"{prefix}output.{half}", rows=rows) for half, rows in
+              (("high", range(tokens)), ("low", range(tokens, 2 * tokens)))]
     total = lowering.residual_add(schedule, [(a, params.output_residual_scale),
-                                             (high_acc, None), (low_acc, None)],
+                                             (halves[0], weights.output_high),
+                                             (halves[1], weights.output_low)],
                                   limit, name=f"{prefix}output_residual")
-    for tensor in (a, high_acc, low_acc):
+    for tensor in (a, accumulators):
         schedule.release(tensor)
     out = lowering.layer_norm(schedule, total, params.output_norm, tables, I16,
                               name=f"{prefix}output_norm")

@@ -3,8 +3,9 @@
 :func:`place_layer_weights` puts every weight matrix, bias and per-channel requantisation of
 :class:`~golden.transformer.layers.LayerParams` into a :class:`~compiler.residency.Residency`,
 laid out for the GEMMs that read them (:mod:`compiler.layer` decides which matrix units run
-which GEMM). The feed-forward output matrix is stored once and read by both of its GEMMs (the
-high and the low halves of the GELU output, one matrix unit each).
+which GEMM). The feed-forward output's GEMM multiplies the high and the low halves of the
+GELU output stacked as the rows of one activation, so its matrix is read once; the two
+halves' requantisations (and the bias, which only the low half gets) are applied after it.
 """
 
 from dataclasses import dataclass, field, fields
@@ -29,12 +30,15 @@ class Projection:
 @dataclass
 class LayerWeights:
     """Every resident tensor of one layer, by the GEMM that reads it; ``context`` holds each
-    head's ``P V`` requantisation columns."""
+    head's ``P V`` requantisation columns; ``output_high`` and ``output_low`` the columns that
+    requantise the feed-forward output's two halves (and the bias of the low one), applied
+    after the GEMM that multiplies both."""
     qkv: Projection
     attention_output: Projection
     intermediate: Projection
-    output_high: Projection
-    output_low: Projection
+    output: Projection
+    output_high: dict
+    output_low: dict
     context: list
 
 
@@ -72,16 +76,14 @@ def place_layer_weights(residency, params, *, prefix=""):
     """Place ``params``' weights and per-column constants in ``residency`` (named under
     ``prefix``); returns the :class:`LayerWeights`."""
     config = residency.config
-    units = len(residency.plan.mxm_units)
     width = params.width
     ffn = params.intermediate.shape[1]
     order, per_head = head_columns(params, config.lanes)
 
-    def projection(name, weight, bias, requant, n, gemm_units=None, shared=None):
-        weight_tensor = shared if shared is not None else residency.weights(
-            f"{prefix}{name}.weight", weight, gemm_units)
-        return Projection(weight_tensor, _columns(residency, f"{prefix}{name}", bias,
-                                                  _per_channel(requant, n)), gemm_units)
+    def projection(name, weight, bias, requant, n):
+        return Projection(residency.weights(f"{prefix}{name}.weight", weight),
+                          _columns(residency, f"{prefix}{name}", bias,
+                                   _per_channel(requant, n)))
 
     stacked = [_per_channel(r, width) for r in (params.query_out, params.key_out,
                                                 params.value_out)]
@@ -96,11 +98,11 @@ def place_layer_weights(residency, params, *, prefix=""):
                                   params.attention_output_scale, width)
     intermediate = projection("intermediate", params.intermediate.weight,
                               params.intermediate.bias, params.gelu.input, ffn)
-    output = residency.weights(f"{prefix}output.weight", params.output.weight, shared=True)
-    output_high = projection("output_high", None, None, params.output_high_scale, width,
-                             [0], shared=output)
-    output_low = projection("output_low", None, params.output.bias, params.output_scale,
-                            width, [units - 1], shared=output)
+    output = Projection(residency.weights(f"{prefix}output.weight", params.output.weight))
+    output_high = _columns(residency, f"{prefix}output_high", None,
+                           _per_channel(params.output_high_scale, width))
+    output_low = _columns(residency, f"{prefix}output_low", params.output.bias,
+                          _per_channel(params.output_scale, width))
     multiplier, shift = _per_channel(params.context_out, width)
     lanes = config.lanes
     context = []
@@ -108,7 +110,8 @@ def place_layer_weights(residency, params, *, prefix=""):
         columns = slice(h * per_head * lanes, (h + 1) * per_head * lanes)
         context.append(_columns(residency, f"{prefix}head{h}.context",
                                 requant=(multiplier[columns], shift[columns])))
-    return LayerWeights(qkv, attention_output, intermediate, output_high, output_low, context)
+    return LayerWeights(qkv, attention_output, intermediate, output, output_high, output_low,
+                        context)
 
 
 def place_tables(residency, tables):

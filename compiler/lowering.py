@@ -101,7 +101,9 @@ def residual_add(schedule, terms, limit, *, name="residual"):
     """:func:`golden.transformer.kernels.residual_add`: ``clamp(sum REQ(value_i), -limit,
     limit)`` of ``terms`` = ``[(Tensor, Requant)]``, int32. A term whose requantisation is
     ``None`` is already at the sum's scale: its producer applied the ``REQ`` to int32 (a GEMM
-    requantising its accumulators)."""
+    requantising its accumulators). A term's requantisation may also be a dict of resident
+    ``1 x cols`` int32 tensors, ``multiplier`` and ``shift`` and optionally ``bias``, added to
+    the value before the ``REQ`` (a GEMM's bias, where the GEMM could not add it)."""
     b = _Builder(terms[0][0].shape, name)
     inputs = {}
     total = None
@@ -113,6 +115,15 @@ def residual_add(schedule, terms, limit, *, name="residual"):
                 raise ScheduleError(f"a residual term at the sum's scale is int32, not "
                                     f"{tensor.dtype.name} ({tensor.name!r})")
             term = value
+        elif isinstance(requant, dict):
+            resident = {}
+            for key, column in requant.items():
+                resident[key] = b.graph.input(f"x{index}.{key}", column.dtype,
+                                              broadcast="cols")
+                inputs[resident[key].name] = column
+            if "bias" in resident:
+                value = b.op(V.ADD, value, resident["bias"])
+            term = b.op(V.REQ, value, resident["multiplier"], resident["shift"])
         else:
             term = b.op(V.REQ, value, *b.requant(requant, f"scale{index}"))
         total = term if total is None else b.op(V.ADDS, total, term)

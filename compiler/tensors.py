@@ -144,6 +144,23 @@ class Tensor:
         return whole
 
     @classmethod
+    def stack(cls, name, parts):
+        """The tensor whose rows are those of ``parts`` (tensors of one width and type), one
+        after the other, sharing their words."""
+        first = parts[0]
+        if any(p.cols != first.cols or p.dtype is not first.dtype for p in parts):
+            raise ValueError("stacked tensors must have one width and type")
+        whole = cls(name, first.dtype, (sum(p.rows for p in parts), first.cols), first.lanes)
+        whole.bases = tuple(parts)
+        index = 0
+        for part in parts:
+            for row in range(part.rows):
+                for tile in range(part.tiles):
+                    part._copy_vector(whole, part.vector(row, tile), index)
+                    index += 1
+        return whole
+
+    @classmethod
     def gather(cls, name, sources):
         """The one-tile tensor whose row ``r`` is vector ``sources[r]`` = ``(tensor, row,
         tile)`` (tensors of one type), sharing their words: rows picked from several tensors,
