@@ -222,16 +222,19 @@ def place_encoder_layer(schedule, x, params, tables, weights, *, causal=False, p
                           prefix=f"{prefix}intermediate.")
     for copy in a8:
         schedule.release(copy)
-    high, low = lowering.gelu(schedule, hidden, params.gelu, tables, requantised=True,
-                              split=True, name=f"{prefix}gelu")
+    pairs = lowering.gelu(schedule, hidden, params.gelu, tables, requantised=True,
+                          split=True, copies=units, name=f"{prefix}gelu")
+    pairs = pairs if units > 1 else [pairs]
     schedule.release(hidden)
-    # The two halves are the rows of one GEMM, which reads the matrix once; each half's
-    # accumulators are requantised by the residual add.
+    # The two halves are the rows of one GEMM, which reads the matrix once (each matrix unit
+    # its own copy of them); each half's accumulators are requantised by the residual add.
     tokens = a.rows
-    accumulators = place_linear(schedule, Tensor.stack(f"{prefix}gelu.halves", [high, low]),
+    accumulators = place_linear(schedule, [Tensor.stack(f"{prefix}gelu.halves{k}", pair)
+                                           for k, pair in enumerate(pairs)],
                                 weights.output, prefix=f"{prefix}output.")
-    schedule.release(high)
-    schedule.release(low)
+    for pair in pairs:
+        for half in pair:
+            schedule.release(half)
     halves = [accumulators.view(f"{prefix}output.{half}", rows=rows) for half, rows in
               (("high", range(tokens)), ("low", range(tokens, 2 * tokens)))]
     total = lowering.residual_add(schedule, [(a, params.output_residual_scale),

@@ -131,12 +131,14 @@ def residual_add(schedule, terms, limit, *, name="residual"):
     return b.place(schedule, inputs)["y"]
 
 
-def gelu(schedule, accumulator, params, tables, *, requantised=False, split=False,
+def gelu(schedule, accumulator, params, tables, *, requantised=False, split=False, copies=1,
          name="gelu"):
     """:func:`golden.transformer.kernels.gelu`: the 15-bit GELU activation of an int32
     accumulator (``requantised``: of ``u = REQ(accumulator, params.input)``, which the GEMM
     producing it computed); with ``split``, its int8 halves ``(high, low)`` instead
-    (:func:`golden.transformer.kernels.split_wide`), which the next GEMM reads."""
+    (:func:`golden.transformer.kernels.split_wide`), which the next GEMM reads, and with
+    ``copies`` > 1, a list of that many such pairs in different slices (one per matrix
+    unit)."""
     low = -K.GELU_LIMIT << K.GELU_FRACTION_BITS
     high = K.GELU_LIMIT << K.GELU_FRACTION_BITS
     b = _Builder(accumulator.shape, name)
@@ -157,10 +159,15 @@ def gelu(schedule, accumulator, params, tables, *, requantised=False, split=Fals
     if not split:
         b.graph.output("y", y)
         return b.place(schedule, {"acc": accumulator})["y"]
-    b.graph.output("high", b.op(V.SHR, y, 7, dtype=I8))
-    b.graph.output("low", b.op(V.AND, y, (1 << 7) - 1, dtype=I8))
+    halves = {"high": b.op(V.SHR, y, 7, dtype=I8), "low": b.op(V.AND, y, (1 << 7) - 1, dtype=I8)}
+    for half, node in halves.items():
+        b.graph.output(half, node)
+        for k in range(1, copies):
+            b.graph.output(f"{half}{k}", b.graph.op(V.MOV, node, stype=I8, dtype=I8))
     out = b.place(schedule, {"acc": accumulator})
-    return out["high"], out["low"]
+    pairs = [(out["high"], out["low"])] + [(out[f"high{k}"], out[f"low{k}"])
+                                           for k in range(1, copies)]
+    return pairs[0] if copies == 1 else pairs
 
 
 def _reciprocal(b, m, tables):
