@@ -13,7 +13,7 @@ sentence's tokens as the program's input ``words``. The program computes::
 and its output ``embedding`` equals :meth:`IntegerEncoder.sentence_embedding` bit for bit.
 
 A queue holds at most 65,536 instructions (its program counter has 16 bits), and a MiniLM
-layer's busiest queues take about 700 per token. When the whole model's instructions do not
+layer's busiest queues take about 600 per token. When the whole model's instructions do not
 fit, it is compiled as a sequence of programs, one per layer: each leaves its output rows in
 a resident buffer (two, used in turn) that the next one reads, so between programs only the
 instruction queues are loaded; the weights and the residual stream stay on the chip.
