@@ -61,11 +61,11 @@ def _add_rows(schedule, terms):
     """The int32 elementwise sum of ``terms`` (tensors of one shape), as the golden ``ADD``
     computes it (wrapping int32)."""
     graph = Graph(shape=terms[0].shape)
-    total = None
-    for index, term in enumerate(terms):
-        value = graph.input(f"x{index}", term.dtype)
-        total = value if total is None else graph.op(VectorOp.ADD, total, value, stype=I32,
-                                                     dtype=I32)
+    values = [graph.input(f"x{index}", term.dtype) for index, term in enumerate(terms)]
+    total = graph.op(VectorOp.MOV, values[0], stype=I32, dtype=I32) if len(values) == 1 \
+        else values[0]
+    for value in values[1:]:
+        total = graph.op(VectorOp.ADD, total, value, stype=I32, dtype=I32)
     graph.output("y", total)
     return place_graph(schedule, graph, {f"x{i}": t for i, t in enumerate(terms)})[0]["y"]
 
@@ -85,8 +85,8 @@ def sum_rows(schedule, x, *, name="pool"):
                                  x.view(f"{name}.{level}.b", rows=range(half, 2 * half))])
         made.append(x)
         level += 1
-    total = _add_rows(schedule, [x, *leftovers]) \
-        if leftovers or x.dtype is not I32 else x
+    # A new tensor in every case (the caller releases ``x``).
+    total = _add_rows(schedule, [x, *leftovers]) if leftovers or not made else x
     for tensor in made:
         if tensor is not total:
             schedule.release(tensor)

@@ -52,9 +52,10 @@ def test_decoder_prompt_then_tokens_with_a_resident_cache():
     assert_all_ok(run_models(CONFIG, runs, rtl=False))
 
 
-def test_whole_encoder_gives_the_sentence_embedding():
+@pytest.mark.parametrize("tokens", [[7], [3, 14, 15, 9, 2, 6]])
+def test_whole_encoder_gives_the_sentence_embedding(tokens):
     _, encoder = small_integer_model(0, **GEOMETRY)
-    runs = sentence_runs(CONFIG, encoder, [3, 14, 15, 9, 2, 6])
+    runs = sentence_runs(CONFIG, encoder, tokens)
     assert len(runs) == 1
     assert_all_ok(run_models(CONFIG, runs, rtl=False))
 
