@@ -148,14 +148,14 @@ def place_attention(schedule, qkv, params, tables, weights, *, causal=False, pre
     if values is None:
         def values(h):
             return qkv.view(f"{name(h)}v", tiles=tiles(h, 2))
-    keys = [place_transpose(schedule, keys(h), name=f"{name(h)}kT", units=[h % units])
-            for h in heads]
+    transposed = [place_transpose(schedule, keys(h), name=f"{name(h)}kT", units=[h % units])
+                  for h in heads]
     scores = []
     for h in heads:
         q = qkv.view(f"{name(h)}q", tiles=tiles(h, 0))
-        scores.append(_activation_gemm(schedule, q, keys[h], units=[h % units],
+        scores.append(_activation_gemm(schedule, q, transposed[h], units=[h % units],
                                        prefix=f"{name(h)}scores."))
-        schedule.release(keys[h])
+        schedule.release(transposed[h])
     probabilities = []
     for h in heads:
         probabilities.append(lowering.softmax(schedule, scores[h], params.softmax, tables,
