@@ -70,10 +70,6 @@ class Transfer:
         self.span = (source + 1, target) if direction is Direction.EAST else \
             (target, source - 1)
 
-    def overlaps(self, spans):
-        lo, hi = self.span
-        return any(a <= hi and lo <= b for a, b in spans)
-
 
 class Calendar:
     """Reservations of one program.
@@ -191,13 +187,9 @@ class Calendar:
         lo, hi = transfer.span
         if lo > hi:
             return True
-        for stream in transfer.streams:
-            if not 0 <= stream < self.config.streams:
-                return False
-            key = (transfer.direction, stream, transfer.phase)
-            if key in self._streams and transfer.overlaps(self._streams[key]):
-                return False
-        return True
+        leg = [(transfer.phase, lo, hi)]
+        return all(self.legs_free(transfer.direction, stream, leg)
+                   for stream in transfer.streams)
 
     @staticmethod
     def leg(direction, source, target, issue, latency):
@@ -347,23 +339,20 @@ class Calendar:
             self._set_registers([r], after)
 
     def _set_registers(self, registers, value):
-        before = [self._registers[r] for r in registers]
-
-        def undo():
-            for r, old in zip(registers, before):
-                self._registers[r] = old
-        for r in registers:
-            self._registers[r] = value
-        self.journal.record(undo)
+        self._assign(self._registers, registers, value)
 
     def _set_contents(self, registers, value):
-        before = [self._contents[r] for r in registers]
+        self._assign(self._contents, registers, value)
+
+    def _assign(self, table, registers, value):
+        """``table[r] = value`` for each of ``registers``, journaled."""
+        before = [table[r] for r in registers]
 
         def undo():
             for r, old in zip(registers, before):
-                self._contents[r] = old
+                table[r] = old
         for r in registers:
-            self._contents[r] = value
+            table[r] = value
         self.journal.record(undo)
 
     # ---- Lookup tables. ----

@@ -307,17 +307,11 @@ class _GemmScheduler:
         (each unit writes to its own hemisphere) or when a hemisphere has too few slices for
         the units to write at once."""
         planes = self.out_dtype.bytes
-        mems = self.plan.mem_units
         if planes == 1:
             return None
-        groups = {}
-        for index, unit in enumerate(mems):
-            groups.setdefault(unit.hemisphere, []).append(index)
-        if min(len(g) for g in groups.values()) < planes:
+        if min(len(g) for g in self.sram.hemispheres().values()) < planes:
             return None
-        words = self.cfg.words
-        best = max(groups.values(), key=lambda g: sum(words - self.sram.used(i) for i in g))
-        return sorted(best, key=lambda i: (self.sram.used(i), i))[:planes]
+        return self.sram.roomiest_slices(planes)
 
     def registers(self):
         """The constant registers of the requantisation: per-tensor ``(multiplier, shift)``

@@ -292,14 +292,9 @@ def host_stream(schedule, name, rows, width):
     """An int16 ``rows x width`` host input ``name``, in the two emptiest slices of a
     hemisphere."""
     sram = schedule.calendar.sram
-    hemispheres = {}
-    for index, unit in enumerate(schedule.calendar.plan.mem_units):
-        hemispheres.setdefault(unit.hemisphere, []).append(index)
-    slices = min((sorted(group, key=lambda i: (sram.used(i), i))[:I16.bytes]
-                  for group in hemispheres.values()),
-                 key=lambda group: sum(sram.used(i) for i in group))
     return schedule.input(name, planar_tensor(sram, name, I16, (rows, width),
-                                              schedule.config.lanes, slices))
+                                              schedule.config.lanes,
+                                              sram.emptiest_slices(I16.bytes)))
 
 
 def compile_encoder_layer(config, params, tables, tokens, *, causal=False):

@@ -72,9 +72,7 @@ class _RowReduction:
         # The slices that may keep partial results, per hemisphere: those the input is not
         # in first (their read ports are busy with the rows' vectors).
         read = {slice_index for _, _, slice_index, _ in tensor.words}
-        self.delay_slices = {}
-        for index, unit in enumerate(self.plan.mem_units):
-            self.delay_slices.setdefault(unit.hemisphere, []).append(index)
+        self.delay_slices = schedule.calendar.sram.hemispheres()
         for slices in self.delay_slices.values():
             slices.sort(key=lambda i: i in read)
 

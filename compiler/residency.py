@@ -27,7 +27,7 @@ from isa.opcodes import DType
 from .calendar import Journal
 from .queues import ScheduleError
 from .sram import SramAllocator
-from .tensors import Tensor
+from .tensors import Tensor, planar_tensor
 
 __all__ = ["Residency"]
 
@@ -55,15 +55,6 @@ class Residency:
         self.tensors[tensor.name] = (tensor, None if values is None else
                                      np.asarray(values, dtype=np.int64))
         return tensor
-
-    def _hemispheres(self):
-        found = {}
-        for index, unit in enumerate(self.plan.mem_units):
-            found.setdefault(unit.hemisphere, []).append(index)
-        return found
-
-    def _emptiest(self, slices, count):
-        return sorted(slices, key=lambda i: (self.sram.used(i), i))[:count]
 
     def _spread(self, tensor, owners):
         """Place ``tensor`` (int8) vector by vector: vector ``(row, tile)`` in slice
@@ -100,25 +91,14 @@ class Residency:
         if shared:
             return lambda tile: everywhere
         units = list(range(len(mxm))) if units is None else list(units)
-        groups = self._hemispheres()
+        groups = self.sram.hemispheres()
         return lambda tile: groups[mxm[units[tile % len(units)]].hemisphere]
 
     def vector(self, name, values, dtype=DType.I32):
         """A ``1 x n`` per-channel constant, its planes in the emptiest slices of a
         hemisphere (one slice per plane)."""
         values = np.asarray(values, dtype=np.int64).reshape(1, -1)
-        tensor = Tensor(name, dtype, values.shape, self.config.lanes)
-        group = max(self._hemispheres().values(),
-                    key=lambda g: sum(self.config.words - self.sram.used(i) for i in g))
-        slices = self._emptiest(group, dtype.bytes)
-        if len(slices) < dtype.bytes:
-            raise ScheduleError(f"a {dtype.name} vector needs {dtype.bytes} MEM slices in a "
-                                f"hemisphere")
-        for plane, slice_index in enumerate(slices):
-            base = self.sram.allocate(slice_index, tensor.vectors)
-            for v in range(tensor.vectors):
-                tensor.place(v, plane, slice_index, base + v)
-        return self._add(tensor, values)
+        return self._planar(name, values.shape, dtype, values)
 
     def matrix(self, name, values, dtype):
         """A ``rows x cols`` matrix of ``dtype`` (position embeddings), plane ``b`` in
@@ -127,14 +107,14 @@ class Residency:
         return self._planar(name, values.shape, dtype, values)
 
     def _planar(self, name, shape, dtype, values):
-        tensor = Tensor(name, dtype, shape, self.config.lanes)
-        group = max(self._hemispheres().values(),
-                    key=lambda g: sum(self.config.words - self.sram.used(i) for i in g))
-        for plane, slice_index in enumerate(self._emptiest(group, dtype.bytes)):
-            base = self.sram.allocate(slice_index, tensor.vectors)
-            for v in range(tensor.vectors):
-                tensor.place(v, plane, slice_index, base + v)
-        return self._add(tensor, values)
+        """A tensor whose planes lie in the emptiest slices of the hemisphere with the most
+        free words, one slice per plane."""
+        slices = self.sram.roomiest_slices(dtype.bytes)
+        if len(slices) < dtype.bytes:
+            raise ScheduleError(f"a {dtype.name} tensor needs {dtype.bytes} MEM slices in a "
+                                f"hemisphere")
+        return self._add(planar_tensor(self.sram, name, dtype, shape, self.config.lanes,
+                                       slices), values)
 
     def table(self, name, values):
         """A lookup table (``LUT_ENTRIES`` int32 values) as a ``1 x LUT_ENTRIES`` vector."""
@@ -148,7 +128,7 @@ class Residency:
         write), its vectors spread over the slices of ``hemisphere`` (a kernel that reads it
         together with another tensor finds the other hemisphere's slices free)."""
         tensor = Tensor(name, DType.I8, (capacity, cols), self.config.lanes)
-        slices = self._hemispheres()[hemisphere]
+        slices = self.sram.hemispheres()[hemisphere]
         return self._add(self._spread(tensor, lambda tile: slices), None)
 
     def buffer(self, name, rows, cols, dtype):

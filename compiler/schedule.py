@@ -92,12 +92,7 @@ class Schedule:
                 raise ValueError(f"two different lookup tables are called {name!r}")
             return tensor
         sram = self.calendar.sram
-        hemispheres = {}
-        for index, unit in enumerate(self.calendar.plan.mem_units):
-            hemispheres.setdefault(unit.hemisphere, []).append(index)
-        slices = max((sorted(group, key=lambda i: (sram.used(i), i))[:DType.I32.bytes]
-                      for group in hemispheres.values()),
-                     key=lambda group: (len(group), -sum(sram.used(i) for i in group)))
+        slices = sram.emptiest_slices(DType.I32.bytes)
         if len(slices) < DType.I32.bytes:
             raise ScheduleError("a lookup table needs four MEM slices in a hemisphere")
         lanes = self.config.lanes

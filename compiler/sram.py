@@ -39,6 +39,27 @@ class SramAllocator:
         self._used = [0] * slices
         self._high = [0] * slices       # per slice: one past the highest word ever taken
 
+    def hemispheres(self):
+        """``{hemisphere: [slice index]}``, west first."""
+        found = {}
+        for index, unit in enumerate(self.plan.mem_units):
+            found.setdefault(unit.hemisphere, []).append(index)
+        return found
+
+    def emptiest_slices(self, count):
+        """The ``count`` least-used slices of one hemisphere: the hemisphere whose ``count``
+        least-used slices hold the fewest words (a larger hemisphere first; fewer slices if
+        no hemisphere has ``count``)."""
+        return max((sorted(group, key=lambda i: (self.used(i), i))[:count]
+                    for group in self.hemispheres().values()),
+                   key=lambda group: (len(group), -sum(self.used(i) for i in group)))
+
+    def roomiest_slices(self, count):
+        """The ``count`` least-used slices of the hemisphere with the most free words."""
+        group = max(self.hemispheres().values(),
+                    key=lambda g: sum(self.free_words(i) for i in g))
+        return sorted(group, key=lambda i: (self.used(i), i))[:count]
+
     def used(self, index):
         """Words of slice ``index`` in use (allocated and not released)."""
         return self._used[index]
