@@ -46,6 +46,16 @@ class _Builder:
         """``op`` read as int32 (the golden kernels compute in int32), to ``dtype``."""
         return self.graph.op(op, *operands, stype=I32, dtype=dtype, **options)
 
+    def output(self, name, node, copies=1):
+        """Declare ``node`` the output ``name`` and ``copies - 1`` MOV copies of it (``name1``,
+        ...), which the scheduler writes to other slices; returns their names."""
+        names = [name] + [f"{name}{k}" for k in range(1, copies)]
+        self.graph.output(name, node)
+        for copy in names[1:]:
+            self.graph.output(copy, self.graph.op(V.MOV, node, stype=node.dtype,
+                                                  dtype=node.dtype))
+        return names
+
     def per_channel(self, name, values, dtype=I32):
         """A ``1 x cols`` model constant of ``dtype``, read broadcast over the rows."""
         values = np.asarray(values, dtype=np.int64)
@@ -87,14 +97,10 @@ def requantize(schedule, x, requant, dtype, *, copies=1, name="requantize"):
     activations of a GEMM on several matrix units, one copy each)."""
     b = _Builder(x.shape, name)
     value = b.graph.input("x", x.dtype)
-    y = b.op(V.REQ, value, *b.requant(requant, "scale"), dtype=dtype)
-    b.graph.output("y", y)
-    for k in range(1, copies):
-        b.graph.output(f"y{k}", b.graph.op(V.MOV, y, stype=dtype, dtype=dtype))
+    names = b.output("y", b.op(V.REQ, value, *b.requant(requant, "scale"), dtype=dtype),
+                     copies)
     out = b.place(schedule, {"x": x})
-    if copies == 1:
-        return out["y"]
-    return [out["y"]] + [out[f"y{k}"] for k in range(1, copies)]
+    return out["y"] if copies == 1 else [out[name] for name in names]
 
 
 def residual_add(schedule, terms, limit, *, name="residual"):
@@ -159,14 +165,10 @@ def gelu(schedule, accumulator, params, tables, *, requantised=False, split=Fals
     if not split:
         b.graph.output("y", y)
         return b.place(schedule, {"acc": accumulator})["y"]
-    halves = {"high": b.op(V.SHR, y, 7, dtype=I8), "low": b.op(V.AND, y, (1 << 7) - 1, dtype=I8)}
-    for half, node in halves.items():
-        b.graph.output(half, node)
-        for k in range(1, copies):
-            b.graph.output(f"{half}{k}", b.graph.op(V.MOV, node, stype=I8, dtype=I8))
+    halves = b.op(V.SHR, y, 7, dtype=I8), b.op(V.AND, y, (1 << 7) - 1, dtype=I8)
+    high, low = (b.output(half, node, copies) for half, node in zip(("high", "low"), halves))
     out = b.place(schedule, {"acc": accumulator})
-    pairs = [(out["high"], out["low"])] + [(out[f"high{k}"], out[f"low{k}"])
-                                           for k in range(1, copies)]
+    pairs = [(out[h], out[lo]) for h, lo in zip(high, low)]
     return pairs[0] if copies == 1 else pairs
 
 
