@@ -439,6 +439,7 @@ class _Scheduler:
         self.output_store = {}
         self.input_copies = {}
         self.copies = []                # inputs copied away from a shared slice
+        copied = set()
         pending = self.passes()
         self.pass_lists = []
         while pending:
@@ -449,12 +450,21 @@ class _Scheduler:
                 allocation = self.allocate(nodes)
             except _SharedSlice as shared:
                 self.restore(saved)
-                if len(groups) == 1:
-                    # One operation reads both: copy this input away from the other reads.
-                    self.external[shared.name] = _copy(self.schedule,
-                                                       self.external[shared.name],
-                                                       shared.busy, self.start)
-                    self.copies.append(self.external[shared.name])
+                copy = None
+                if len(groups) == 1 or shared.name not in copied:
+                    # Copy this input away from the other reads rather than split the pass
+                    # (once: an input read at two levels of a pass shares its slices with
+                    # itself, and only a split helps).
+                    copied.add(shared.name)
+                    try:
+                        copy = _copy(self.schedule, self.external[shared.name], shared.busy,
+                                     self.start)
+                    except ScheduleError:
+                        if len(groups) == 1:
+                            raise
+                if copy is not None:
+                    self.external[shared.name] = copy
+                    self.copies.append(copy)
                     self.reserve_external(shared.name)
                     pending.insert(0, groups)
                     continue

@@ -75,9 +75,13 @@ class _Builder:
     def table(self, tables, name):
         return Graph.table(name, getattr(tables, name))
 
-    def place(self, schedule, inputs):
-        """Place the graph; returns its output tensors (``{name: Tensor}``)."""
-        return place_graph(schedule, self.graph, inputs, constants=self.constants)[0]
+    def place(self, schedule, inputs, *, beside=()):
+        """Place the graph; returns its output tensors (``{name: Tensor}``). Its outputs
+        avoid the slices of the tensors ``beside``, which a later graph reads with them (so
+        that its reads do not share a slice)."""
+        avoid = {slice_index for tensor in beside for _, _, slice_index, _ in tensor.words}
+        return place_graph(schedule, self.graph, inputs, constants=self.constants,
+                           avoid=avoid)[0]
 
 
 def _release(schedule, *tensors):
@@ -228,7 +232,7 @@ def softmax(schedule, scores, params, tables, *, causal=False, name="softmax"):
     zeros = b.op(V.CLZ, total_value)
     b.graph.output("zeros", b.op(V.MOV, zeros, dtype=I8))          # 2..11
     b.graph.output("r", _reciprocal(b, b.op(V.SHL, total_value, b.op(V.SUB, zeros, 1)), tables))
-    per_row = b.place(schedule, {"sum": total})
+    per_row = b.place(schedule, {"sum": total}, beside=[e])
     _release(schedule, total)
 
     b = _Builder(scores.shape, f"{name}.p")
@@ -242,12 +246,18 @@ def softmax(schedule, scores, params, tables, *, causal=False, name="softmax"):
     return p
 
 
-def _inverse_rms(schedule, d, tables, name):
-    """:func:`golden.transformer.kernels._inverse_rms` of int32 ``d``: ``q``, int32."""
-    b = _Builder(d.shape, f"{name}.magnitude")
-    value = b.graph.input("d", I32)
-    b.graph.output("m", b.op(V.MAX, value, b.op(V.SUB, 0, value)))
-    m = b.place(schedule, {"d": d})["m"]
+def _magnitude(b, d):
+    """``|d|`` (wrapping, as the golden kernel's) of graph value ``d`` in builder ``b``."""
+    return b.op(V.MAX, d, b.op(V.SUB, 0, d))
+
+
+def _inverse_rms(schedule, d, tables, name, m=None):
+    """:func:`golden.transformer.kernels._inverse_rms` of int32 ``d``: ``q``, int32. ``m`` is
+    ``|d|`` when the graph that made ``d`` computed it too (saving a pass over ``d``)."""
+    if m is None:
+        b = _Builder(d.shape, f"{name}.magnitude")
+        b.graph.output("m", _magnitude(b, b.graph.input("d", I32)))
+        m = b.place(schedule, {"d": d})["m"]
     magnitude = place_row_reduction(schedule, m, "max", name=f"{name}.max")
     _release(schedule, m)
 
@@ -259,7 +269,7 @@ def _inverse_rms(schedule, d, tables, name):
     b.graph.output("k", b.op(V.MOV, k, dtype=I8))
     b.graph.output("left", b.op(V.MAX, b.op(V.SUB, 0, k), 0, dtype=I8))
     b.graph.output("right", b.op(V.MAX, k, 0, dtype=I8))
-    scale = b.place(schedule, {"max": magnitude})
+    scale = b.place(schedule, {"max": magnitude}, beside=[d])
     _release(schedule, magnitude)
 
     j = K.square_shift(d.cols)
@@ -288,7 +298,8 @@ def _inverse_rms(schedule, d, tables, name):
     b.graph.output("up", b.op(V.MOV, up, dtype=I8))
     b.graph.output("left", b.op(V.MAX, exponent, 0, dtype=I8))
     b.graph.output("right", b.op(V.MAX, b.op(V.SUB, 0, exponent), 0, dtype=I8))
-    rsqrt = b.place(schedule, {"v": v, "length": scale["length"], "k": scale["k"]})
+    rsqrt = b.place(schedule, {"v": v, "length": scale["length"], "k": scale["k"]},
+                    beside=[d])
     _release(schedule, v, *scale.values())
     return rsqrt
 
@@ -313,11 +324,14 @@ def layer_norm(schedule, x, params, tables, dtype=I16, *, name="layer_norm"):
                             f"multiple of {x.lanes} lanes")
     total = place_row_reduction(schedule, x, "sum", name=f"{name}.sum")
     b = _Builder(x.shape, f"{name}.centre")
-    b.graph.output("d", b.op(V.SUB, b.op(V.MUL, b.graph.input("x", I32), width),
-                             b.graph.input("sum", I32, broadcast="rows")))
-    d = b.place(schedule, {"x": x, "sum": total})["d"]
+    d = b.op(V.SUB, b.op(V.MUL, b.graph.input("x", I32), width),
+             b.graph.input("sum", I32, broadcast="rows"))
+    b.graph.output("d", d)
+    b.graph.output("m", _magnitude(b, d))
+    centred = b.place(schedule, {"x": x, "sum": total})
+    d = centred["d"]
     _release(schedule, total)
-    rsqrt = _inverse_rms(schedule, d, tables, name)
+    rsqrt = _inverse_rms(schedule, d, tables, name, centred["m"])
     b = _Builder(x.shape, f"{name}.out")
     q, inputs = _normalise(b, b.graph.input("d", I32), rsqrt)
     y = b.op(V.ADD, b.op(V.REQ, q, *b.requant(params.gamma, "gamma")),
