@@ -1079,9 +1079,11 @@ def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=
     graph's passes and the most ALUs one of them uses.
 
     A slice's read port reads one word per cycle, so the tensors one pass reads must lie in
-    different slices: where they do not, the pass is split, and where a single operation
-    reads two inputs that share a slice, one is first copied elsewhere (by a graph of one
-    ``MOV``).
+    different slices: where two inputs share a slice, one is first copied elsewhere (by a
+    graph of one ``MOV``), which costs one pass over that input where splitting the pass
+    would store every value crossing the cut; the pass is split only when the copy does not
+    help (an input read at two levels of the pass shares its slices with itself) or finds no
+    room.
     """
     if not graph.outputs:
         raise GraphError("the graph has no outputs")
