@@ -594,7 +594,10 @@ class _Scheduler:
                 ready = held[1]
             else:
                 tensor = self.schedule.table(node.table.name, node.table.values)
-                ready = place_table(self.calendar, node.table.name, tensor, alu, self.start)
+                # As early as the ALU's last table allows: the table is resident (or loaded
+                # with the program), and a load while the graph's inputs are still being
+                # written does not hold the graph up.
+                ready = place_table(self.calendar, node.table.name, tensor, alu, 0)
             earliest = max(earliest, ready - 2 * level[id(node)])
         return earliest
 

@@ -315,20 +315,29 @@ class _GemmScheduler:
 
     def registers(self):
         """The constant registers of the requantisation: per-tensor ``(multiplier, shift)``
-        (the shift an immediate when it fits), or per unit two buffers of (multiplier, shift)
-        for per-channel requantisation, reloaded per N-tile."""
+        (the shift an immediate when it fits), or per unit :meth:`channel_buffers` buffers of
+        (multiplier, shift) for per-channel requantisation, reloaded per N-tile."""
         if not self.requant:
             return 0
         if self.per_channel:
-            # Unit u's buffers are registers 4u, 4u + 1 and, once it has a second N-tile,
-            # 4u + 2, 4u + 3.
-            count = max(4 * index + 2 * min(len(unit.tiles), 2)
+            # Unit u's buffers are registers 2 b u, 2 b u + 1 and, with two buffers once it
+            # has a second N-tile, 2 b u + 2, 2 b u + 3.
+            buffers = self.channel_buffers()
+            count = max(2 * buffers * index + 2 * min(len(unit.tiles), buffers)
                         for index, unit in enumerate(self.units) if unit.tiles)
             if count > self.cfg.vxm_consts:
                 raise ScheduleError(f"per-channel requantisation needs {count} constant "
                                     f"registers, the VXM has {self.cfg.vxm_consts}")
             return count
         return 1 if fits_immediate(self.shift) else 2
+
+    def channel_buffers(self):
+        """Per-channel constant buffers per unit: two when one K-tile makes an N-tile's
+        emits follow the previous one's at once (the next tile's constants load while the
+        previous ones are read), else one, reloaded in the gap of ``(K-tiles - 1) x rows``
+        cycles between two N-tiles' emits; the registers left free serve graphs running
+        beside the GEMM."""
+        return 2 if self.kt == 1 else 1
 
     # ---- Prologue: per-tensor requantisation constants. ----
 
@@ -658,8 +667,8 @@ class _GemmScheduler:
         the registers and the cycle from which they are valid."""
         calendar = self.calendar
         index = self.units.index(unit)
-        parity = unit.tiles.index(j) % 2
-        base = 4 * index + 2 * parity
+        buffers = self.channel_buffers()
+        base = 2 * buffers * index + 2 * (unit.tiles.index(j) % buffers)
         alu = f"vxm.alu{unit.ldc_alu}"
         when = self.start
         ready = 0
