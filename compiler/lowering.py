@@ -78,10 +78,17 @@ class _Builder:
     def place(self, schedule, inputs, *, beside=()):
         """Place the graph; returns its output tensors (``{name: Tensor}``). Its outputs
         avoid the slices of the tensors ``beside``, which a later graph reads with them (so
-        that its reads do not share a slice)."""
-        avoid = {slice_index for tensor in beside for _, _, slice_index, _ in tensor.words}
-        return place_graph(schedule, self.graph, inputs, constants=self.constants,
-                           avoid=avoid)[0]
+        that its reads do not share a slice), where the other slices have room for them."""
+        if beside:
+            avoid = {slice_index for tensor in beside for _, _, slice_index, _ in tensor.words}
+            mark = schedule.checkpoint()
+            try:
+                return place_graph(schedule, self.graph, inputs, constants=self.constants,
+                                   avoid=avoid)[0]
+            except ScheduleError:
+                # The later graph copies one of its inputs instead.
+                schedule.rollback(mark)
+        return place_graph(schedule, self.graph, inputs, constants=self.constants)[0]
 
 
 def _release(schedule, *tensors):

@@ -102,6 +102,22 @@ class Schedule:
         self.tables[name] = (values, tensor)
         return tensor
 
+    def checkpoint(self):
+        """A mark to :meth:`rollback` to."""
+        return (self.calendar.checkpoint(), {name: list(tensors) for name, tensors in
+                                              self.inputs.items()},
+                len(self.constants), dict(self.tables))
+
+    def rollback(self, mark):
+        """Undo every kernel placed since :meth:`checkpoint` returned ``mark``: its slots,
+        words, host inputs, constants and tables. (The tensors it read keep their last reads,
+        which only delays their release.)"""
+        calendar, inputs, constants, tables = mark
+        self.calendar.rollback(calendar)
+        self.inputs = inputs
+        del self.constants[constants:]
+        self.tables = tables
+
     def release(self, tensor):
         """Free every word of ``tensor`` for writes after its last read: kernels placed from now
         on may store their results there. Nothing may read ``tensor`` afterwards, and the host

@@ -278,3 +278,33 @@ def test_an_input_sharing_a_slice_is_copied_rather_than_the_graph_split():
     assert result.cycles == kernel.predicted_cycles
     np.testing.assert_array_equal(kernel.unbind(regions)["z"],
                                   values["a"] * 3 + values["b"] - 5)
+
+
+def test_a_graph_with_wide_constants_runs_beside_a_per_channel_gemm():
+    """A per-channel GEMM of several K-tiles holds one buffer of constant registers per
+    matrix unit, so a graph needing a register of its own (a constant wider than the
+    immediate) finishes while the GEMM still multiplies, not after it; both are right."""
+    config = preset("default")
+    lanes = config.lanes
+    m, k, n = 32, 4 * lanes, 4 * lanes
+    schedule = Schedule(config)
+    c, _ = place_gemm(schedule, m, k, n, per_channel=True)
+    graph = Graph(shape=(16, lanes))
+    wide = (1 << 28) + 12345
+    graph.output("y", graph.op(VectorOp.ADD, graph.input("x", DType.I32), wide))
+    y = place_graph(schedule, graph)[0]["y"]
+    assert max(y.written.values()) < max(c.written.values())
+    schedule.output("C", c)
+    schedule.output("y", y)
+    kernel = schedule.compile()
+    rng = np.random.default_rng(5)
+    values = {"a": rng.integers(-128, 128, (m, k)), "b": rng.integers(-128, 128, (k, n)),
+              "multiplier": rng.integers(1 << 30, 1 << 31, (1, n)),
+              "shift": rng.integers(-12, -8, (1, n)), "x": rng.integers(-10**6, 10**6, (16, lanes))}
+    result, regions = run(kernel.bind(values))
+    assert result.errors == 0
+    assert result.cycles == kernel.predicted_cycles
+    outputs = kernel.unbind(regions)
+    np.testing.assert_array_equal(outputs["C"], gemm_reference(
+        values["a"], values["b"], None, values["multiplier"][0], values["shift"][0]))
+    np.testing.assert_array_equal(outputs["y"], values["x"] + wide)
