@@ -308,3 +308,27 @@ def test_a_graph_with_wide_constants_runs_beside_a_per_channel_gemm():
     np.testing.assert_array_equal(outputs["C"], gemm_reference(
         values["a"], values["b"], None, values["multiplier"][0], values["shift"][0]))
     np.testing.assert_array_equal(outputs["y"], values["x"] + wide)
+
+
+def test_a_rolled_back_schedule_is_as_before():
+    """Schedule.rollback undoes a placed graph: its queue slots, its words and its host input
+    are gone, and placing it again gives the same program as placing it once."""
+    config = preset("tiny")
+
+    def graph():
+        g = Graph(shape=(4, config.lanes))
+        g.output("y", g.op(VectorOp.ADD, g.input("x", DType.I32), (1 << 28) + 1))
+        return g
+
+    once = Schedule(config)
+    once.output("y", place_graph(once, graph())[0]["y"])
+    again = Schedule(config)
+    mark = again.checkpoint()
+    place_graph(again, graph())
+    assert "x" in again.inputs and again.calendar.sram.high_bytes() > 0
+    again.rollback(mark)
+    assert not again.inputs and again.calendar.sram.high_bytes() == 0
+    again.output("y", place_graph(again, graph())[0]["y"])
+    first, second = once.compile(), again.compile()
+    assert first.queues == second.queues
+    assert first.predicted_cycles == second.predicted_cycles

@@ -9,7 +9,7 @@ import pytest
 
 from compiler import lowering
 from compiler.schedule import Schedule
-from compiler.tensors import planar_tensor
+from compiler.tensors import Tensor, planar_tensor
 from golden.archsim import ArchSim
 from golden.transformer import kernels as K
 from golden.transformer import quantize as Q
@@ -118,3 +118,22 @@ def test_l2_normalize():
         {"x": (DType.I32, x)},
         lambda schedule, t: lowering.l2_normalize(schedule, t["x"], TABLES))
     np.testing.assert_array_equal(run(kernel, program), K.l2_normalize(x, TABLES))
+
+
+def test_outputs_kept_beside_a_tensor_go_anywhere_when_no_slice_is_free_of_it():
+    """A lowering's graph writes its outputs away from the slices of a tensor a later graph
+    reads with them; when that tensor lies in every slice, the graph is placed anywhere
+    instead of failing, and its result is right."""
+    x = np.arange(3 * LANES).reshape(3, LANES) - 40
+
+    def place(schedule, tensors):
+        slices = 2 * CONFIG.mem_slices
+        everywhere = Tensor("everywhere", DType.I8, (slices, LANES), LANES)
+        for row in range(slices):       # row r in slice r
+            everywhere.place(row, 0, row, schedule.calendar.sram.allocate(row, 1))
+        b = lowering._Builder(x.shape, "doubled")
+        b.graph.output("y", b.op(lowering.V.ADD, b.graph.input("x", DType.I32), 1 << 27))
+        return b.place(schedule, {"x": tensors["x"]}, beside=[everywhere])["y"]
+
+    kernel, program = compile_kernel({"x": (DType.I32, x)}, place)
+    np.testing.assert_array_equal(run(kernel, program), x + (1 << 27))
