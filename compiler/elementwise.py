@@ -122,8 +122,10 @@ class _SharedSlice(ScheduleError):
 
 
 class _Scheduler:
-    def __init__(self, schedule, graph, inputs, constants, start, avoid, layouts, into):
+    def __init__(self, schedule, graph, inputs, constants, start, avoid, layouts, into,
+                 copy_first):
         self.schedule = schedule
+        self.copy_first = copy_first
         self.calendar = schedule.calendar
         self.sram = self.calendar.sram
         self.graph = graph
@@ -451,9 +453,11 @@ class _Scheduler:
             except _SharedSlice as shared:
                 self.restore(saved)
                 copy = None
-                if len(groups) == 1 or shared.name not in copied:
-                    # Copy this input away from the other reads rather than split the pass
-                    # (once: an input read at two levels of a pass shares its slices with
+                if len(groups) == 1 or (self.copy_first and shared.name not in copied and
+                                        self.external[shared.name].vectors < self.vectors):
+                    # Copy this input away from the other reads rather than split the pass,
+                    # when it is smaller than the pass (read broadcast: one vector per row),
+                    # and once (an input read at two levels of a pass shares its slices with
                     # itself, and only a split helps).
                     copied.add(shared.name)
                     try:
@@ -742,6 +746,13 @@ class _Scheduler:
                 return chosen
         for hemisphere in order:        # none has room: the allocation names the full slice
             chosen = self.free_slices(avoid, hemisphere, node.dtype.bytes)
+            if chosen is not None:
+                return chosen
+        # The consumers' other operands take every slice: share one (the consumers' pass is
+        # then split, or an input copied away, where the two meet).
+        avoid = write_busy.union(self.avoid)
+        for hemisphere in order:
+            chosen = self.free_slices(avoid, hemisphere, node.dtype.bytes, self.vectors, after)
             if chosen is not None:
                 return chosen
         raise ScheduleError(f"not enough free MEM slices to write {node!r}")
@@ -1083,15 +1094,25 @@ def place_graph(schedule, graph, inputs=None, *, constants=None, start=0, avoid=
 
     A slice's read port reads one word per cycle, so the tensors one pass reads must lie in
     different slices: where two inputs share a slice, one is first copied elsewhere (by a
-    graph of one ``MOV``), which costs one pass over that input where splitting the pass
-    would store every value crossing the cut; the pass is split only when the copy does not
-    help (an input read at two levels of the pass shares its slices with itself) or finds no
-    room.
+    graph of one ``MOV``) when it is read broadcast (fewer vectors than the graph), which
+    costs one short pass where splitting the pass would store every value crossing the cut;
+    otherwise, or when the copy does not help (an input read at two levels of the pass shares
+    its slices with itself) or finds no room, the pass is split, and when the copies leave a
+    later pass without slices the whole graph is placed again splitting first.
     """
     if not graph.outputs:
         raise GraphError("the graph has no outputs")
-    scheduler = _Scheduler(schedule, graph, inputs, constants, start, avoid, layouts, into)
-    outputs = scheduler.run()
+    mark = schedule.checkpoint()
+    try:
+        scheduler = _Scheduler(schedule, graph, inputs, constants, start, avoid, layouts, into,
+                               copy_first=True)
+        outputs = scheduler.run()
+    except ScheduleError:
+        # The copies took the slices a later pass needed: split instead.
+        schedule.rollback(mark)
+        scheduler = _Scheduler(schedule, graph, inputs, constants, start, avoid, layouts, into,
+                               copy_first=False)
+        outputs = scheduler.run()
     return outputs, len(scheduler.pass_lists), scheduler.alus_used
 
 

@@ -251,20 +251,21 @@ def test_gemms_chained_through_tensors():
     np.testing.assert_array_equal(outputs["c2"], gemm_reference(a2, h_expected))
 
 
-def test_an_input_sharing_a_slice_is_copied_rather_than_the_graph_split():
-    """Two inputs an earlier kernel wrote to the same slices, read by different operations of
-    a graph that fits the ALUs: one input is copied away and the graph stays one pass (a
-    split would store the values crossing the cut); the results are right and predicted."""
+def test_a_broadcast_input_sharing_a_slice_is_copied_rather_than_the_graph_split():
+    """An input read broadcast over the rows (one vector per row) lies in the slices of
+    another input, which different operations of a graph that fits the ALUs read: the small
+    input is copied away and the graph stays one pass (a split would store the values
+    crossing the cut); the results are right and predicted."""
     config = preset("tiny")
     lanes = config.lanes
+    rows, cols = 8, 2 * lanes
     schedule = Schedule(config)
-    slices = schedule.calendar.sram.emptiest_slices(DType.I32.bytes)
-    a = schedule.input("a", planar_tensor(schedule.calendar.sram, "a", DType.I32, (8, lanes),
-                                          lanes, slices))
-    b = schedule.input("b", planar_tensor(schedule.calendar.sram, "b", DType.I32, (8, lanes),
-                                          lanes, slices))
-    graph = Graph(shape=(8, lanes))
-    x, y = graph.input("a", DType.I32), graph.input("b", DType.I32)
+    sram = schedule.calendar.sram
+    slices = sram.emptiest_slices(DType.I32.bytes)
+    a = schedule.input("a", planar_tensor(sram, "a", DType.I32, (rows, cols), lanes, slices))
+    b = schedule.input("b", planar_tensor(sram, "b", DType.I32, (rows, lanes), lanes, slices))
+    graph = Graph(shape=(rows, cols))
+    x, y = graph.input("a", DType.I32), graph.input("b", DType.I32, broadcast="rows")
     graph.output("z", graph.op(VectorOp.ADD, graph.op(VectorOp.MUL, x, 3),
                                graph.op(VectorOp.SUB, y, 5)))
     outputs, passes, _ = place_graph(schedule, graph, {"a": a, "b": b})
@@ -272,12 +273,13 @@ def test_an_input_sharing_a_slice_is_copied_rather_than_the_graph_split():
     schedule.output("z", outputs["z"])
     kernel = schedule.compile()
     rng = np.random.default_rng(3)
-    values = {name: rng.integers(-10**6, 10**6, (8, lanes)) for name in ("a", "b")}
+    values = {"a": rng.integers(-10**6, 10**6, (rows, cols)),
+              "b": rng.integers(-10**6, 10**6, (rows, lanes))}
     result, regions = run(kernel.bind(values))
     assert result.errors == 0
     assert result.cycles == kernel.predicted_cycles
     np.testing.assert_array_equal(kernel.unbind(regions)["z"],
-                                  values["a"] * 3 + values["b"] - 5)
+                                  values["a"] * 3 + np.tile(values["b"], (1, 2)) - 5)
 
 
 def test_a_graph_with_wide_constants_runs_beside_a_per_channel_gemm():
