@@ -148,8 +148,7 @@ def place_attention(schedule, qkv, params, tables, weights, *, causal=False, pre
     if values is None:
         def values(h):
             return qkv.view(f"{name(h)}v", tiles=tiles(h, 2))
-    transposed = [place_transpose(schedule, keys(h), name=f"{name(h)}kT", units=[h % units])
-                  for h in heads]
+    transposed = [place_transpose(schedule, keys(h), name=f"{name(h)}kT") for h in heads]
     scores = []
     for h in heads:
         q = qkv.view(f"{name(h)}q", tiles=tiles(h, 0))

@@ -13,9 +13,10 @@ transpose of group ``(t, sigma)`` must be row ``16 sigma + j`` of ``Y`` over col
 Superlane ``sigma`` moves to ``s``: a rotation of the vector by ``16 (s - sigma)`` lanes. The
 kernel runs in three steps:
 
-1. one GEMM multiplies ``X`` by permutation matrices, giving ``X`` rotated by every multiple
-   of 16 lanes (``S - 1`` rotations; exact: each result is one of the values, narrowed back
-   to int8);
+1. a switch unit rotates each row of ``X`` by every multiple of 16 lanes (``S - 1``
+   rotations, ``ROT``: read from SRAM, rotated by the switch unit at the end of the row's
+   hemisphere and written back as it passes), leaving the matrix units to the GEMMs that
+   run meanwhile (a transpose of keys runs beside the projection that writes them);
 2. an elementwise graph selects each arranged vector's superlanes from the rotations (``SEL``
    with per-lane masks) and writes the 16 inputs of every transpose to 16 different MEM
    slices, since each slice reads one word per cycle;
@@ -37,28 +38,18 @@ from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY
 from .access import Write, place_write
 from .calendar import Transfer
 from .elementwise import place_graph
-from .gemm import place_gemm
 from .graph import Graph
 from .queues import ScheduleError
 from .tensors import Tensor
 
-__all__ = ["place_transpose", "rotation_matrix"]
+__all__ = ["place_transpose"]
 
 #: Cycles a transpose may be delayed before the kernel gives up.
 _ATTEMPTS = 100_000
 
 
-def rotation_matrix(lanes, amount):
-    """The ``lanes x lanes`` 0/1 matrix ``P`` with ``(x @ P)[l] = x[(l - amount) mod lanes]``:
-    a vector rotated ``amount`` lanes up."""
-    matrix = np.zeros((lanes, lanes), dtype=np.int64)
-    lane = np.arange(lanes)
-    matrix[(lane - amount) % lanes, lane] = 1
-    return matrix
-
-
 class _Transpose:
-    def __init__(self, schedule, x, start, name, units):
+    def __init__(self, schedule, x, start, name):
         self.schedule = schedule
         self.calendar = schedule.calendar
         self.plan = self.calendar.plan
@@ -77,7 +68,6 @@ class _Transpose:
         if not self.plan.sxm_units:
             raise ScheduleError("a transpose needs a switch unit")
         self.x = x
-        self.units = units
         self.start = start
         self.name = name or f"{x.name}.T"
         self.column_tiles = -(-x.rows // lanes)
@@ -92,16 +82,84 @@ class _Transpose:
         found = [(x, 0)]
         if self.superlanes == 1:
             return found
-        lanes = self.lanes
-        weights = np.concatenate([rotation_matrix(lanes, SUPERLANE * k)[:x.cols]
-                                  for k in range(1, self.superlanes)], axis=1)
-        prefix = f"{self.name}.rotate{tile}."
-        # Products with 0/1 weights are the int8 values themselves: narrowed, not requantised.
-        rotated, _ = place_gemm(self.schedule, x.rows, x.cols, weights.shape[1], a=x,
-                                requantise=False, out_dtype=DType.I8, start=self.start,
-                                units=self.units, prefix=prefix)
-        self.schedule.fix(f"{prefix}b", weights)
+        rotated = Tensor(f"{self.name}.rotated{tile}", DType.I8,
+                         (x.rows, (self.superlanes - 1) * self.lanes), self.lanes)
+        for row in range(x.rows):
+            for k in range(1, self.superlanes):
+                self.place_rotation(x, x.vector(row, 0), rotated, rotated.vector(row, k - 1),
+                                    SUPERLANE * k)
         return found + [(rotated, k) for k in range(self.superlanes - 1)]
+
+    def place_rotation(self, x, vector, out, out_vector, amount):
+        """Vector ``out_vector`` of ``out`` := vector ``vector`` of ``x`` rotated ``amount``
+        lanes up (``out[l] = x[l - amount]``): read, rotated by the switch unit at the end of
+        its hemisphere (``ROT``) and written by a slice as it comes back, at the first cycle
+        all are free. The matrix units stay free for the GEMMs around the transpose."""
+        slice_index = x.location(vector, 0)[0]
+        hemisphere = self.plan.mem_units[slice_index].hemisphere
+        sxm = next((u for u in self.plan.sxm_units if u.hemisphere is hemisphere), None)
+        if sxm is None:
+            raise ScheduleError(f"rotating rows of {x.name!r} needs a switch unit in the "
+                                f"{hemisphere.name.lower()} hemisphere")
+        cycle = max(self.start, self.calendar.earliest_arrival(x, vector, sxm.position))
+        for _ in range(_ATTEMPTS):
+            mark = self.calendar.checkpoint()
+            write = self.try_rotation(x, vector, slice_index, out, out_vector, amount, sxm,
+                                      cycle)
+            if write is not None:
+                place_write(self.calendar, write)
+                return
+            self.calendar.rollback(mark)
+            cycle += 1
+        raise ScheduleError(f"could not place a rotation of {x.name!r} in {_ATTEMPTS} cycles")
+
+    def try_rotation(self, x, vector, slice_index, out, out_vector, amount, sxm, cycle):
+        """Reserve one rotation with its ``ROT`` in ``cycle``; returns the planned write, or
+        ``None`` at the first resource taken (the caller rolls back)."""
+        calendar = self.calendar
+        queue = f"{sxm.name}.sxm"
+        if not calendar.queue_free(queue, cycle):
+            return None
+        toward_sxm = sxm.hemisphere.away_from_centre
+        written = x.written.get((vector, 0))
+        for stream in range(self.config.streams):
+            plan = calendar.plan_read(slice_index, sxm.position, cycle, toward_sxm, stream)
+            if plan is not None:
+                break
+        else:
+            return None
+        read, transfer = plan
+        if written is not None and read < written + MEM_WRITE_TO_READ:
+            return None
+        calendar.reserve(transfer)
+        away = toward_sxm.opposite
+        targets = sorted((i for i, u in enumerate(self.plan.mem_units)
+                          if u.hemisphere is sxm.hemisphere),
+                         key=lambda i: (calendar.sram.used(i), i))
+        write = None
+        for target in targets:
+            unit = self.plan.mem_units[target]
+            for back in range(self.config.streams):
+                returning = Transfer(away, [back], sxm.position, unit.position, cycle,
+                                     SXM_LATENCY)
+                if calendar.transfer_free(returning) and \
+                        calendar.queue_free(f"{unit.name}.wr", returning.arrival):
+                    calendar.reserve(returning)
+                    calendar.hold(f"{unit.name}.wr", returning.arrival)
+                    write = Write(out, out_vector, 0, returning.arrival, target, back, away)
+                    break
+            if write is not None:
+                break
+        if write is None:
+            return None
+        address = x.location(vector, 0)[1]
+        calendar.issue(f"{self.plan.mem_units[slice_index].name}.rd", read, encode(
+            QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=stream, dir=toward_sxm))
+        x.read(read)
+        calendar.issue(queue, cycle, encode(
+            QueueKind.SXM, SwitchOp.ROT, src=stream, src_dir=toward_sxm, dst=write.stream,
+            dst_dir=away, dtype=DType.I8, amount=(self.lanes - amount) % self.lanes))
+        return write
 
     def arranged(self, tile):
         """The inputs of column tile ``tile``'s transposes, row ``16 (S t + sigma) + i`` for
@@ -212,9 +270,10 @@ class _Transpose:
         return writes
 
 
-def place_transpose(schedule, x, *, start=0, name=None, units=None):
+def place_transpose(schedule, x, *, start=0, name=None):
     """Place ``Y = X^T`` of the int8 tensor ``x`` (``rows x cols``) on ``schedule`` from cycle
     ``start``; returns ``Y`` (``cols x rows``). Needs 16 MEM slices, 16 streams and a switch
-    unit; ``units`` are the matrix units the rotations may use (all by default). ``Y``'s lanes
-    past its last column hold unspecified values."""
-    return _Transpose(schedule, x, start, name, units).place()
+    unit (and for vectors of several superlanes, one in the hemisphere of each row of ``x``,
+    to rotate it; no matrix unit). ``Y``'s lanes past its last column hold unspecified
+    values."""
+    return _Transpose(schedule, x, start, name).place()

@@ -7,9 +7,10 @@ import pytest
 from compiler.queues import ScheduleError
 from compiler.schedule import Schedule
 from compiler.tensors import planar_tensor
-from compiler.transpose import place_transpose, rotation_matrix
+from compiler.transpose import place_transpose
 from golden.archsim import ArchSim
 from isa import preset
+from isa.geometry import QueueKind
 from isa.opcodes import DType
 
 CONFIG = preset("default")
@@ -32,9 +33,21 @@ def test_transpose_is_exact(rows, cols):
     np.testing.assert_array_equal(transpose_on_chip(values), values.T)
 
 
-def test_rotation_matrix_rotates_up():
-    x = np.arange(8)
-    np.testing.assert_array_equal(x @ rotation_matrix(8, 3), np.roll(x, 3))
+def test_transpose_leaves_the_matrix_units_free():
+    """The rotations go through the switch units: a transpose's program has no matrix-unit
+    instruction, so it runs beside the GEMMs (the keys' transposes beside the projection
+    that writes them)."""
+    schedule = Schedule(CONFIG)
+    x = schedule.input("x", planar_tensor(schedule.calendar.sram, "x", DType.I8, (64, 32),
+                                          CONFIG.lanes, [3]))
+    schedule.output("y", place_transpose(schedule, x))
+    kernel = schedule.compile()
+    queues = schedule.calendar.plan.queues
+    matrix = [n for n, q in enumerate(queues)
+              if q.kind in (QueueKind.MXM_LOAD, QueueKind.MXM_COMPUTE)]
+    switch = [n for n, q in enumerate(queues) if q.kind is QueueKind.SXM]
+    assert matrix and not any(kernel.queues.get(n) for n in matrix)
+    assert any(kernel.queues.get(n) for n in switch)
 
 
 def test_transpose_needs_sixteen_slices_and_int8():
