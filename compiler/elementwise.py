@@ -98,6 +98,9 @@ def _vector_key(constant):
 
 #: Vectors of a pass placed together; the next ones may go later, where they fit.
 _CHUNK = 64
+#: Cycles past a value's vectors over which :meth:`_Scheduler.free_slices` looks at how busy
+#: a slice's read port is.
+_STREAMED_WINDOW = 64
 #: Cycles before its first pass can start at which a graph starts loading its constants.
 _CONSTANT_LEAD = 16
 
@@ -422,8 +425,18 @@ class _Scheduler:
 
     def free_slices(self, busy, hemisphere, count, words=0, after=None):
         """``count`` slices of ``hemisphere`` outside ``busy``, each with ``words`` consecutive
-        words free for writes after cycle ``after``, or ``None``."""
-        chosen = [i for i in self.slices(hemisphere) if i not in busy and
+        words free for writes after cycle ``after``, or ``None``; slices whose read port
+        another kernel keeps busy while the value will be read (a GEMM streaming its
+        activations) only when no other has room."""
+        first = self.start if after is None else after
+        window = 2 * self.vectors + _STREAMED_WINDOW
+
+        def streaming(i):
+            name = f"{self.plan.mem_units[i].name}.rd"
+            return 2 * self.calendar.busy(name, first, first + window) > window
+
+        candidates = sorted(self.slices(hemisphere), key=streaming)
+        chosen = [i for i in candidates if i not in busy and
                   (not words or self.sram.fits(i, words, after=after))][:count]
         return chosen if len(chosen) == count else None
 

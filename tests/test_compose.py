@@ -39,6 +39,19 @@ def check(case):
     return result
 
 
+def run_beside(schedule, c, y, values):
+    """Compile a GEMM's ``C`` and a graph's ``y`` placed beside it (``y`` written first), run
+    them on ``values``; returns the outputs, checked for errors and the predicted cycles."""
+    assert max(y.written.values()) < max(c.written.values())
+    schedule.output("C", c)
+    schedule.output("y", y)
+    kernel = schedule.compile()
+    result, regions = run(kernel.bind(values))
+    assert result.errors == 0
+    assert result.cycles == kernel.predicted_cycles
+    return kernel.unbind(regions)
+
+
 @pytest.mark.parametrize("preset_name", PRESETS)
 @pytest.mark.parametrize("kind", ["sum", "max"])
 def test_row_reductions(preset_name, kind):
@@ -295,18 +308,11 @@ def test_a_graph_with_wide_constants_runs_beside_a_per_channel_gemm():
     wide = (1 << 28) + 12345
     graph.output("y", graph.op(VectorOp.ADD, graph.input("x", DType.I32), wide))
     y = place_graph(schedule, graph)[0]["y"]
-    assert max(y.written.values()) < max(c.written.values())
-    schedule.output("C", c)
-    schedule.output("y", y)
-    kernel = schedule.compile()
     rng = np.random.default_rng(5)
     values = {"a": rng.integers(-128, 128, (m, k)), "b": rng.integers(-128, 128, (k, n)),
               "multiplier": rng.integers(1 << 30, 1 << 31, (1, n)),
               "shift": rng.integers(-12, -8, (1, n)), "x": rng.integers(-10**6, 10**6, (16, lanes))}
-    result, regions = run(kernel.bind(values))
-    assert result.errors == 0
-    assert result.cycles == kernel.predicted_cycles
-    outputs = kernel.unbind(regions)
+    outputs = run_beside(schedule, c, y, values)
     np.testing.assert_array_equal(outputs["C"], gemm_reference(
         values["a"], values["b"], None, values["multiplier"][0], values["shift"][0]))
     np.testing.assert_array_equal(outputs["y"], values["x"] + wide)
@@ -334,3 +340,31 @@ def test_a_rolled_back_schedule_is_as_before():
     first, second = once.compile(), again.compile()
     assert first.queues == second.queues
     assert first.predicted_cycles == second.predicted_cycles
+
+
+def test_a_graph_beside_a_gemm_writes_away_from_the_slices_it_streams():
+    """A graph placed while a GEMM streams its activations writes its results to other slices
+    of the hemisphere (where they can be read back while the GEMM runs), and both are
+    right."""
+    config = preset("default")
+    lanes = config.lanes
+    m, k, n = 64, 4 * lanes, 4 * lanes
+    schedule = Schedule(config)
+    c, _ = place_gemm(schedule, m, k, n, requantise=False)
+    streamed = {slice_index for tensor in schedule.inputs["a"]
+                for _, _, slice_index, _ in tensor.words}
+    mems = schedule.calendar.plan.mem_units
+    hemisphere = mems[min(streamed)].hemisphere
+    others = {i for i, unit in enumerate(mems) if unit.hemisphere is not hemisphere}
+    graph = Graph(shape=(16, lanes))
+    graph.output("y", graph.op(VectorOp.ADD, graph.input("x", DType.I32), 3))
+    y = place_graph(schedule, graph, avoid=others)[0]["y"]
+    written = {slice_index for _, _, slice_index, _ in y.words}
+    assert streamed and mems[min(written)].hemisphere is hemisphere
+    assert not written & streamed
+    rng = np.random.default_rng(6)
+    values = {"a": rng.integers(-128, 128, (m, k)), "b": rng.integers(-128, 128, (k, n)),
+              "x": rng.integers(-10**6, 10**6, (16, lanes))}
+    outputs = run_beside(schedule, c, y, values)
+    np.testing.assert_array_equal(outputs["C"], values["a"] @ values["b"])
+    np.testing.assert_array_equal(outputs["y"], values["x"] + 3)
