@@ -242,8 +242,8 @@ def softmax(schedule, scores, params, tables, *, causal=False, name="softmax"):
     total_value = b.graph.input("sum", I32)
     zeros = b.op(V.CLZ, total_value)
     b.graph.output("zeros", b.op(V.MOV, zeros, dtype=I8))          # 2..11
-    # The sum goes down to the shift through a MOV, not read again at a deeper level (which
-    # would split this graph too).
+    # The shift takes the sum through a MOV node rather than as a second read of the input:
+    # with the second read, MiniLM's 7-token layer found no slice for this graph's values.
     kept = b.op(V.MOV, total_value)
     b.graph.output("m", b.op(V.SHL, kept, b.op(V.SUB, zeros, 1)))
     normalised = b.place(schedule, {"sum": total}, beside=[e])

@@ -34,7 +34,7 @@ from isa.config import SUPERLANE
 from isa.formats import encode
 from isa.geometry import QueueKind
 from isa.opcodes import DType, MemReadOp, SwitchOp, VectorOp
-from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY
+from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY, arrival
 from .access import Write, place_write
 from .calendar import Transfer
 from .elementwise import place_graph
@@ -139,16 +139,15 @@ class _Transpose:
         write = None
         for target in targets:
             unit = self.plan.mem_units[target]
-            for back in range(self.config.streams):
-                returning = Transfer(away, [back], sxm.position, unit.position, cycle,
-                                     SXM_LATENCY)
-                if calendar.transfer_free(returning) and \
-                        calendar.queue_free(f"{unit.name}.wr", returning.arrival):
-                    calendar.reserve(returning)
-                    calendar.hold(f"{unit.name}.wr", returning.arrival)
-                    write = Write(out, out_vector, 0, returning.arrival, target, back, away)
-                    break
-            if write is not None:
+            written_back = arrival(cycle, SXM_LATENCY, sxm.position, unit.position)
+            if not calendar.queue_free(f"{unit.name}.wr", written_back):
+                continue
+            returning = calendar.free_group(away, 1, sxm.position, unit.position, cycle,
+                                            SXM_LATENCY)
+            if returning is not None:
+                calendar.hold(f"{unit.name}.wr", written_back)
+                write = Write(out, out_vector, 0, written_back, target, returning.streams[0],
+                              away)
                 break
         if write is None:
             return None
