@@ -266,13 +266,13 @@ class _GemmScheduler:
             raise ScheduleError(f"GEMM needs at least 12 streams per direction, the "
                                 f"configuration has {streams}")
         out_planes = self.out_dtype.bytes
-        # Per direction: emitted int32 rows of the units on the other side (4 streams),
-        # requantised rows to the MEM slices (out_planes), activations (1), weight rows (rest).
-        roles = {"result": list(range(0, 4)), "act": 4,
-                 "out": list(range(streams - 4, streams - 4 + out_planes))}
-        roles["weights"] = list(range(5, streams - 4 if out_planes > 1 else streams - 1))
-        if out_planes == 1:
-            roles["out"] = [streams - 1]
+        # Per direction: emitted int32 rows of the units on the other side (4 streams, in
+        # the other hemisphere only, so weight rows may share them in the unit's own),
+        # requantised rows to the MEM slices (the top out_planes), activations (1, below
+        # them), weight rows (the rest, from 0).
+        act = streams - out_planes - 1
+        roles = {"result": list(range(0, 4)), "act": act, "weights": list(range(act)),
+                 "out": list(range(act + 1, streams))}
         mems = self.plan.mem_units
         # Activations stream every cycle during the multiplies; take them all from the east
         # hemisphere, so the west one has cycles in which all its slices are free (an int32
@@ -473,29 +473,22 @@ class _GemmScheduler:
                 cycle += 1
                 continue
             if loads:
-                plane = loads[0]
-                bias = self.columns["bias"]
-                for slice_index in ([bias.location(j, plane)[0]] if id(bias) in self.placed
-                                    else unit.slices):
-                    read = self.read_into(slice_index, cycle, pos, unit.inward,
-                                          unit.weight_streams[0])
-                    if read is not None:
-                        planned.append(Read(self.columns["bias"], j, plane, read, slice_index,
-                                             unit.weight_streams[0], unit.inward))
-                        calendar.issue(unit.load, cycle, encode(
-                            QueueKind.MXM_LOAD, MatrixLoadOp.LB, row=plane,
-                            stream=unit.weight_streams[0], count=1, dir=unit.inward))
-                        loads.pop(0)
-                        break
+                count = self.load_bias_planes(unit, j, loads, cycle, planned)
+                if count:
+                    calendar.issue(unit.load, cycle, encode(
+                        QueueKind.MXM_LOAD, MatrixLoadOp.LB, row=loads[0],
+                        stream=unit.weight_streams[0], count=count, dir=unit.inward))
+                    loads = loads[count:]
                 cycle += 1
                 continue
             if self.b_external is not None:
-                count = self.load_tensor_rows(unit, i, j, rows_left, cycle, planned)
+                first = self.best_run(unit, i, j, rows_left, cycle, t - cycle)
+                count = self.load_tensor_rows(unit, i, j, rows_left[first:], cycle, planned)
                 if count:
                     calendar.issue(unit.load, cycle, encode(
-                        QueueKind.MXM_LOAD, MatrixLoadOp.LW, row=rows_left[0],
+                        QueueKind.MXM_LOAD, MatrixLoadOp.LW, row=rows_left[first],
                         stream=unit.weight_streams[0], count=count, dir=unit.inward))
-                    rows_left = rows_left[count:]
+                    rows_left = rows_left[:first] + rows_left[first + count:]
                 cycle += 1
                 continue
             # As many rows as free slices, on consecutive weight streams; the emptiest slices
@@ -538,14 +531,96 @@ class _GemmScheduler:
             self.reread.add(id(self.a_copies[unit.act_slice]))
         return self.a_copies[unit.act_slice]
 
+    def load_bias_planes(self, unit, j, planes, cycle, planned):
+        """Reserve the READs of N-tile ``j``'s next bias byte planes (``planes``, in order),
+        one per weight stream and each from a slice of its own, as many as are free in
+        ``cycle`` (one LB loads them all); returns how many."""
+        bias = self.columns["bias"]
+        count, used = 0, set()
+        while count < min(len(planes), len(unit.weight_streams)):
+            plane, stream = planes[count], unit.weight_streams[count]
+            slices = ([bias.location(j, plane)[0]] if id(bias) in self.placed
+                      else unit.slices)
+            read = None
+            for slice_index in slices:
+                if slice_index not in used:
+                    read = self.read_into(slice_index, cycle, unit.position, unit.inward,
+                                          stream)
+                    if read is not None:
+                        break
+            if read is None:
+                break
+            used.add(slice_index)
+            planned.append(Read(bias, j, plane, read, slice_index, stream, unit.inward))
+            count += 1
+        return count
+
+    def best_run(self, unit, i, j, rows_left, cycle, cycles_left):
+        """The index in ``rows_left`` of the first row of the weight rows of tile (``i``,
+        ``j``) to load in ``cycle``, ``cycles_left`` cycles before the tile's first MM: the
+        rows an LW loads are consecutive, each from the slice it lies in, so a slice busy in
+        this cycle (an activation read) cuts a run short. From the first row left, unless
+        the loads are short of cycles and a run from elsewhere leaves fewer cycles of loads
+        (each run of rows left takes at least ``ceil(length / rows per cycle)`` cycles), then
+        the longest. Reserves nothing."""
+        lanes, b = self.lanes, self.b_external
+        width = min(len(unit.weight_streams), len(unit.own))
+        if (i + 1) * lanes > b.rows:
+            return 0                    # zero rows pad this K-tile: from the first, as ever
+        free = {}
+
+        def run_from(index):
+            """How many rows from ``rows_left[index]`` on could load together."""
+            count = 0
+            while (count < width and index + count < len(rows_left) and
+                   rows_left[index + count] == rows_left[index] + count):
+                slice_index = b.location((i * lanes + rows_left[index + count]) * self.nt + j,
+                                         0)[0]
+                key = (slice_index, count)
+                if key not in free:
+                    free[key] = self.calendar.plan_read(
+                        slice_index, unit.position, cycle, unit.inward,
+                        unit.weight_streams[count]) is not None
+                if not free[key]:
+                    break
+                count += 1
+            return count
+
+        def pieces(rows):
+            """Cycles the runs of ``rows`` take at least."""
+            total, length = 0, 0
+            for k, row in enumerate(rows):
+                if k and row != rows[k - 1] + 1:
+                    total += -(-length // width)
+                    length = 0
+                length += 1
+            return total + -(-length // width)
+
+        if cycles_left > pieces(rows_left) + 1:
+            return 0                    # time to spare: the search would not change much
+        fragment = next((k for k in range(1, len(rows_left))
+                         if rows_left[k] != rows_left[k - 1] + 1), len(rows_left))
+        if run_from(0) == min(width, fragment):
+            return 0
+        best, best_key = 0, None
+        for index in range(len(rows_left)):
+            count = run_from(index)
+            if not count:
+                continue
+            key = (pieces(rows_left[:index] + rows_left[index + count:]), -count, index)
+            if best_key is None or key < best_key:
+                best, best_key = index, key
+        return best
+
     def load_tensor_rows(self, unit, i, j, rows_left, cycle, planned):
         """Reserve the READs of the next weight rows of tile (``i``, ``j``) from B, a tensor
-        an earlier kernel wrote: consecutive rows, each from the slice it lies in (the zero
-        rows padding the last K-tile from the emptiest free ones), as many as are free in
-        ``cycle``; returns how many."""
+        an earlier kernel wrote: consecutive rows from ``rows_left[0]``, each from the slice
+        it lies in (the zero rows padding the last K-tile from the emptiest free ones), as
+        many as are free in ``cycle``; returns how many."""
         lanes, b = self.lanes, self.b_external
         count, used = 0, set()
-        while count < min(len(rows_left), len(unit.weight_streams)):
+        while (count < min(len(rows_left), len(unit.weight_streams)) and
+               rows_left[count] == rows_left[0] + count):
             row = i * lanes + rows_left[count]
             stream = unit.weight_streams[count]
             if row < b.rows:

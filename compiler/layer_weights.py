@@ -61,10 +61,13 @@ def _per_channel(requant, width):
             np.broadcast_to(requant.shift, (width,)))
 
 
-def _columns(residency, name, bias=None, requant=None):
+def _columns(residency, name, bias=None, requant=None, *, gemm_bias=False):
+    """The per-column tensors of ``name``; ``gemm_bias``: the bias is loaded by the GEMM's
+    matrix units (laid out by the unit that reads each column tile), else read by a graph."""
     columns = {}
     if bias is not None:
-        columns["bias"] = residency.vector(f"{name}.bias", bias)
+        place = residency.bias if gemm_bias else residency.vector
+        columns["bias"] = place(f"{name}.bias", bias)
     if requant is not None:
         multiplier, shift = requant
         columns["multiplier"] = residency.vector(f"{name}.multiplier", multiplier)
@@ -83,7 +86,7 @@ def place_layer_weights(residency, params, *, prefix=""):
     def projection(name, weight, bias, requant, n):
         return Projection(residency.weights(f"{prefix}{name}.weight", weight),
                           _columns(residency, f"{prefix}{name}", bias,
-                                   _per_channel(requant, n)))
+                                   _per_channel(requant, n), gemm_bias=True))
 
     stacked = [_per_channel(r, width) for r in (params.query_out, params.key_out,
                                                 params.value_out)]

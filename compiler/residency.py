@@ -100,6 +100,28 @@ class Residency:
         values = np.asarray(values, dtype=np.int64).reshape(1, -1)
         return self._planar(name, values.shape, dtype, values)
 
+    def bias(self, name, values, units=None):
+        """A GEMM's int32 ``1 x n`` bias, read by matrix ``units`` as :meth:`weights` deals
+        them: column tile ``j``'s four planes in four slices of the hemisphere of the unit
+        that loads it (the emptiest), so that the unit loads them in one cycle from slices
+        the other unit's weight rows do not keep busy."""
+        values = np.asarray(values, dtype=np.int64).reshape(1, -1)
+        tensor = Tensor(name, DType.I32, values.shape, self.config.lanes)
+        owners = self._owners(units, False)
+        groups = {}
+        for tile in range(tensor.tiles):
+            groups.setdefault(tuple(owners(tile)), []).append(tile)
+        for slices, tiles in groups.items():
+            chosen = sorted(slices, key=lambda i: (self.sram.used(i), i))[:DType.I32.bytes]
+            if len(chosen) < DType.I32.bytes:
+                raise ScheduleError(f"an int32 bias needs {DType.I32.bytes} MEM slices in a "
+                                    f"hemisphere")
+            for plane, slice_index in enumerate(chosen):
+                base = self.sram.allocate(slice_index, len(tiles))
+                for k, tile in enumerate(tiles):
+                    tensor.place(tile, plane, slice_index, base + k)
+        return self._add(tensor, values)
+
     def matrix(self, name, values, dtype):
         """A ``rows x cols`` matrix of ``dtype`` (position embeddings), plane ``b`` in
         consecutive words of the emptiest slice of a hemisphere."""

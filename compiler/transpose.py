@@ -34,11 +34,12 @@ from isa.config import SUPERLANE
 from isa.formats import encode
 from isa.geometry import QueueKind
 from isa.opcodes import DType, MemReadOp, SwitchOp, VectorOp
-from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY, arrival
+from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY
 from .access import Write, place_write
 from .calendar import Transfer
 from .elementwise import place_graph
 from .graph import Graph
+from .switch import place_switch_op
 from .queues import ScheduleError
 from .tensors import Tensor
 
@@ -86,79 +87,11 @@ class _Transpose:
                          (x.rows, (self.superlanes - 1) * self.lanes), self.lanes)
         for row in range(x.rows):
             for k in range(1, self.superlanes):
-                self.place_rotation(x, x.vector(row, 0), rotated, rotated.vector(row, k - 1),
-                                    SUPERLANE * k)
+                # ROT moves lane l + amount to l: by lanes - 16 k, 16 k lanes up.
+                place_switch_op(self.schedule, x, x.vector(row, 0), rotated,
+                                rotated.vector(row, k - 1), SwitchOp.ROT,
+                                (self.lanes - SUPERLANE * k) % self.lanes, start=self.start)
         return found + [(rotated, k) for k in range(self.superlanes - 1)]
-
-    def place_rotation(self, x, vector, out, out_vector, amount):
-        """Vector ``out_vector`` of ``out`` := vector ``vector`` of ``x`` rotated ``amount``
-        lanes up (``out[l] = x[l - amount]``): read, rotated by the switch unit at the end of
-        its hemisphere (``ROT``) and written by a slice as it comes back, at the first cycle
-        all are free. The matrix units stay free for the GEMMs around the transpose."""
-        slice_index = x.location(vector, 0)[0]
-        hemisphere = self.plan.mem_units[slice_index].hemisphere
-        sxm = next((u for u in self.plan.sxm_units if u.hemisphere is hemisphere), None)
-        if sxm is None:
-            raise ScheduleError(f"rotating rows of {x.name!r} needs a switch unit in the "
-                                f"{hemisphere.name.lower()} hemisphere")
-        cycle = max(self.start, self.calendar.earliest_arrival(x, vector, sxm.position))
-        for _ in range(_ATTEMPTS):
-            mark = self.calendar.checkpoint()
-            write = self.try_rotation(x, vector, slice_index, out, out_vector, amount, sxm,
-                                      cycle)
-            if write is not None:
-                place_write(self.calendar, write)
-                return
-            self.calendar.rollback(mark)
-            cycle += 1
-        raise ScheduleError(f"could not place a rotation of {x.name!r} in {_ATTEMPTS} cycles")
-
-    def try_rotation(self, x, vector, slice_index, out, out_vector, amount, sxm, cycle):
-        """Reserve one rotation with its ``ROT`` in ``cycle``; returns the planned write, or
-        ``None`` at the first resource taken (the caller rolls back)."""
-        calendar = self.calendar
-        queue = f"{sxm.name}.sxm"
-        if not calendar.queue_free(queue, cycle):
-            return None
-        toward_sxm = sxm.hemisphere.away_from_centre
-        written = x.written.get((vector, 0))
-        for stream in range(self.config.streams):
-            plan = calendar.plan_read(slice_index, sxm.position, cycle, toward_sxm, stream)
-            if plan is not None:
-                break
-        else:
-            return None
-        read, transfer = plan
-        if written is not None and read < written + MEM_WRITE_TO_READ:
-            return None
-        calendar.reserve(transfer)
-        away = toward_sxm.opposite
-        targets = sorted((i for i, u in enumerate(self.plan.mem_units)
-                          if u.hemisphere is sxm.hemisphere),
-                         key=lambda i: (calendar.sram.used(i), i))
-        write = None
-        for target in targets:
-            unit = self.plan.mem_units[target]
-            written_back = arrival(cycle, SXM_LATENCY, sxm.position, unit.position)
-            if not calendar.queue_free(f"{unit.name}.wr", written_back):
-                continue
-            returning = calendar.free_group(away, 1, sxm.position, unit.position, cycle,
-                                            SXM_LATENCY)
-            if returning is not None:
-                calendar.hold(f"{unit.name}.wr", written_back)
-                write = Write(out, out_vector, 0, written_back, target, returning.streams[0],
-                              away)
-                break
-        if write is None:
-            return None
-        address = x.location(vector, 0)[1]
-        calendar.issue(f"{self.plan.mem_units[slice_index].name}.rd", read, encode(
-            QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=stream, dir=toward_sxm))
-        x.read(read)
-        calendar.issue(queue, cycle, encode(
-            QueueKind.SXM, SwitchOp.ROT, src=stream, src_dir=toward_sxm, dst=write.stream,
-            dst_dir=away, dtype=DType.I8, amount=(self.lanes - amount) % self.lanes))
-        return write
 
     def arranged(self, tile):
         """The inputs of column tile ``tile``'s transposes, row ``16 (S t + sigma) + i`` for
