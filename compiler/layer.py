@@ -38,7 +38,7 @@ from isa.config import MAX_WORDS
 from isa.opcodes import DType
 from . import lowering
 from .gemm import place_gemm
-from .kv_cache import store_rows
+from .kv_cache import append_key, store_key_columns, store_rows
 from .layer_weights import head_columns, place_layer_weights, place_tables
 from .queues import ScheduleError
 from .residency import Residency
@@ -122,12 +122,14 @@ def _activation_gemm(schedule, a, b, *, columns=None, units=None, prefix):
 
 
 def place_attention(schedule, qkv, params, tables, weights, *, causal=False, prefix="",
-                    keys=None, values=None):
+                    key_columns=None, values=None, on_key_columns=None):
     """Multi-head attention of :func:`golden.transformer.layers._attend` over ``qkv``
     (``tokens x 3 H`` int8, each head's query, key and value tiles side by side:
     :func:`~compiler.layer_weights.head_columns`); returns the int8 context
-    (``tokens x H``). ``keys(h)`` and ``values(h)`` give head ``h``'s int8 keys and values
-    (``keys x head width``) when they are not ``qkv``'s (a decoder's cache).
+    (``tokens x H``). ``key_columns(h)`` and ``values(h)`` give head ``h``'s int8 transposed
+    keys (``head width x keys``) and values (``keys x head width``) when they are not made
+    from ``qkv`` (a decoder's cache); ``on_key_columns(h, kT)`` is called with each head's
+    keys transposed from ``qkv`` (a prompt stores them in its cache).
 
     The heads are placed stage by stage (every head's ``K^T``, then every head's scores, ...),
     head ``h``'s GEMMs on matrix unit ``h mod units``: the placement is greedy, so a head's
@@ -142,19 +144,23 @@ def place_attention(schedule, qkv, params, tables, weights, *, causal=False, pre
     def tiles(h, part):
         return range((3 * h + part) * per_head, (3 * h + part + 1) * per_head)
 
-    if keys is None:
-        def keys(h):
-            return qkv.view(f"{name(h)}k", tiles=tiles(h, 1))
     if values is None:
         def values(h):
             return qkv.view(f"{name(h)}v", tiles=tiles(h, 2))
-    transposed = [place_transpose(schedule, keys(h), name=f"{name(h)}kT") for h in heads]
+    if key_columns is None:
+        transposed = [place_transpose(schedule, qkv.view(f"{name(h)}k", tiles=tiles(h, 1)),
+                                      name=f"{name(h)}kT") for h in heads]
+    else:
+        transposed = [key_columns(h) for h in heads]
     scores = []
     for h in heads:
         q = qkv.view(f"{name(h)}q", tiles=tiles(h, 0))
         scores.append(_activation_gemm(schedule, q, transposed[h], units=[h % units],
                                        prefix=f"{name(h)}scores."))
-        schedule.release(transposed[h])
+        if key_columns is None:
+            if on_key_columns is not None:
+                on_key_columns(h, transposed[h])
+            schedule.release(transposed[h])
     probabilities = []
     for h in heads:
         probabilities.append(lowering.softmax(schedule, scores[h], params.softmax, tables,
@@ -197,11 +203,11 @@ def place_encoder_layer(schedule, x, params, tables, weights, *, causal=False, p
     qkv = place_linear(schedule, x8, weights.qkv, prefix=f"{prefix}qkv.")
     for copy in x8:
         schedule.release(copy)
-    keys = values = None
+    cached = {}
     if cache is not None:
-        keys, values = _append_to_cache(schedule, qkv, params, cache, position, prefix)
+        cached = _append_to_cache(schedule, qkv, params, cache, position, prefix)
     context = place_attention(schedule, qkv, params, tables, weights, causal=causal,
-                              prefix=prefix, keys=keys, values=values)
+                              prefix=prefix, **cached)
     schedule.release(qkv)
     # The GEMMs below requantise their accumulators to int32 at the sum's scale on the way
     # out (the REQ of residual_add's or gelu's first step), where the VXM has an ALU free.
@@ -271,26 +277,29 @@ def _gelu_by_columns(schedule, hidden, params, tables, units, prefix):
 
 def _append_to_cache(schedule, qkv, params, cache, position, prefix):
     """Store the tokens' keys and values (from ``qkv``) in ``cache`` at ``position``;
-    returns ``keys(h)`` and ``values(h)``, head ``h``'s cached rows up to the last token (for
-    a prompt, its own keys and values in ``qkv``: the attention need not wait for the
-    copies)."""
+    returns :func:`place_attention`'s arguments for them: for a prompt, a hook storing the
+    keys its attention transposes (which reads its own keys and values from ``qkv``, not
+    waiting for the copies); for a later token, each head's cached transposed keys and values
+    up to the token."""
     _, per_head = head_columns(params, qkv.lanes)
     heads = range(params.heads)
-    stored = {}
-    for part, name in ((1, "keys"), (2, "values")):
-        rows = Tensor.concatenate(f"{prefix}new_{name}", [
-            qkv.view(f"{prefix}head{h}.new_{name}",
-                     tiles=range((3 * h + part) * per_head, (3 * h + part + 1) * per_head))
-            for h in heads])
-        stored[name] = store_rows(schedule, rows, getattr(cache, name), position,
-                                  name=f"{prefix}cache.{name}")
-    if position == 0:
-        return None, None
+    width = per_head * qkv.lanes
 
-    def head(name):
-        return lambda h: stored[name].view(f"{prefix}head{h}.cached_{name}",
-                                           tiles=range(h * per_head, (h + 1) * per_head))
-    return head("keys"), head("values")
+    def part(h, part, name):
+        return qkv.view(f"{prefix}head{h}.new_{name}",
+                        tiles=range((3 * h + part) * per_head, (3 * h + part + 1) * per_head))
+
+    rows = Tensor.concatenate(f"{prefix}new_values", [part(h, 2, "values") for h in heads])
+    values = store_rows(schedule, rows, cache.values, position, name=f"{prefix}cache.values")
+    if position == 0:
+        def store(h, kT):
+            store_key_columns(schedule, kT, cache, h * width, name=f"{prefix}cache.keys{h}")
+        return {"on_key_columns": store}
+    key_columns = [append_key(schedule, part(h, 1, "keys"), cache, h * width, position,
+                              name=f"{prefix}cache.keys{h}") for h in heads]
+    return {"key_columns": lambda h: key_columns[h],
+            "values": lambda h: values.view(f"{prefix}head{h}.cached_values",
+                                            tiles=range(h * per_head, (h + 1) * per_head))}
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""Row reductions: the sum or the maximum of every row of a tensor, across lanes, on the VXM
-and an SXM.
+"""Row reductions: the sum, the maximum or the minimum of every row of a tensor, across
+lanes, on the VXM and an SXM.
 
 For each row, one ALU (``x``) combines the row's vectors as they arrive from SRAM (a second ALU
 widens narrower types to int32 first), then reduces across lanes with a rotate tree: ``x``
@@ -27,7 +27,7 @@ from .tensors import Tensor
 __all__ = ["REDUCTIONS", "place_row_reduction"]
 
 #: The combining operation of each reduction.
-REDUCTIONS = {"sum": VectorOp.ADD, "max": VectorOp.MAX}
+REDUCTIONS = {"sum": VectorOp.ADD, "max": VectorOp.MAX, "min": VectorOp.MIN}
 #: Cycles a row may be delayed before the kernel gives up.
 _ATTEMPTS = 100_000
 #: Scratch words per MEM slice for partial results on their way round the tree: a word
@@ -351,13 +351,14 @@ class _RowReduction:
 
 
 def place_row_reduction(schedule, tensor, kind, *, start=0, name=None, padded=False, avoid=()):
-    """Place the ``kind`` (``"sum"``: wrapping int32, or ``"max"``) of every row of ``tensor``
-    on ``schedule`` from cycle ``start``.
+    """Place the ``kind`` (``"sum"``: wrapping int32, ``"max"`` or ``"min"``) of every row of
+    ``tensor`` on ``schedule`` from cycle ``start``.
 
     ``tensor`` is ``rows x cols`` of any element type. Every lane of a row's vectors is
     reduced, so ``cols`` must be a multiple of the lane count, or (``padded``) the lanes past
     the last column must hold the reduction's identity (0 for a sum, the type's minimum for a
-    maximum). The lane count must be a power of two. Returns a ``rows x lanes`` int32 tensor
-    whose row ``r`` holds row ``r``'s reduction in every lane, in slices outside ``avoid``.
+    maximum, its maximum for a minimum). The lane count must be a power of two. Returns a
+    ``rows x lanes`` int32 tensor whose row ``r`` holds row ``r``'s reduction in every lane,
+    in slices outside ``avoid``.
     """
     return _RowReduction(schedule, tensor, kind, start, name, padded, avoid).place()

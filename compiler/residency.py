@@ -15,8 +15,8 @@ Layouts follow how the kernels read:
   loads up to one row per slice per cycle;
 - a per-channel vector (a bias, a multiplier, a shift) has its four byte planes in four slices
   of one hemisphere, read together into a constant register;
-- a cache (keys or values a decoder appends to) spreads its rows over the slices of one
-  hemisphere.
+- a cache (the values a decoder appends rows to, the transposed keys it appends columns to)
+  spreads its vectors over the slices of one hemisphere.
 """
 
 import numpy as np
@@ -145,11 +145,11 @@ class Residency:
             raise ValueError(f"table {name!r} must have {LUT_ENTRIES} entries")
         return self.vector(f"table.{name}", values[None, :])
 
-    def cache(self, name, capacity, cols, hemisphere):
-        """An int8 ``capacity x cols`` tensor without initial values (a KV cache that programs
+    def cache(self, name, rows, cols, hemisphere):
+        """An int8 ``rows x cols`` tensor without initial values (a KV cache that programs
         write), its vectors spread over the slices of ``hemisphere`` (a kernel that reads it
         together with another tensor finds the other hemisphere's slices free)."""
-        tensor = Tensor(name, DType.I8, (capacity, cols), self.config.lanes)
+        tensor = Tensor(name, DType.I8, (rows, cols), self.config.lanes)
         slices = self.sram.hemispheres()[hemisphere]
         return self._add(self._spread(tensor, lambda tile: slices), None)
 

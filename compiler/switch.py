@@ -20,11 +20,13 @@ __all__ = ["place_switch_op"]
 _ATTEMPTS = 100_000
 
 
-def place_switch_op(schedule, x, vector, out, out_vector, op, amount, *, start=0):
+def place_switch_op(schedule, x, vector, out, out_vector, op, amount, *, start=0,
+                    targets=None):
     """Vector ``out_vector`` of ``out`` := switch operation ``op`` (int8, ``amount`` as
     encoded) of vector ``vector`` of the int8 tensor ``x``: read, moved by the switch unit at
-    the end of its hemisphere and written by a slice of that hemisphere as it comes back, at
-    the first cycle from ``start`` at which all are free."""
+    the end of its hemisphere and written as it comes back, at the first cycle from
+    ``start`` at which all are free, by one of the slices ``targets`` (by default those of
+    the switch unit's hemisphere; a slice of the other one is reached across the VXM)."""
     calendar = schedule.calendar
     plan = calendar.plan
     slice_index = x.location(vector, 0)[0]
@@ -33,10 +35,13 @@ def place_switch_op(schedule, x, vector, out, out_vector, op, amount, *, start=0
     if sxm is None:
         raise ScheduleError(f"moving lanes of {x.name!r} needs a switch unit in the "
                             f"{hemisphere.name.lower()} hemisphere")
+    if targets is None:
+        targets = [i for i, u in enumerate(plan.mem_units) if u.hemisphere is hemisphere]
     cycle = max(start, calendar.earliest_arrival(x, vector, sxm.position))
     for _ in range(_ATTEMPTS):
         mark = calendar.checkpoint()
-        write = _try(schedule, x, vector, slice_index, out, out_vector, op, amount, sxm, cycle)
+        write = _try(schedule, x, vector, slice_index, out, out_vector, op, amount, sxm, cycle,
+                     targets)
         if write is not None:
             place_write(calendar, write)
             return
@@ -45,7 +50,7 @@ def place_switch_op(schedule, x, vector, out, out_vector, op, amount, *, start=0
     raise ScheduleError(f"could not place a {op.name} of {x.name!r} in {_ATTEMPTS} cycles")
 
 
-def _try(schedule, x, vector, slice_index, out, out_vector, op, amount, sxm, cycle):
+def _try(schedule, x, vector, slice_index, out, out_vector, op, amount, sxm, cycle, targets):
     """Reserve the operation with its switch instruction in ``cycle``; returns the planned
     write, or ``None`` at the first resource taken (the caller rolls back)."""
     calendar = schedule.calendar
@@ -66,11 +71,8 @@ def _try(schedule, x, vector, slice_index, out, out_vector, op, amount, sxm, cyc
         return None
     calendar.reserve(transfer)
     away = toward_sxm.opposite
-    targets = sorted((i for i, u in enumerate(plan.mem_units)
-                      if u.hemisphere is sxm.hemisphere),
-                     key=lambda i: (calendar.sram.used(i), i))
     write = None
-    for target in targets:
+    for target in sorted(targets, key=lambda i: (calendar.sram.used(i), i)):
         unit = plan.mem_units[target]
         written_back = arrival(cycle, SXM_LATENCY, sxm.position, unit.position)
         if not calendar.queue_free(f"{unit.name}.wr", written_back):

@@ -114,14 +114,21 @@ class Tensor:
 
     # ---- Views. ----
 
-    def view(self, name, rows=None, tiles=None):
+    def view(self, name, rows=None, tiles=None, cols=None):
         """A tensor of some of this one's ``rows`` and column ``tiles`` (lists of indexes, all
-        by default), in that order, sharing its words."""
+        by default), in that order, sharing its words; ``cols``: fewer columns than the tiles
+        hold (the lanes of the last tile past them are not the view's)."""
         rows = range(self.stored_rows) if rows is None else list(rows)
         tiles = range(self.tiles) if tiles is None else list(tiles)
-        cols = sum(min(self.lanes, self.cols - t * self.lanes) for t in tiles)
-        if tiles and tiles[-1] != self.tiles - 1 and cols < len(tiles) * self.lanes:
+        whole = sum(min(self.lanes, self.cols - t * self.lanes) for t in tiles)
+        if tiles and tiles[-1] != self.tiles - 1 and whole < len(tiles) * self.lanes:
             raise ValueError("a view's column tiles must be whole but for its last")
+        if cols is None:
+            cols = whole
+        elif not (len(tiles) - 1) * self.lanes < cols <= whole:
+            raise ValueError(f"a view of {len(tiles)} column tiles has more than "
+                             f"{(len(tiles) - 1) * self.lanes} and at most {whole} columns, "
+                             f"not {cols}")
         view = Tensor(name, self.dtype, (len(rows), cols), self.lanes)
         view.bases = (self,)
         self._share(view, [(row, tile) for row in rows for tile in tiles])

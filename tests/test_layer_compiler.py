@@ -52,6 +52,17 @@ def test_decoder_prompt_then_tokens_with_a_resident_cache():
     assert_all_ok(run_models(CONFIG, runs, rtl=False))
 
 
+def test_decoder_keys_cross_a_column_tile():
+    """The cache keeps the keys transposed (a token's key is a column): tokens 30 and 31
+    append to the tile the prompt wrote, token 32 starts the next tile of 32 lanes and
+    token 33 appends to the one token 32 started."""
+    params = integer_only_layer(4, **GEOMETRY)
+    x = integer_sequence(5, 34, width=GEOMETRY["width"])
+    runs = decoder_runs(CONFIG, params, TABLES, x, prompt=30, capacity=40)
+    assert [run.name for run in runs[1:]] == [f"decoder.step{p}" for p in (30, 31, 32, 33)]
+    assert_all_ok(run_models(CONFIG, runs, rtl=False))
+
+
 @pytest.mark.parametrize("tokens", [[7], [3, 14, 15, 9, 2, 6]])
 def test_whole_encoder_gives_the_sentence_embedding(tokens):
     _, encoder = small_integer_model(0, **GEOMETRY)
