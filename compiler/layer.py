@@ -9,7 +9,7 @@ softmax runs while the next head's scores multiply)::
     x8   = requantize(x)                                  elementwise
     qkv  = GEMM(x8, [Wq Wk Wv]) + bias, REQ per channel   one GEMM, N = 3 H
     per head h:
-      kT = transpose(k_h)                                 MXM rotation, VXM select, SXM TRANS
+      kT = transpose(k_h)                                 SXM rotation, VXM select, SXM TRANS
       s  = GEMM(q_h, kT)                                  int32 scores
       p  = softmax(s)                                     elementwise + row reductions
       c_h = GEMM(p, v_h), REQ per channel                 int8 context
@@ -23,8 +23,9 @@ The weights, biases and per-channel constants are resident
 (:mod:`compiler.residency`, laid out by :mod:`compiler.layer_weights`): placed once, loaded by
 the host once, read where they lie by every program compiled against them. Activations are
 allocated as kernels write them and released after their last read, so later kernels reuse
-the words. With a KV cache (:mod:`compiler.kv_cache`), the keys and values are also stored
-there and attention reads the cached ones (:mod:`compiler.decoder`).
+the words. With a KV cache (:mod:`compiler.kv_cache`), the keys (transposed) and values are
+also stored there, and a later token's attention reads the cached ones without transposing
+(:mod:`compiler.decoder`).
 
 Heads must be whole vectors (the head width a multiple of the lane count): a head is a view of
 the Q/K/V tensor's column tiles.
