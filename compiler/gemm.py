@@ -32,7 +32,7 @@ import numpy as np
 
 from isa.formats import Operand, encode, fits_immediate
 from isa.geometry import Hemisphere, QueueKind
-from isa.opcodes import DType, MatrixLoadOp, MatrixOp, VectorOp
+from isa.opcodes import DType, MatrixOp, VectorOp
 from isa.timing import MEM_WRITE_TO_READ, VXM_LATENCY, arrival, mxm_latency
 from .access import Read, Write, place_read, place_write
 from .calendar import Transfer
@@ -40,6 +40,7 @@ from .constants import place_wide_constant
 from .queues import ScheduleError
 from .schedule import Kernel, Schedule
 from .tensors import Tensor
+from .weight_loads import place_tile_loads
 
 __all__ = ["GemmKernel", "place_gemm", "compile_gemm", "ScheduleError"]
 
@@ -442,7 +443,6 @@ class _GemmScheduler:
         """Reserve tile (mb, j, i) with its first MM at cycle ``t``; returns the planned SRAM
         placements, or ``None`` if some resource is busy (the caller rolls back)."""
         calendar = self.calendar
-        lanes = self.lanes
         planned = []
         self.claimed = {}
         pos = unit.position
@@ -465,54 +465,7 @@ class _GemmScheduler:
                 emit=int(i == unit.k_order[-1]),
                 install=int(m == 0), out_stream=unit.result_streams[0], out_dir=unit.outward))
         # 2. Loads in [window_start, t): bias planes (first K-tile), then weight rows.
-        loads = list(range(4)) if i == unit.k_order[0] and self.has_bias else []
-        rows_left = list(range(lanes))
-        cycle = window_start
-        while (loads or rows_left) and cycle < t:
-            if not calendar.queue_free(unit.load, cycle):
-                cycle += 1
-                continue
-            if loads:
-                count = self.load_bias_planes(unit, j, loads, cycle, planned)
-                if count:
-                    calendar.issue(unit.load, cycle, encode(
-                        QueueKind.MXM_LOAD, MatrixLoadOp.LB, row=loads[0],
-                        stream=unit.weight_streams[0], count=count, dir=unit.inward))
-                    loads = loads[count:]
-                cycle += 1
-                continue
-            if self.b_external is not None:
-                first = self.best_run(unit, i, j, rows_left, cycle, t - cycle)
-                count = self.load_tensor_rows(unit, i, j, rows_left[first:], cycle, planned)
-                if count:
-                    calendar.issue(unit.load, cycle, encode(
-                        QueueKind.MXM_LOAD, MatrixLoadOp.LW, row=rows_left[first],
-                        stream=unit.weight_streams[0], count=count, dir=unit.inward))
-                    rows_left = rows_left[:first] + rows_left[first + count:]
-                cycle += 1
-                continue
-            # As many rows as free slices, on consecutive weight streams; the emptiest slices
-            # first (own hemisphere before the other), so SRAM fills evenly.
-            chosen = []
-            for slice_index in self.by_fill(unit):
-                if len(chosen) == min(len(rows_left), len(unit.weight_streams)):
-                    break
-                stream = unit.weight_streams[len(chosen)]
-                read = self.read_into(slice_index, cycle, pos, unit.inward, stream)
-                if read is not None:
-                    chosen.append((slice_index, stream, read))
-                    self.claimed[slice_index] = self.claimed.get(slice_index, 0) + 1
-            if chosen:
-                for q, (slice_index, stream, read) in enumerate(chosen):
-                    row = i * lanes + rows_left[q]
-                    planned.append(Read(self.b, row * self.nt + j, 0, read, slice_index,
-                                         stream, unit.inward))
-                calendar.issue(unit.load, cycle, encode(
-                    QueueKind.MXM_LOAD, MatrixLoadOp.LW, row=rows_left[0],
-                    stream=unit.weight_streams[0], count=len(chosen), dir=unit.inward))
-                rows_left = rows_left[len(chosen):]
-            cycle += 1
-        if loads or rows_left:
+        if not place_tile_loads(self, unit, i, j, window_start, t, planned):
             return None
         # 3. Emits: requantise in the VXM, write to a MEM slice.
         if i == unit.k_order[-1]:
@@ -530,119 +483,6 @@ class _GemmScheduler:
                 f"{self.prefix}a", DType.I8, (self.m, self.k), self.lanes))
             self.reread.add(id(self.a_copies[unit.act_slice]))
         return self.a_copies[unit.act_slice]
-
-    def load_bias_planes(self, unit, j, planes, cycle, planned):
-        """Reserve the READs of N-tile ``j``'s next bias byte planes (``planes``, in order),
-        one per weight stream and each from a slice of its own, as many as are free in
-        ``cycle`` (one LB loads them all); returns how many."""
-        bias = self.columns["bias"]
-        count, used = 0, set()
-        while count < min(len(planes), len(unit.weight_streams)):
-            plane, stream = planes[count], unit.weight_streams[count]
-            slices = ([bias.location(j, plane)[0]] if id(bias) in self.placed
-                      else unit.slices)
-            read = None
-            for slice_index in slices:
-                if slice_index not in used:
-                    read = self.read_into(slice_index, cycle, unit.position, unit.inward,
-                                          stream)
-                    if read is not None:
-                        break
-            if read is None:
-                break
-            used.add(slice_index)
-            planned.append(Read(bias, j, plane, read, slice_index, stream, unit.inward))
-            count += 1
-        return count
-
-    def best_run(self, unit, i, j, rows_left, cycle, cycles_left):
-        """The index in ``rows_left`` of the first row of the weight rows of tile (``i``,
-        ``j``) to load in ``cycle``, ``cycles_left`` cycles before the tile's first MM: the
-        rows an LW loads are consecutive, each from the slice it lies in, so a slice busy in
-        this cycle (an activation read) cuts a run short. From the first row left, unless
-        the loads are short of cycles and a run from elsewhere leaves fewer cycles of loads
-        (each run of rows left takes at least ``ceil(length / rows per cycle)`` cycles), then
-        the longest. Reserves nothing."""
-        lanes, b = self.lanes, self.b_external
-        width = min(len(unit.weight_streams), len(unit.own))
-        if (i + 1) * lanes > b.rows:
-            return 0                    # zero rows pad this K-tile: from the first, as ever
-        free = {}
-
-        def run_from(index):
-            """How many rows from ``rows_left[index]`` on could load together."""
-            count = 0
-            while (count < width and index + count < len(rows_left) and
-                   rows_left[index + count] == rows_left[index] + count):
-                slice_index = b.location((i * lanes + rows_left[index + count]) * self.nt + j,
-                                         0)[0]
-                key = (slice_index, count)
-                if key not in free:
-                    free[key] = self.calendar.plan_read(
-                        slice_index, unit.position, cycle, unit.inward,
-                        unit.weight_streams[count]) is not None
-                if not free[key]:
-                    break
-                count += 1
-            return count
-
-        def pieces(rows):
-            """Cycles the runs of ``rows`` take at least."""
-            total, length = 0, 0
-            for k, row in enumerate(rows):
-                if k and row != rows[k - 1] + 1:
-                    total += -(-length // width)
-                    length = 0
-                length += 1
-            return total + -(-length // width)
-
-        if cycles_left > pieces(rows_left) + 1:
-            return 0                    # time to spare: the search would not change much
-        fragment = next((k for k in range(1, len(rows_left))
-                         if rows_left[k] != rows_left[k - 1] + 1), len(rows_left))
-        if run_from(0) == min(width, fragment):
-            return 0
-        best, best_key = 0, None
-        for index in range(len(rows_left)):
-            count = run_from(index)
-            if not count:
-                continue
-            key = (pieces(rows_left[:index] + rows_left[index + count:]), -count, index)
-            if best_key is None or key < best_key:
-                best, best_key = index, key
-        return best
-
-    def load_tensor_rows(self, unit, i, j, rows_left, cycle, planned):
-        """Reserve the READs of the next weight rows of tile (``i``, ``j``) from B, a tensor
-        an earlier kernel wrote: consecutive rows from ``rows_left[0]``, each from the slice
-        it lies in (the zero rows padding the last K-tile from the emptiest free ones), as
-        many as are free in ``cycle``; returns how many."""
-        lanes, b = self.lanes, self.b_external
-        count, used = 0, set()
-        while (count < min(len(rows_left), len(unit.weight_streams)) and
-               rows_left[count] == rows_left[0] + count):
-            row = i * lanes + rows_left[count]
-            stream = unit.weight_streams[count]
-            if row < b.rows:
-                tensor, vector = b, row * self.nt + j
-                slices = [b.location(vector, 0)[0]]
-            else:
-                tensor, vector = self.b, (row - b.rows) * self.nt + j
-                slices = self.by_fill(unit)
-            read = None
-            for slice_index in slices:
-                if slice_index in used:
-                    continue
-                read = self.read_into(slice_index, cycle, unit.position, unit.inward, stream,
-                                      tensor.written.get((vector, 0)))
-                if read is not None:
-                    break
-            if read is None:
-                break
-            used.add(slice_index)
-            planned.append(Read(tensor, vector, 0, read, slice_index, stream, unit.inward))
-            count += 1
-        return count
 
     def place_emits(self, unit, mb, j, rows, t, scalar, planned):
         calendar = self.calendar
