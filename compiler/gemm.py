@@ -23,6 +23,8 @@ Every tile is placed transactionally on the program's :class:`~compiler.calendar
 (queue slots, MEM ports, stream registers in space-time): if anything is taken at the planned
 cycle, the tile's reservations are rolled back and it starts one cycle later. The operands are
 placed in SRAM in the order they are read, so the read queues compress into READ + REPEAT runs.
+A tile's loads are planned by :mod:`compiler.weight_loads`, the requantisation's constant
+registers by :mod:`compiler.requant_constants`.
 """
 
 from dataclasses import dataclass
@@ -30,16 +32,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from isa.formats import Operand, encode, fits_immediate
+from isa.formats import Operand, encode
 from isa.geometry import Hemisphere, QueueKind
 from isa.opcodes import DType, MatrixOp, VectorOp
 from isa.timing import MEM_WRITE_TO_READ, VXM_LATENCY, arrival, mxm_latency
 from .access import Read, Write, place_read, place_write
 from .calendar import Transfer
-from .constants import place_wide_constant
 from .queues import ScheduleError
 from .schedule import Kernel, Schedule
 from .tensors import Tensor
+from .requant_constants import load_channel_constants, place_prologue, requant_registers
 from .weight_loads import place_tile_loads
 
 __all__ = ["GemmKernel", "place_gemm", "compile_gemm", "ScheduleError"]
@@ -314,54 +316,13 @@ class _GemmScheduler:
             return None
         return self.sram.roomiest_slices(planes)
 
-    def registers(self):
-        """The constant registers of the requantisation: per-tensor ``(multiplier, shift)``
-        (the shift an immediate when it fits), or per unit :meth:`channel_buffers` buffers of
-        (multiplier, shift) for per-channel requantisation, reloaded per N-tile."""
-        if not self.requant:
-            return 0
-        if self.per_channel:
-            # Unit u's buffers are registers 2 b u, 2 b u + 1 and, with two buffers once it
-            # has a second N-tile, 2 b u + 2, 2 b u + 3.
-            buffers = self.channel_buffers()
-            count = max(2 * buffers * index + 2 * min(len(unit.tiles), buffers)
-                        for index, unit in enumerate(self.units) if unit.tiles)
-            if count > self.cfg.vxm_consts:
-                raise ScheduleError(f"per-channel requantisation needs {count} constant "
-                                    f"registers, the VXM has {self.cfg.vxm_consts}")
-            return count
-        return 1 if fits_immediate(self.shift) else 2
-
-    def channel_buffers(self):
-        """Per-channel constant buffers per unit: two when one K-tile makes an N-tile's
-        emits follow the previous one's at once (the next tile's constants load while the
-        previous ones are read), else one, reloaded in the gap of ``(K-tiles - 1) x rows``
-        cycles between two N-tiles' emits; the registers left free serve graphs running
-        beside the GEMM."""
-        return 2 if self.kt == 1 else 1
-
-    # ---- Prologue: per-tensor requantisation constants. ----
-
-    def prologue(self):
-        """Per-tensor requantisation: the multiplier (and a shift too wide for the immediate)
-        built in constant registers on ALU 0; returns the registers as REQ's ``b`` and ``c``
-        sources and the cycle from which they are ready."""
-        start = self.start
-        multiplier = self.held[0]
-        start = place_wide_constant(self.calendar, int(self.multiplier), multiplier, 0, start)
-        if fits_immediate(self.shift):
-            return (multiplier, ("imm", self.shift)), start
-        shift = self.held[1]
-        start = place_wide_constant(self.calendar, self.shift, shift, 0, start)
-        return (multiplier, shift), start
-
     # ---- Tiles. ----
 
     def run(self, multiplier, shift):
         self.setup()
         self.multiplier = multiplier
         self.shift = None if shift is None else int(shift)
-        count = self.registers()
+        count = requant_registers(self)
         self.held = []
         if count:
             # The requantisation constants load once their registers are free.
@@ -369,7 +330,7 @@ class _GemmScheduler:
         scalar = None
         self.prologue_end = self.start
         if self.requant and not self.per_channel:
-            scalar, self.prologue_end = self.prologue()
+            scalar, self.prologue_end = place_prologue(self)
         order = []
         shared = self.a is not None and len(self.a) < len(self.units)
         for index, unit in enumerate(self.units):
@@ -398,7 +359,7 @@ class _GemmScheduler:
         rows = min(self.block, self.m - mb)
         first_k = i == unit.k_order[0]
         if self.requant and self.per_channel and first_k:
-            self.load_channel_constants(unit, j)
+            load_channel_constants(self, unit, j)
         per_cycle = min(len(unit.weight_streams), len(unit.own))
         load_cycles = (1 if first_k and self.has_bias else 0) + -(-self.lanes // per_cycle)
         if unit.last_install is None:
@@ -575,71 +536,6 @@ class _GemmScheduler:
             raise ScheduleError(f"{planes} output planes need {planes} MEM slices per "
                                 f"hemisphere, the configuration has {len(own)}")
         return sorted(own, key=lambda i: (self.fill(i), i))[:planes]
-
-    def load_channel_constants(self, unit, j):
-        """Load N-tile ``j``'s multipliers and shifts into this unit's constant registers
-        (two buffers, by N-tile parity), as early as their previous contents allow; records
-        the registers and the cycle from which they are valid."""
-        calendar = self.calendar
-        index = self.units.index(unit)
-        buffers = self.channel_buffers()
-        base = 2 * buffers * index + 2 * (unit.tiles.index(j) % buffers)
-        alu = f"vxm.alu{unit.ldc_alu}"
-        when = self.start
-        ready = 0
-        for register, name in ((self.held[base], "multiplier"), (self.held[base + 1], "shift")):
-            # An LDC in cycle c is visible from c + 2: not before the last REQ reading the
-            # register's previous contents.
-            when = max(when, self.register_busy.get(register, -1) - VXM_LATENCY + 1, 0)
-            while True:
-                mark = calendar.checkpoint()
-                if calendar.queue_free(alu, when):
-                    group = self.constant_group(when, self.columns[name], j)
-                    if group is not None:
-                        break
-                calendar.rollback(mark)
-                when += 1
-            direction, stream, reads = group
-            calendar.issue(alu, when, encode(
-                QueueKind.VXM_ALU, VectorOp.LDC, stype=DType.I32, dtype=DType.I32,
-                a=Operand.stream(direction, stream), imm=register))
-            self.apply([Read(self.columns[name], j, plane, read, slice_index, stream + plane,
-                              direction) for plane, (slice_index, read) in enumerate(reads)])
-            ready = when + VXM_LATENCY
-            when += 1
-        self.channel_registers[(id(unit), j)] = (self.held[base], self.held[base + 1], ready)
-
-    def constant_group(self, when, tensor, j):
-        """Reserve four slices of one hemisphere and four streams delivering vector ``j`` of
-        the int32 ``tensor`` to the VXM in cycle ``when`` (from the slices its planes lie in,
-        when the caller placed it): ``(direction, first stream, [(slice, read)])``, or ``None``
-        (reserving nothing)."""
-        fixed = None
-        if id(tensor) in self.placed:
-            fixed = [tensor.location(j, plane)[0] for plane in range(4)]
-        for hemisphere in (Hemisphere.WEST, Hemisphere.EAST):
-            direction = hemisphere.toward_centre
-            slices = [i for i, u in enumerate(self.plan.mem_units) if u.hemisphere is hemisphere]
-            if fixed is not None:
-                if any(self.plan.mem_units[i].hemisphere is not hemisphere for i in fixed):
-                    continue
-            for base in range(0, self.cfg.streams - 3, 4):
-                picks = []
-                for plane in range(4):
-                    for slice_index in (slices if fixed is None else [fixed[plane]]):
-                        if slice_index in [p[0] for p in picks]:
-                            continue
-                        plan = self.calendar.plan_read(slice_index, self.vxm, when, direction,
-                                                       base + plane)
-                        if plan is not None:
-                            picks.append((slice_index, *plan))
-                            break
-                if len(picks) == 4:
-                    for slice_index, read, transfer in picks:
-                        self.calendar.reserve(transfer)
-                        self.calendar.hold(f"{self.slice_unit(slice_index).name}.rd", read)
-                    return direction, base, [(p[0], p[1]) for p in picks]
-        return None
 
     def apply(self, planned):
         """Place a committed plan's reads and writes: allocate each word in SRAM (in the order
