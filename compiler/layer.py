@@ -286,17 +286,18 @@ def _append_to_cache(schedule, qkv, params, cache, position, prefix):
     heads = range(params.heads)
     width = per_head * qkv.lanes
 
-    def part(h, part, name):
+    def new(h, part, name):
+        """Head ``h``'s new keys (``part`` 1) or values (2) in ``qkv``."""
         return qkv.view(f"{prefix}head{h}.new_{name}",
                         tiles=range((3 * h + part) * per_head, (3 * h + part + 1) * per_head))
 
-    rows = Tensor.concatenate(f"{prefix}new_values", [part(h, 2, "values") for h in heads])
+    rows = Tensor.concatenate(f"{prefix}new_values", [new(h, 2, "values") for h in heads])
     values = store_rows(schedule, rows, cache.values, position, name=f"{prefix}cache.values")
     if position == 0:
         def store(h, kT):
             store_key_columns(schedule, kT, cache, h * width, name=f"{prefix}cache.keys{h}")
         return {"on_key_columns": store}
-    key_columns = [append_key(schedule, part(h, 1, "keys"), cache, h * width, position,
+    key_columns = [append_key(schedule, new(h, 1, "keys"), cache, h * width, position,
                               name=f"{prefix}cache.keys{h}") for h in heads]
     return {"key_columns": lambda h: key_columns[h],
             "values": lambda h: values.view(f"{prefix}head{h}.cached_values",
