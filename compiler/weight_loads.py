@@ -97,6 +97,7 @@ def _bias_planes(gemm, unit, j, planes, cycle, planned):
         count += 1
     return count
 
+
 def _best_run(gemm, unit, i, j, rows_left, cycle, cycles_left):
     """The index in ``rows_left`` of the first row of the weight rows of tile (``i``,
     ``j``) to load in ``cycle``, ``cycles_left`` cycles before the tile's first MM: the
@@ -153,6 +154,7 @@ def _best_run(gemm, unit, i, j, rows_left, cycle, cycles_left):
         if best_key is None or key < best_key:
             best, best_key = index, key
     return best
+
 
 def _tensor_rows(gemm, unit, i, j, rows_left, cycle, planned):
     """Reserve the READs of the next weight rows of tile (``i``, ``j``) from B, a tensor
