@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from compiler.layer import compile_encoder_layer
+from compiler.queues import ScheduleError
 from compiler.timeline import occupancy, timeline
 from golden.transformer.quantize import build_tables
 from isa import ConfigError, preset
@@ -24,36 +25,65 @@ from verification.programs import composed_case
 __all__ = ["main"]
 
 
+def _positive(text):
+    """An argument that must be a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _cycles(text):
+    """``first:last``, two cycle numbers with ``0 <= first <= last``."""
+    first, sep, last = text.partition(":")
+    try:
+        first, last = int(first), int(last)
+    except ValueError:
+        sep = ""
+    if not sep or not 0 <= first <= last:
+        raise argparse.ArgumentTypeError(f"must be first:last with 0 <= first <= last, "
+                                         f"not {text!r}")
+    return first, last
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m commands.timeline")
     parser.add_argument("--preset", default="tiny")
     program = parser.add_mutually_exclusive_group(required=True)
-    program.add_argument("--gemm", nargs=3, type=int, metavar=("M", "K", "N"),
+    program.add_argument("--gemm", nargs=3, type=_positive, metavar=("M", "K", "N"),
                          help="a GEMM of these dimensions")
-    program.add_argument("--composed", type=int, metavar="M",
+    program.add_argument("--composed", type=_positive, metavar="M",
                          help="the composed program (GEMM, requantisation, row sums) of M rows")
-    program.add_argument("--layer", type=int, metavar="T",
+    program.add_argument("--layer", type=_positive, metavar="T",
                          help="a small encoder layer on T tokens (drawn as occupancy)")
-    parser.add_argument("--cycles", default=None, help="first:last cycle to draw")
-    parser.add_argument("--bucket", type=int, default=100,
+    parser.add_argument("--cycles", type=_cycles, default=None,
+                        help="first:last cycle to draw")
+    parser.add_argument("--bucket", type=_positive, default=100,
                         help="cycles per column of a layer's occupancy (default 100)")
     args = parser.parse_args(argv)
     try:
         config = preset(args.preset)
     except ConfigError as error:
         parser.error(str(error))
-    if args.layer:
-        params = integer_only_layer(1, width=64, heads=2, ffn=128)
-        kernel = compile_encoder_layer(config, params, build_tables(), args.layer)
-        print(occupancy(kernel.bind({"x": integer_sequence(1, args.layer, 64)}), args.bucket))
-        return 0
-    if args.gemm:
-        case = gemm_case(config, *args.gemm, seed=0)
-    else:
-        case = composed_case(config, m=args.composed, seed=0)
-    first, last = 0, None
-    if args.cycles:
-        first, last = (int(x) for x in args.cycles.split(":"))
+    try:
+        if args.layer:
+            params = integer_only_layer(1, width=64, heads=2, ffn=128)
+            kernel = compile_encoder_layer(config, params, build_tables(), args.layer)
+            print(occupancy(kernel.bind({"x": integer_sequence(1, args.layer, 64)}),
+                            args.bucket))
+            return 0
+        if args.gemm:
+            case = gemm_case(config, *args.gemm, seed=0)
+        else:
+            case = composed_case(config, m=args.composed, seed=0)
+    except ScheduleError as error:
+        # The program does not fit the preset: one line, not a traceback.
+        print(f"python -m commands.timeline: {error}", file=sys.stderr)
+        return 1
+    first, last = args.cycles or (0, None)
     print(timeline(case.program, first, last))
     return 0
 

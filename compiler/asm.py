@@ -441,3 +441,8 @@ def disassemble(program):
             else:
                 lines.append(f"    {format_instruction(instr)}")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit("compiler.asm is a library; to assemble a file: "
+                     "python -m commands.asm PROGRAM.s [--preset NAME]")

@@ -13,9 +13,12 @@ class ConfigError(ValueError):
     """An invalid configuration parameter. The message names the parameter and its value."""
 
 
-#: Architectural ceilings fixed by the instruction encoding (see :mod:`isa.formats`): a stream
-#: index is 5 bits, an SRAM address 16 bits, a queue program counter 16 bits.
-MAX_STREAMS = 32
+#: Architectural ceilings fixed by the instruction encoding (see :mod:`isa.formats`): an operand
+#: names a stream, an ALU's result register or a constant register by a 5-bit index; an SRAM
+#: address is 16 bits, a queue program counter 16 bits.
+OPERAND_INDEX_BITS = 5
+MAX_STREAMS = 1 << OPERAND_INDEX_BITS
+MAX_VXM_ALUS = 1 << OPERAND_INDEX_BITS
 MAX_WORDS = 1 << 16
 MAX_QUEUE_DEPTH = 1 << 16
 #: A weight row and an accumulator row are 12-bit fields of the matrix unit's instructions.
@@ -96,8 +99,9 @@ class ChipConfig:
              f"MEM slices per hemisphere must be at least 1, not {self.mem_slices}")
         need(2 <= self.words <= MAX_WORDS,
              f"SRAM words per slice must be between 2 and {MAX_WORDS}, not {self.words}")
-        need(self.vxm_alus >= 1,
-             f"VXM ALU count must be at least 1, not {self.vxm_alus}")
+        need(1 <= self.vxm_alus <= MAX_VXM_ALUS,
+             f"VXM ALU count must be between 1 and {MAX_VXM_ALUS} (an operand's "
+             f"{OPERAND_INDEX_BITS}-bit index names an ALU's result), not {self.vxm_alus}")
         need(1 <= self.vxm_consts <= 16,
              f"VXM constant register count must be between 1 and 16, not {self.vxm_consts}")
         need(self.mxms >= 0,

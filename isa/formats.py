@@ -15,6 +15,7 @@ from amaranth.lib import data
 from .opcodes import (OPCODE_BITS, ControlOp, MemReadOp, MemWriteOp, VectorOp, MatrixLoadOp,
                       MatrixOp, SwitchOp, DType, Direction, OperandKind, IMMEDIATE_INDEX,
                       opcode_of)
+from .config import OPERAND_INDEX_BITS
 from .geometry import QueueKind
 
 __all__ = [
@@ -73,7 +74,7 @@ class Operand:
 
 
 #: Amaranth layout of an :class:`Operand` (7 bits).
-OPERAND_LAYOUT = data.StructLayout({"index": 5, "kind": OperandKind})
+OPERAND_LAYOUT = data.StructLayout({"index": OPERAND_INDEX_BITS, "kind": OperandKind})
 
 
 @dataclass(frozen=True)

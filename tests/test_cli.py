@@ -1,6 +1,7 @@
 """The commands' configuration arguments: ``--preset``/``--set`` give clear errors, and commands
 that run one chip refuse ``--preset all``; ``python -m commands.fpga --place`` asks for a whole
-probed module."""
+probed module; ``python -m commands.timeline`` names a bad argument in one line;
+``python -m commands.asm`` assembles a file or says in one line why it cannot."""
 
 import argparse
 
@@ -9,7 +10,9 @@ import pytest
 from isa import preset
 from isa.config import PRESETS
 from commands.arguments import add_config_arguments, config_from_arguments, configs_from_arguments
+from commands.asm import main as asm_main
 from commands.fpga import main as fpga_main
+from commands.timeline import main as timeline_main
 
 
 def parse(argv, *, allow_all):
@@ -54,3 +57,60 @@ def test_fpga_place_needs_a_whole_probed_module(argv, capsys):
     assert exit.value.code == 2
     assert "--place needs --probe MODULE, without --memories or --blackbox" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--gemm", "4", "32", "32", "--cycles", "abc"], "--cycles: must be first:last"),
+    (["--gemm", "4", "32", "32", "--cycles", "5"], "--cycles: must be first:last"),
+    (["--gemm", "4", "32", "32", "--cycles", "100:50"], "with 0 <= first <= last, not '100:50'"),
+    (["--gemm", "0", "48", "32"], "--gemm: must be a positive integer, not '0'"),
+    (["--layer", "-3"], "--layer: must be a positive integer, not '-3'"),
+    (["--composed", "4", "--bucket", "0"], "--bucket: must be a positive integer, not '0'"),
+])
+def test_timeline_names_a_bad_argument(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        timeline_main(argv)
+    assert exit.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_timeline_says_in_one_line_what_does_not_fit(capsys):
+    assert timeline_main(["--preset", "fpga", "--gemm", "64", "384", "384"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("python -m commands.timeline: ") and error.count("\n") == 1
+    assert "SRAM of mem_e0 is full" in error
+
+
+PROGRAM = """.queue mem_w0.rd
+    read 16 -> e3
+    repeat 7, 1
+.queue vxm.alu0
+    nop 9
+    add.i8 e3, e4 -> w2
+"""
+
+
+def test_asm_counts_and_disassembles(tmp_path, capsys):
+    source = tmp_path / "my.s"
+    source.write_text(PROGRAM, encoding="utf-8")
+    assert asm_main([str(source), "--preset", "tiny"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{source}: 4 instructions in 2 queues (preset tiny)"
+    assert lines[1].split() == ["mem_w0.rd", "2"] and lines[2].split() == ["vxm.alu0", "2"]
+    assert asm_main([str(source), "--disassemble"]) == 0
+    assert capsys.readouterr().out == PROGRAM
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("bad.s", ".queue vxm.alu0\n  add.i8 e3, q4 -> w2\n",
+     "bad.s:2: expected an operand (e<n>, w<n>, alu<n>, c<n>, #<int>), got 'q4'"),
+    ("absent.s", None, "absent.s does not exist"),
+    (".", None, "is a directory, not a file"),
+])
+def test_asm_says_in_one_line_what_is_wrong(tmp_path, capsys, name, text, message):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    assert asm_main([str(path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1 and message in error

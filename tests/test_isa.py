@@ -21,7 +21,10 @@ from isa.timing import arrival, issue_for_arrival
     ({"streams": 36}, "Stream count must be a multiple of 4 between 4 and 32, not 36"),
     ({"mem_slices": 0}, "MEM slices per hemisphere must be at least 1, not 0"),
     ({"words": 1 << 17}, "SRAM words per slice must be between 2 and 65536, not 131072"),
-    ({"vxm_alus": 0}, "VXM ALU count must be at least 1, not 0"),
+    ({"vxm_alus": 0}, "VXM ALU count must be between 1 and 32 (an operand's 5-bit index names "
+                      "an ALU's result), not 0"),
+    ({"vxm_alus": 100}, "VXM ALU count must be between 1 and 32 (an operand's 5-bit index "
+                        "names an ALU's result), not 100"),
     ({"vxm_consts": 17}, "VXM constant register count must be between 1 and 16, not 17"),
     ({"mxm_fold": 3}, "Matrix unit fold must be a positive divisor of the lane count 32, not 3"),
     ({"queue_depth": 1}, "Queue depth must be between 2 and 65536, not 1"),

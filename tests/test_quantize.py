@@ -204,6 +204,11 @@ def test_read_sentences(tmp_path):
     assert Q.read_sentences(tmp_path / "s.txt") == ["one", "two"]
     with pytest.raises(FileNotFoundError, match="Sentence file .*absent.txt does not exist"):
         Q.read_sentences(tmp_path / "absent.txt")
+    with pytest.raises(FileNotFoundError, match="is a directory, not a file"):
+        Q.read_sentences(tmp_path)
+    (tmp_path / "blank.txt").write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(ValueError, match="blank.txt holds no sentence"):
+        Q.read_sentences(tmp_path / "blank.txt")
 
 
 def test_kernel_constants_are_recorded():

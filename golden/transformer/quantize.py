@@ -554,12 +554,19 @@ def load(path):
 # -- the command ----------------------------------------------------------------------------
 
 def read_sentences(path):
-    """Non-empty, stripped lines of a text file (one sentence per line)."""
+    """Non-empty, stripped lines of a text file (one sentence per line). Raises
+    :class:`FileNotFoundError` if there is no such file, :class:`ValueError` if it holds no
+    sentence."""
     path = Path(path)
+    if path.is_dir():
+        raise FileNotFoundError(f"Sentence file {path} is a directory, not a file")
     if not path.is_file():
         raise FileNotFoundError(f"Sentence file {path} does not exist")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    sentences = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    if not sentences:
+        raise ValueError(f"Sentence file {path} holds no sentence (one per line)")
+    return sentences
 
 
 def _sha256(path):
