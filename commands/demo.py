@@ -18,6 +18,7 @@ import numpy as np
 
 from compiler.elementwise import compile_graph
 from compiler.graph import Graph
+from compiler.queues import ScheduleError
 from golden.archsim import ArchSim
 from golden.transformer.evaluation import EVALUATION_FILE
 from isa import preset
@@ -56,11 +57,25 @@ def _demo_programs(config):
     yield _Demo("requantise + residual", kernel.program(inputs),
                 evaluate_graph(graph, inputs, config.lanes), kernel.decode_outputs)
     for m, k, n in [(64, 384, 384), (1, 384, 384)]:
-        case = gemm_case(config, m, k, n, seed=1, per_channel=True)
+        case = _fitting_gemm(config, m, k, n)
+        k, n = case.kernel.k, case.kernel.n
         yield _Demo(f"GEMM {m}x{k}x{n}", case.program, {"C": case.expected},
                     case.kernel.unbind, case.kernel)
     case = composed_case(config, seed=1)
     yield _Demo("GEMM -> requantise -> row sum", case.program, case.expected, case.kernel.unbind)
+
+
+def _fitting_gemm(config, m, k, n):
+    """The GEMM case ``m x k x n``, or with ``k`` and ``n`` halved until it fits the preset's
+    SRAM and queues (the smallest presets hold no transformer-sized GEMM); raises the last
+    :class:`ScheduleError` when not even one vector's width fits."""
+    while True:
+        try:
+            return gemm_case(config, m, k, n, seed=1, per_channel=True)
+        except ScheduleError:
+            if min(k, n) // 2 < config.lanes:
+                raise
+            k, n = k // 2, n // 2
 
 
 def _layer_demo(sentence, progress):
@@ -102,7 +117,12 @@ def main(argv=None):
 
     print(f"Open LPU demo on preset {config.name!r}: {config.summary()}")
     progress("compiling")
-    demos = list(_demo_programs(config))
+    try:
+        demos = list(_demo_programs(config))
+    except ScheduleError as error:
+        print(f"error: a demo program does not fit preset {config.name!r}: {error}",
+              file=sys.stderr)
+        return 1
     golden, rtl = _run(config, demos, progress, "demo")
     layer = None
     if not args.no_layer:

@@ -1,7 +1,8 @@
 """The commands' configuration arguments: ``--preset``/``--set`` give clear errors, and commands
 that run one chip refuse ``--preset all``; ``python -m commands.fpga --place`` asks for a whole
 probed module; ``python -m commands.timeline`` names a bad argument in one line;
-``python -m commands.asm`` assembles a file or says in one line why it cannot."""
+``python -m commands.asm`` assembles a file or says in one line why it cannot; ``make sim``'s
+demo programs fit every preset that simulates."""
 
 import argparse
 
@@ -11,6 +12,7 @@ from isa import preset
 from isa.config import PRESETS
 from commands.arguments import add_config_arguments, config_from_arguments, configs_from_arguments
 from commands.asm import main as asm_main
+from commands.demo import _demo_programs
 from commands.fpga import main as fpga_main
 from commands.timeline import main as timeline_main
 
@@ -114,3 +116,15 @@ def test_asm_says_in_one_line_what_is_wrong(tmp_path, capsys, name, text, messag
     assert asm_main([str(path)]) == 1
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1 and message in error
+
+
+@pytest.mark.parametrize("name, gemms", [
+    ("default", ["GEMM 64x384x384", "GEMM 1x384x384"]),
+    ("tiny", ["GEMM 64x384x384", "GEMM 1x384x384"]),
+    # 2,048 words per slice and 512-instruction queues: the GEMMs shrink until they fit.
+    ("fpga", ["GEMM 64x96x96", "GEMM 1x192x192"]),
+])
+def test_demo_programs_fit_every_simulating_preset(name, gemms):
+    demos = list(_demo_programs(preset(name)))
+    assert [d.name for d in demos if d.kernel is not None] == gemms
+    assert all(d.program.predicted_cycles > 0 for d in demos)
