@@ -6,16 +6,25 @@
 #   make verilog    write build/verilog/$(PRESET)/lpu_chip.v (PRESET=all: every preset)
 #   make lint       verilator --lint-only -Wall on that file, with sim/lint_waivers.vlt
 #   make bench      simulation speed and build-time tables
-#   make test-model the all-MiniLM-L6-v2 accuracy tests
+#   make test-model the all-MiniLM-L6-v2 tests, and the model on the RTL
+#   make test-slow  long-running tests; make test-fpga: place-and-route tests
+#   make fpga       ECP5 synthesis and place-and-route report (fpga-board: the bitstream)
 #   make clean      remove build/
+#   make help       this list
+#
+# PRESET=<name> picks the chip (isa/config.py); SET="field=value ..." overrides its fields,
+# e.g. make sim PRESET=tiny SET="words=4096". Every target runs in .venv (make setup);
+# the python -m tools it calls are listed in README.md.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PRESET ?= default
 JOBS   ?= 2
+SET    ?=
+CONFIG := --preset $(PRESET) $(foreach field,$(SET),--set $(field))
 
-.PHONY: setup test test-model test-slow test-fpga sim verilog lint fpga fpga-board bench clean
+.PHONY: setup test test-model test-slow test-fpga sim verilog lint fpga fpga-board bench clean help
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -38,22 +47,25 @@ test-fpga:
 	$(PY) -m pytest -m "fpga"
 
 sim:
-	$(PY) -m commands.demo --preset $(PRESET)
+	$(PY) -m commands.demo $(CONFIG)
 
 verilog:
-	$(PY) -m commands.verilog --preset $(PRESET)
+	$(PY) -m commands.verilog $(CONFIG)
 
 lint:
-	$(PY) -m commands.lint --preset $(PRESET)
+	$(PY) -m commands.lint $(CONFIG)
 
 fpga:
-	$(PY) -m commands.fpga --preset $(PRESET)
+	$(PY) -m commands.fpga $(CONFIG)
 
 fpga-board:
-	$(PY) -m commands.fpga --preset $(PRESET) --board
+	$(PY) -m commands.fpga $(CONFIG) --board
 
 bench:
-	$(PY) -m commands.bench --preset $(PRESET)
+	$(PY) -m commands.bench $(CONFIG)
 
 clean:
 	rm -rf build
+
+help:
+	@sed -n '/^#   make setup/,/^$$/{s/^#   //;s/^# //;s/^#$$//;p;}' Makefile
