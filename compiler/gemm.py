@@ -39,9 +39,9 @@ from isa.timing import MEM_WRITE_TO_READ, VXM_LATENCY, arrival, mxm_latency
 from .access import Read, Write, place_read, place_write
 from .calendar import Transfer
 from .queues import ScheduleError
+from .requant_constants import load_channel_constants, place_prologue, requant_registers
 from .schedule import Kernel, Schedule
 from .tensors import Tensor
-from .requant_constants import load_channel_constants, place_prologue, requant_registers
 from .weight_loads import place_tile_loads
 
 __all__ = ["GemmKernel", "place_gemm", "compile_gemm", "ScheduleError"]

@@ -120,8 +120,14 @@ def append_key(schedule, key, cache, first, position, *, name):
     lanes are past the last token)."""
     lanes = key.lanes
     tile, lane = divmod(position, lanes)
-    target = cache.keys.view(f"{name}.tile{tile}", rows=range(first, first + key.cols),
-                             tiles=[tile])
+
+    def column_tile(suffix):
+        # The cache's vectors of the token's column tile; the select reads one view and
+        # writes another, which carries the writes.
+        return cache.keys.view(f"{name}.{suffix}", rows=range(first, first + key.cols),
+                               tiles=[tile])
+
+    target = column_tile(f"tile{tile}")
     broadcast = Tensor(f"{name}.broadcast", DType.I8, target.shape, lanes)
     plan = schedule.calendar.plan
     other = [i for i, unit in enumerate(plan.mem_units) if unit.hemisphere is not _KEYS]
@@ -136,10 +142,7 @@ def append_key(schedule, key, cache, first, position, *, name):
     else:
         mask = graph.constant_vector((np.arange(lanes) == lane).astype(int), DType.I8)
         value = graph.op(VectorOp.SEL, fresh, graph.input("cached", DType.I8), mask)
-        inputs = {"broadcast": broadcast,
-                  "cached": cache.keys.view(f"{name}.cached", rows=range(first,
-                                                                         first + key.cols),
-                                            tiles=[tile])}
+        inputs = {"broadcast": broadcast, "cached": column_tile("cached")}
     graph.output("y", value)
     place_graph(schedule, graph, inputs, into={"y": target})
     schedule.release(broadcast)

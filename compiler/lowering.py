@@ -270,14 +270,16 @@ def _magnitude(b, d):
     return b.op(V.MAX, d, b.op(V.SUB, 0, d))
 
 
-def _inverse_rms(schedule, d, tables, name, magnitude=None):
-    """:func:`golden.transformer.kernels._inverse_rms` of int32 ``d``: ``q``, int32.
-    ``magnitude`` is each row's largest ``|d|`` when the caller has it (a layer norm makes it
-    from its input's extremes, beside the row sums)."""
+def _inverse_rms(schedule, d, tables, name, *, m=None, magnitude=None):
+    """:func:`golden.transformer.kernels._inverse_rms` of int32 ``d``: ``q``, int32. ``m`` is
+    ``|d|`` when the graph that made ``d`` computed it too (saving a pass over ``d``);
+    ``magnitude`` is each row's largest ``|d|`` when the caller has it (a layer norm of a few
+    rows makes it from its input's extremes, beside the row sums)."""
     if magnitude is None:
-        b = _Builder(d.shape, f"{name}.magnitude")
-        b.graph.output("m", _magnitude(b, b.graph.input("d", I32)))
-        m = b.place(schedule, {"d": d})["m"]
+        if m is None:
+            b = _Builder(d.shape, f"{name}.magnitude")
+            b.graph.output("m", _magnitude(b, b.graph.input("d", I32)))
+            m = b.place(schedule, {"d": d})["m"]
         magnitude = place_row_reduction(schedule, m, "max", name=f"{name}.max")
         _release(schedule, m)
 
@@ -356,11 +358,7 @@ def layer_norm(schedule, x, params, tables, dtype=I16, *, name="layer_norm"):
     if x.rows > EXTREMES_ROWS:
         b.graph.output("m", _magnitude(b, d))
         centred = b.place(schedule, {"x": x, "sum": total})
-        d = centred["d"]
-        _release(schedule, total)
-        magnitude = place_row_reduction(schedule, centred["m"], "max", name=f"{name}.max")
-        _release(schedule, centred["m"])
-        rsqrt = _inverse_rms(schedule, d, tables, name, magnitude)
+        d, extent = centred["d"], {"m": centred["m"]}
     else:
         # The deviations are largest where x is: max |d| = max(H max(x) - sum(x),
         # sum(x) - H min(x)) (int32, |d| < 2**31). The three row reductions run side by side
@@ -375,9 +373,11 @@ def layer_norm(schedule, x, params, tables, dtype=I16, *, name="layer_norm"):
                                                          width), row_sum),
                                  b.op(V.SUB, row_sum, b.op(V.MUL, b.graph.input("min", I32),
                                                            width))))
-        m = b.place(schedule, {"sum": total, "max": largest, "min": smallest})["m"]
-        _release(schedule, total, largest, smallest)
-        rsqrt = _inverse_rms(schedule, d, tables, name, magnitude=m)
+        extent = {"magnitude": b.place(schedule, {"sum": total, "max": largest,
+                                                  "min": smallest})["m"]}
+        _release(schedule, largest, smallest)
+    _release(schedule, total)
+    rsqrt = _inverse_rms(schedule, d, tables, name, **extent)
     b = _Builder(x.shape, f"{name}.out")
     q, inputs = _normalise(b, b.graph.input("d", I32), rsqrt)
     y = b.op(V.ADD, b.op(V.REQ, q, *b.requant(params.gamma, "gamma")),

@@ -39,8 +39,8 @@ from .access import Write, place_write
 from .calendar import Transfer
 from .elementwise import place_graph
 from .graph import Graph
-from .switch import place_switch_op
 from .queues import ScheduleError
+from .switch import place_switch_op
 from .tensors import Tensor
 
 __all__ = ["place_transpose"]
