@@ -1,13 +1,15 @@
-"""What every command shares: ``--preset`` / ``--set`` configuration arguments, and
-timestamped progress lines for long runs."""
+"""What every command shares: ``--preset`` / ``--set`` configuration arguments, ``--trace`` /
+``--svg`` views of a program's schedule, and timestamped progress lines for long runs."""
 
 import sys
 import time
+from pathlib import Path
 
+from compiler.schedule_trace import record, schedule_svg, write_chrome_trace
 from isa.config import ConfigError, PRESETS, preset
 
 __all__ = ["resolve_config", "add_config_arguments", "configs_from_arguments",
-           "config_from_arguments", "Progress"]
+           "config_from_arguments", "add_view_arguments", "write_views", "Progress"]
 
 
 def resolve_config(name, overrides=()):
@@ -53,6 +55,33 @@ def config_from_arguments(parser, args):
         parser.error("--preset all is not available here: name one preset")
     [config] = configs_from_arguments(parser, args)
     return config
+
+
+def add_view_arguments(parser):
+    """``--trace`` and ``--svg``: the schedule as a Chrome trace and as a picture."""
+    parser.add_argument("--trace", type=Path, metavar="FILE.json",
+                        help="write the schedule as a Chrome trace (open it in Perfetto)")
+    parser.add_argument("--svg", type=Path, metavar="FILE.svg",
+                        help="write the schedule as an SVG picture")
+
+
+def write_views(program, args, title, *, strict=True):
+    """Write the views :func:`add_view_arguments` asked for; the exit status."""
+    if not (args.trace or args.svg):
+        return 0
+    schedule = record(program, strict=strict)
+    try:
+        if args.trace:
+            write_chrome_trace(schedule, args.trace)
+            print(f"wrote {args.trace} ({len(schedule.issues)} issues over {schedule.cycles} "
+                  f"cycles: open it at https://ui.perfetto.dev)")
+        if args.svg:
+            args.svg.write_text(schedule_svg(schedule, title=title), encoding="utf-8")
+            print(f"wrote {args.svg}")
+    except OSError as error:
+        print(f"error: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    return 0
 
 
 class Progress:

@@ -8,6 +8,8 @@ what in which cycle, for a GEMM or for the composed program of
 
 ``--layer T`` compiles a small encoder layer (width 64, two heads, feed-forward 128, random
 integer weights) on ``T`` tokens and draws its occupancy, ``--bucket`` cycles per column.
+``--trace FILE.json`` also writes the schedule as a Chrome trace (Perfetto,
+``chrome://tracing``), ``--svg FILE.svg`` as a picture (:mod:`compiler.schedule_trace`).
 """
 
 import argparse
@@ -21,6 +23,7 @@ from isa import ConfigError, preset
 from verification.gemm_cases import gemm_case
 from verification.model_cases import integer_only_layer, integer_sequence
 from verification.programs import composed_case
+from .arguments import add_view_arguments, write_views
 
 __all__ = ["main"]
 
@@ -63,6 +66,7 @@ def main(argv=None):
                         help="first:last cycle to draw")
     parser.add_argument("--bucket", type=_positive, default=100,
                         help="cycles per column of a layer's occupancy (default 100)")
+    add_view_arguments(parser)
     args = parser.parse_args(argv)
     try:
         config = preset(args.preset)
@@ -72,20 +76,24 @@ def main(argv=None):
         if args.layer:
             params = integer_only_layer(1, width=64, heads=2, ffn=128)
             kernel = compile_encoder_layer(config, params, build_tables(), args.layer)
-            print(occupancy(kernel.bind({"x": integer_sequence(1, args.layer, 64)}),
-                            args.bucket))
-            return 0
-        if args.gemm:
-            case = gemm_case(config, *args.gemm, seed=0)
+            program = kernel.bind({"x": integer_sequence(1, args.layer, 64)})
+            title = f"encoder layer (width 64) on {args.layer} tokens"
+            print(occupancy(program, args.bucket))
         else:
-            case = composed_case(config, m=args.composed, seed=0)
+            if args.gemm:
+                case = gemm_case(config, *args.gemm, seed=0)
+                title = "GEMM {} x {} x {}".format(*args.gemm)
+            else:
+                case = composed_case(config, m=args.composed, seed=0)
+                title = f"GEMM, requantisation, row sums of {args.composed} rows"
+            program = case.program
+            first, last = args.cycles or (0, None)
+            print(timeline(program, first, last))
     except ScheduleError as error:
         # The program does not fit the preset: one line, not a traceback.
         print(f"python -m commands.timeline: {error}", file=sys.stderr)
         return 1
-    first, last = args.cycles or (0, None)
-    print(timeline(case.program, first, last))
-    return 0
+    return write_views(program, args, title)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,15 @@ Syntax (one instruction per line; ``;`` starts a comment)::
         perm.i8 w0 -> e1, map w2
         trans w0 -> e16         ; 16 x 16 int8 transpose
 
+Two more directives make a file a program that runs (``lpu run``)::
+
+    .data mem_w0 0 -64..63      ; SRAM words from mem_w0[0]: bytes in lane order, lanes a word
+    .data mem_e3 16 table.npy   ; an integer array [words, lanes] (or flat), beside the file
+    .output y mem_w1 4 4        ; read mem_w1[4..7] back after the run as region y
+
+A ``.data`` value is a byte (-128 .. 255; ``a..b`` counts from ``a`` to ``b``); the values fill
+whole words (a multiple of the lane count).
+
 Operands: ``e<n>``/``w<n>`` stream (base) index, ``alu<n>`` an ALU's result register, ``c<n>`` a
 constant register, ``#<int>`` the immediate; ``@ <int>`` sets the immediate field directly
 (LUTW's table base, LDC's register). Numbers are decimal or ``0x`` hex. A switch instruction's
@@ -39,13 +48,16 @@ out of SRAM is rejected. Errors name the file, the line and the offending token.
 """
 
 import re
+from pathlib import Path
+
+import numpy as np
 
 from isa.formats import INSTRUCTIONS, Instruction, Operand, EncodingError, decode
 from isa.geometry import QueueKind, floorplan
 from isa.legality import check
 from isa.opcodes import (ControlOp, DType, Direction, IMMEDIATE_INDEX, MatrixLoadOp, MatrixOp,
                          OperandKind, SwitchOp, VectorOp)
-from .program import Program
+from .program import Program, Region
 
 __all__ = ["AsmError", "assemble", "disassemble", "format_instruction"]
 
@@ -104,6 +116,8 @@ class _Assembler:
         # Per queue: the last unit instruction and its accumulated REPEAT offset.
         self.last = {}
         self.tokens = {}        # field name -> source token, for error messages
+        self.sram = []          # .data images: (slice, address, [n, lanes] uint8)
+        self.outputs = []       # .output regions
 
     def fail(self, message, token):
         raise AsmError(self.filename, self.line, message, token)
@@ -124,12 +138,87 @@ class _Assembler:
                 self.line = 0
                 self.fail(f"queue holds {len(words)} instructions, more than the queue depth "
                           f"{self.config.queue_depth}:", self.plan.queues[number].name)
-        return Program(self.config, queues=self.queues)
+        return Program(self.config, queues=self.queues, sram=self.sram, outputs=self.outputs)
 
     def directive(self, line):
         parts = line.split()
-        if parts[0] != ".queue":
+        handler = {".queue": self.queue_directive, ".data": self.data_directive,
+                   ".output": self.output_directive}.get(parts[0])
+        if handler is None:
             self.fail("unknown directive", parts[0])
+        handler(line, parts)
+
+    def slice_number(self, name):
+        for number, unit in enumerate(self.plan.mem_units):
+            if unit.name == name:
+                return number
+        self.fail(f"no such MEM slice in configuration {self.config.name!r}:", name)
+
+    def words_at(self, address_token, count, what):
+        """Check that ``count`` words from ``address_token`` lie in a slice; the address."""
+        address = _number(address_token)
+        if address is None or address < 0:
+            self.fail(f"{what} address must be a non-negative number, not", address_token)
+        if address + count > self.config.words:
+            self.fail(f"{what} of {count} words from address {address} runs past the "
+                      f"{self.config.words} words of a slice:", address_token)
+        return address
+
+    def data_directive(self, line, parts):
+        if len(parts) < 4:
+            self.fail(".data takes a slice, an address and values or a .npy file", line)
+        number = self.slice_number(parts[1])
+        lanes = self.config.lanes
+        if len(parts) == 4 and parts[3].endswith(".npy"):
+            values = self.npy(parts[3])
+        else:
+            values = []
+            for token in parts[3:]:
+                first, dots, last = token.partition("..")
+                low, high = _number(first), _number(last) if dots else _number(first)
+                if low is None or high is None or high < low:
+                    self.fail("a .data value must be a number or a range a..b, not", token)
+                values.extend(range(low, high + 1))
+            values = np.array(values, dtype=np.int64)
+        if values.size == 0 or values.size % lanes:
+            self.fail(f".data values must fill whole words of {lanes} lanes, not "
+                      f"{values.size} values:", line)
+        if values.min() < -128 or values.max() > 255:
+            self.fail(".data values must be bytes (-128 .. 255):", line)
+        words = (values.reshape(-1, lanes) & 0xFF).astype(np.uint8)
+        address = self.words_at(parts[2], len(words), ".data")
+        self.sram.append((number, address, words))
+
+    def npy(self, token):
+        path = Path(token)
+        if not path.is_absolute() and self.filename != "<string>":
+            path = Path(self.filename).parent / path
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            reason = "no such file" if not path.exists() else f"not a .npy array ({error})"
+            self.fail(f".data file {path}: {reason}:", token)
+        if not np.issubdtype(values.dtype, np.integer):
+            self.fail(f".data file {path} holds {values.dtype} values, not integers:", token)
+        if values.ndim == 2 and values.shape[1] != self.config.lanes:
+            self.fail(f".data file {path} has rows of {values.shape[1]} values, not "
+                      f"{self.config.lanes} (a word):", token)
+        return values.astype(np.int64).reshape(-1)
+
+    def output_directive(self, line, parts):
+        if len(parts) != 5:
+            self.fail(".output takes a name, a slice, an address and a word count", line)
+        name = parts[1]
+        if any(region.name == name for region in self.outputs):
+            self.fail("output named twice:", name)
+        number = self.slice_number(parts[2])
+        count = _number(parts[4])
+        if count is None or count < 1:
+            self.fail(".output word count must be a positive number, not", parts[4])
+        address = self.words_at(parts[3], count, ".output")
+        self.outputs.append(Region(name, number, address, count))
+
+    def queue_directive(self, line, parts):
         if len(parts) != 2:
             self.fail(".queue takes one queue name", line)
         if not self.plan.has_queue(parts[1]):
@@ -428,9 +517,11 @@ def format_instruction(instr):
 
 
 def disassemble(program):
-    """The text form of ``program``'s queues (assembles back to the same words)."""
+    """The text form of ``program``'s queues and output regions (assembles back to the same
+    words and regions; the SRAM images are not listed)."""
     plan = floorplan(program.config)
-    lines = []
+    lines = [f".output {region.name} {plan.mem_units[region.slice].name} {region.address} "
+             f"{region.count}" for region in program.outputs]
     for number, words in sorted(program.queues.items()):
         queue = plan.queues[number]
         lines.append(f".queue {queue.name}")

@@ -90,9 +90,19 @@ def _share_runtime(build_dir, waves, *, store):
                     shutil.copy2(source / f"{name}{suffix}", target / f"{name}{suffix}")
 
 
-def build_model(*, toplevel, sources, build_dir, waves=False, clean=False):
+def _up_to_date(build_dir, toplevel, sources):
+    """Whether the model in ``build_dir`` is newer than every source (make will reuse it)."""
+    model = build_dir / toplevel
+    if not model.exists():
+        return False
+    built = model.stat().st_mtime
+    return all(Path(source).stat().st_mtime <= built for source in sources)
+
+
+def build_model(*, toplevel, sources, build_dir, waves=False, clean=False, progress=None):
     """Build (or reuse) the Verilator model of ``toplevel`` in ``build_dir``; returns the
-    runner, ready to run tests, and the seconds the build took."""
+    runner, ready to run tests, and the seconds the build took. ``progress(message)`` hears
+    whether the model is cached or being built (and where the build's log is)."""
     setup_verilator()
     build_dir = Path(build_dir).resolve()
     if clean and build_dir.exists():
@@ -106,6 +116,12 @@ def build_model(*, toplevel, sources, build_dir, waves=False, clean=False):
             control.write_text(text)
         log = build_dir / "build.log"
         start = time.monotonic()
+        if progress:
+            if _up_to_date(build_dir, toplevel, sources):
+                progress(f"Verilator model of {toplevel}: cached ({build_dir})")
+            else:
+                progress(f"Verilator model of {toplevel}: building, a few minutes for a "
+                         f"chip (log: {log})")
         with locked(_runtime_cache(waves)):
             _share_runtime(build_dir, waves, store=False)
         try:
@@ -118,12 +134,16 @@ def build_model(*, toplevel, sources, build_dir, waves=False, clean=False):
                                 f"log {log}:\n{tail}") from None
         with locked(_runtime_cache(waves)):
             _share_runtime(build_dir, waves, store=True)
-    return runner, time.monotonic() - start
+    seconds = time.monotonic() - start
+    if progress and seconds > 5:
+        progress(f"Verilator model of {toplevel}: built in {seconds:.0f} s")
+    return runner, seconds
 
 
 def run_cocotb(*, toplevel, sources, test_module, build_dir, extra_env=None, testcase=None,
-               waves=False, run_name="run"):
-    """Build ``sources`` (cached in ``build_dir``) and run the cocotb module ``test_module``.
+               waves=False, run_name="run", progress=None):
+    """Build ``sources`` (cached in ``build_dir``; ``progress`` as :func:`build_model` takes
+    it) and run the cocotb module ``test_module``.
 
     Returns the directory the run wrote its files to. Raises :class:`CocotbFailure` when a
     cocotb test fails or the simulator exits with an error.
@@ -132,7 +152,7 @@ def run_cocotb(*, toplevel, sources, test_module, build_dir, extra_env=None, tes
 
     build_dir = Path(build_dir).resolve()
     runner, _ = build_model(toplevel=toplevel, sources=sources, build_dir=build_dir,
-                            waves=waves)
+                            waves=waves, progress=progress)
     run_dir = build_dir / f"{run_name}-{os.getpid()}"
     run_dir.mkdir(exist_ok=True)
     results = run_dir / "results.xml"

@@ -1,5 +1,6 @@
 """The pictures in the docs are what the tools draw today: every timeline in docs/compiler.md
-follows the command that draws it, and must equal that command's output."""
+follows the command that draws it, and must equal that command's output; so must every schedule
+picture of docs/pictures that it names with its command."""
 
 import contextlib
 import io
@@ -31,3 +32,25 @@ def test_timeline_pictures_are_current(arguments, picture):
         assert timeline.main(shlex.split(arguments.replace("\n", " "))) == 0
     assert output.getvalue() == picture, (
         f"docs/compiler.md: the picture of `python -m commands.timeline {arguments}` is stale")
+
+
+#: An SVG picture in docs/pictures and the timeline arguments that draw it.
+SVG = re.compile(r"`lpu timeline ([^`]+?) --svg\s+docs/pictures/(\w+\.svg)`")
+
+
+def svg_pictures():
+    found = SVG.findall(COMPILER_DOC.read_text())
+    assert len(found) >= 2, "docs/compiler.md lost its schedule pictures"
+    return found
+
+
+@pytest.mark.parametrize("arguments, name", svg_pictures(),
+                         ids=[name for _, name in svg_pictures()])
+def test_schedule_pictures_are_current(arguments, name, tmp_path):
+    drawn = tmp_path / name
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert timeline.main(shlex.split(arguments.replace("\n", " ")) +
+                             ["--svg", str(drawn)]) == 0
+    assert drawn.read_text() == (COMPILER_DOC.parent / "pictures" / name).read_text(), (
+        f"docs/pictures/{name} is stale: `lpu timeline {arguments} --svg "
+        f"docs/pictures/{name}` draws it")

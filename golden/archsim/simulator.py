@@ -60,9 +60,11 @@ class ArchSim:
 
     # ---- Running. ----
 
-    def run(self, *, max_cycles=10_000_000, trace=False):
+    def run(self, *, max_cycles=10_000_000, trace=False, each_cycle=None):
         """Run the loaded programs from cycle 0 until every queue has halted; returns the
-        :class:`~isa.host.RunOutcome` (without outputs: read them with :meth:`read_sram`)."""
+        :class:`~isa.host.RunOutcome` (without outputs: read them with :meth:`read_sram`).
+        ``each_cycle(chip)`` is called after every cycle but the last (the run then steps
+        through quiet cycles one by one instead of skipping them)."""
         chip = self.chip
         chip.start(trace=trace)
         while True:
@@ -71,15 +73,18 @@ class ArchSim:
             chip.step()
             if chip.halted:
                 break
-            chip.skip_quiet(max_cycles)
+            if each_cycle is None:
+                chip.skip_quiet(max_cycles)
+            else:
+                each_cycle(chip)
         return RunOutcome(cycles=chip.cycle, errors=chip.errors, error_queue=chip.error_queue,
                           error_cycle=chip.error_cycle, trace=tuple(chip.trace or ()))
 
-    def execute(self, program, *, trace=False, max_cycles=10_000_000):
+    def execute(self, program, *, trace=False, max_cycles=10_000_000, each_cycle=None):
         """Load ``program`` (a :class:`~compiler.program.Program`: anything with
-        ``load_into`` and ``read_outputs``), run it and read its output regions back: its
-        :class:`~isa.host.RunOutcome`."""
+        ``load_into`` and ``read_outputs``), run it (:meth:`run`) and read its output regions
+        back: its :class:`~isa.host.RunOutcome`."""
         program.load_into(self)
-        outcome = self.run(trace=trace, max_cycles=max_cycles)
+        outcome = self.run(trace=trace, max_cycles=max_cycles, each_cycle=each_cycle)
         outcome.outputs = program.read_outputs(self)
         return outcome
