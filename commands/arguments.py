@@ -5,6 +5,8 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from compiler.schedule_trace import record, schedule_svg, write_chrome_trace
 from isa.config import ConfigError, PRESETS, preset
 
@@ -85,7 +87,9 @@ def write_views(program, args, title, *, strict=True):
 
 
 class Progress:
-    """Timestamped progress lines on stderr (long runs must show they are alive)."""
+    """Progress of a long run on stderr (long runs must show they are alive): timestamped
+    lines for its steps, and :meth:`counter` for a count of items (one updating line on a
+    terminal, through tqdm; a line at every tenth otherwise, which logs keep readable)."""
 
     def __init__(self, stream=None):
         self.start = time.monotonic()
@@ -94,3 +98,21 @@ class Progress:
     def __call__(self, message):
         print(f"[{time.monotonic() - self.start:7.1f} s] {message}", file=self.stream,
               flush=True)
+
+    def counter(self, total, what):
+        """``advance(done)``: report that ``done`` of ``total`` ``what`` are done (call it
+        with ``done == total`` last)."""
+        if self.stream.isatty():
+            bar = tqdm(total=total, desc=what, unit="", file=self.stream, leave=True)
+
+            def advance(done):
+                bar.update(done - bar.n)
+                if done >= total:
+                    bar.close()
+            return advance
+        step = max(1, total // 10)
+
+        def advance(done):
+            if done % step == 0 or done == total:
+                self(f"{what}: {done}/{total}")
+        return advance

@@ -20,7 +20,7 @@ __all__ = ["main"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.asm",
+    parser = argparse.ArgumentParser(prog="lpu asm",
                                      description="Assemble and check a program.")
     parser.add_argument("program", type=Path, help="the assembly file")
     parser.add_argument("--disassemble", action="store_true",

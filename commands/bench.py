@@ -46,7 +46,7 @@ def _table(header, rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.bench",
+    parser = argparse.ArgumentParser(prog="lpu bench",
                                      description=__doc__.split("\n")[0])
     add_config_arguments(parser, allow_all=False)
     parser.add_argument("--amaranth-cycles", type=int, default=150,

@@ -47,7 +47,7 @@ def run_demo(host, config, seed, *, log=print):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.board",
+    parser = argparse.ArgumentParser(prog="lpu board",
                                      description=__doc__.split("\n")[0])
     add_config_arguments(parser, allow_all=False)
     parser.add_argument("--port", required=True, help="serial port (e.g. /dev/ttyUSB0, COM3)")

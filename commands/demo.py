@@ -101,7 +101,7 @@ def _run(config, demos, progress, name):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.demo",
+    parser = argparse.ArgumentParser(prog="lpu sim",
                                      description=__doc__.split("\n")[0])
     add_config_arguments(parser, allow_all=False)
     parser.add_argument("--clock-mhz", type=float, default=900.0,

@@ -31,20 +31,6 @@ from .embed_rtl import embed_on_rtl
 __all__ = ["main"]
 
 
-def _progress(start):
-    """Progress on stderr: one updating line on a terminal, a line per 10 sentences otherwise."""
-    terminal = sys.stderr.isatty()
-
-    def report(done, total):
-        message = f"  embedded {done}/{total} sentences ({time.monotonic() - start:.0f} s)"
-        if terminal:
-            print("\r" + message, end="\n" if done == total else "", file=sys.stderr,
-                  flush=True)
-        elif done % 10 == 0 or done == total:
-            print(message, file=sys.stderr, flush=True)
-    return report
-
-
 def _print_sentences(evaluation):
     print(f"{'tokens':>6}  {'cosine':>8}  sentence")
     for sentence, count, cosine in zip(evaluation.sentences, evaluation.tokens,
@@ -73,7 +59,7 @@ def _print_summary(summary):
 
 def main(argv=None):
     """Entry point of ``python -m commands.embed``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m commands.embed", description=(
+    parser = argparse.ArgumentParser(prog="lpu embed", description=(
         "Embed sentences with the integer pipeline and the float reference and compare."))
     parser.add_argument("sentences", nargs="*", help="sentences to embed")
     parser.add_argument("--evaluate", nargs="?", const=EVALUATION_FILE, type=Path,
@@ -110,8 +96,10 @@ def main(argv=None):
         if args.evaluate is not None:
             sentences += quantize.read_sentences(args.evaluate)
         start = time.monotonic()
+        progress = Progress().counter(len(sentences), "sentences embedded")
         evaluation = evaluate(encoder, float_model, tokenizer, sentences,
-                              _progress(start) if len(sentences) > 5 else None)
+                              (lambda done, total: progress(done)) if len(sentences) > 5
+                              else None)
     except (minilm.ModelError, quantize.ModelFileError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.fpga",
+    parser = argparse.ArgumentParser(prog="lpu fpga",
                                      description=__doc__.split("\n")[0])
     add_config_arguments(parser, allow_all=False)
     parser.add_argument("--freq", type=float, default=100,

@@ -17,7 +17,7 @@ DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "isa.md"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.isa_docs")
+    parser = argparse.ArgumentParser(prog="lpu isa-docs")
     parser.add_argument("--check", action="store_true", help="fail if docs/isa.md is stale")
     args = parser.parse_args(argv)
     text = render()

@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.lint",
+    parser = argparse.ArgumentParser(prog="lpu lint",
                                      description=__doc__.split("\n")[0])
     add_config_arguments(parser)
     args = parser.parse_args(argv)

@@ -13,7 +13,7 @@ __all__ = ["main"]
 
 def main(argv=None):
     """Entry point of ``python -m commands.quantize``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m commands.quantize", description=(
+    parser = argparse.ArgumentParser(prog="lpu quantize", description=(
         "Calibrate and quantise all-MiniLM-L6-v2 into the integer model file the golden "
         "model and the compiler read."))
     parser.add_argument("--out", type=Path, default=quantize.DEFAULT_MODEL_FILE,

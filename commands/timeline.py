@@ -53,7 +53,7 @@ def _cycles(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.timeline")
+    parser = argparse.ArgumentParser(prog="lpu timeline")
     parser.add_argument("--preset", default="tiny")
     program = parser.add_mutually_exclusive_group(required=True)
     program.add_argument("--gemm", nargs=3, type=_positive, metavar=("M", "K", "N"),
@@ -91,7 +91,7 @@ def main(argv=None):
             print(timeline(program, first, last))
     except ScheduleError as error:
         # The program does not fit the preset: one line, not a traceback.
-        print(f"python -m commands.timeline: {error}", file=sys.stderr)
+        print(f"lpu timeline: {error}", file=sys.stderr)
         return 1
     return write_views(program, args, title)
 

@@ -27,7 +27,7 @@ def _module_count(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m commands.verilog",
+    parser = argparse.ArgumentParser(prog="lpu verilog",
                                      description=__doc__.split("\n")[0])
     add_config_arguments(parser)
     args = parser.parse_args(argv)

@@ -2,15 +2,18 @@
 that run one chip refuse ``--preset all``; ``python -m commands.fpga --place`` asks for a whole
 probed module; ``python -m commands.timeline`` names a bad argument in one line;
 ``python -m commands.asm`` assembles a file or says in one line why it cannot; ``make sim``'s
-demo programs fit every preset that simulates."""
+demo programs fit every preset that simulates; progress counts come as plain lines, or as one
+updating line on a terminal."""
 
 import argparse
+import io
 
 import pytest
 
 from isa import preset
 from isa.config import PRESETS
-from commands.arguments import add_config_arguments, config_from_arguments, configs_from_arguments
+from commands.arguments import (Progress, add_config_arguments, config_from_arguments,
+                                configs_from_arguments)
 from commands.asm import main as asm_main
 from commands.demo import _demo_programs
 from commands.fpga import main as fpga_main
@@ -79,7 +82,7 @@ def test_timeline_names_a_bad_argument(argv, message, capsys):
 def test_timeline_says_in_one_line_what_does_not_fit(capsys):
     assert timeline_main(["--preset", "fpga", "--gemm", "64", "384", "384"]) == 1
     error = capsys.readouterr().err
-    assert error.startswith("python -m commands.timeline: ") and error.count("\n") == 1
+    assert error.startswith("lpu timeline: ") and error.count("\n") == 1
     assert "SRAM of mem_e0 is full" in error
 
 
@@ -128,3 +131,24 @@ def test_demo_programs_fit_every_simulating_preset(name, gemms):
     demos = list(_demo_programs(preset(name)))
     assert [d.name for d in demos if d.kernel is not None] == gemms
     assert all(d.program.predicted_cycles > 0 for d in demos)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_counts_in_plain_lines_or_one_updating_line():
+    plain = io.StringIO()
+    advance = Progress(plain).counter(40, "items")
+    for done in range(1, 41):
+        advance(done)
+    lines = plain.getvalue().splitlines()
+    assert [line.split("] ", 1)[1] for line in lines] == [f"items: {n}/40"
+                                                         for n in range(4, 41, 4)]
+    terminal = _Terminal()
+    advance = Progress(terminal).counter(40, "items")
+    for done in range(1, 41):
+        advance(done)
+    text = terminal.getvalue()
+    assert "\r" in text and "40/40" in text and text.count("\n") == 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from commands.lpu import COMMANDS, main as lpu_main
 from compiler.asm import assemble, disassemble
 from isa import preset
 
@@ -225,3 +226,11 @@ def test_run_writes_a_waveform_of_a_window(tmp_path):
 def test_waves_need_the_rtl():
     status, out, err = lpu("run", EXAMPLE, "--waves", "x.vcd")
     assert status == 2 and "--engine rtl" in err
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_subcommand_takes_help(command, capsys):
+    with pytest.raises(SystemExit) as exit:
+        lpu_main([command, "--help"])
+    assert exit.value.code == 0
+    assert "usage:" in capsys.readouterr().out
