@@ -92,6 +92,13 @@ class HostInterface(wiring.Component):
         command = Signal(2)           # a register transfer waiting for the request bus
         pending = Signal()            # a register transfer not yet complete
 
+        # The port accepts a request only once it can answer it: while the core is held in
+        # reset (the synchroniser's stages after `rst` falls) its registers cannot change, so
+        # a handshake then would never get its response. `awake` leaves reset at 0 and rises
+        # in the first cycle the core runs.
+        awake = Signal()
+        m.d.sync += awake.eq(1)
+
         # --- Read channel: one outstanding read; data registered from the address. ---
         registers = {
             Reg.ID: CHIP_ID,
@@ -119,7 +126,7 @@ class HostInterface(wiring.Component):
 
         with m.If(axi.rvalid & axi.rready):
             m.d.sync += axi.rvalid.eq(0)
-        m.d.comb += axi.arready.eq(~axi.rvalid)
+        m.d.comb += axi.arready.eq(awake & ~axi.rvalid)
         with m.If(axi.arvalid & axi.arready):
             m.d.sync += [axi.rvalid.eq(1), axi.rresp.eq(AxiResponse.SLVERR), axi.rdata.eq(0)]
             with m.Switch(axi.araddr):
@@ -130,7 +137,7 @@ class HostInterface(wiring.Component):
         # --- Write channel: address and data accepted together. ---
         take_write = Signal()
         m.d.comb += [
-            take_write.eq(axi.awvalid & axi.wvalid & ~axi.bvalid),
+            take_write.eq(awake & axi.awvalid & axi.wvalid & ~axi.bvalid),
             axi.awready.eq(take_write),
             axi.wready.eq(take_write),
         ]

@@ -44,12 +44,12 @@ def run_unit(unit, *, testcase=None, fault=False, extra_env=None, run_name="run"
     env = {"COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py", **(extra_env or {})}
     if fault:
         env["LPU_FAULT"] = "1"
-    if unit == "chip_host":
+    if unit in ("chip_host", "chip_axi"):
         config = preset("tiny")
         return run_cocotb(toplevel=CHIP_MODULE, sources=[export_chip(config)],
-                          test_module="verification.tb_chip_host",
+                          test_module=f"verification.tb_{unit}",
                           build_dir=chip_build_dir(config), testcase=testcase, extra_env=env,
-                          run_name=f"chip_host-{run_name}")
+                          run_name=f"{unit}-{run_name}")
     _, module = UNITS[unit]
     return run_cocotb(toplevel=f"lpu_{unit}", sources=[export_unit(unit)], test_module=module,
                       build_dir=BUILD / "sim" / unit, testcase=testcase, extra_env=env,
@@ -78,6 +78,12 @@ def test_host():
 
 def test_chip_host():
     run_unit("chip_host")
+
+
+def test_chip_axi_port():
+    """The whole chip's AXI4-Lite port under a manager that starts right after reset, splits
+    the write channels and holds its response channels (verification/tb_chip_axi.py)."""
+    run_unit("chip_axi")
 
 
 def test_mxm():
