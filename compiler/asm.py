@@ -178,6 +178,8 @@ class _Assembler:
                 low, high = _number(first), _number(last) if dots else _number(first)
                 if low is None or high is None or high < low:
                     self.fail("a .data value must be a number or a range a..b, not", token)
+                if low < -128 or high > 255:
+                    self.fail(".data values must be bytes (-128 .. 255), not", token)
                 values.extend(range(low, high + 1))
             values = np.array(values, dtype=np.int64)
         if values.size == 0 or values.size % lanes:
