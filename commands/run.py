@@ -30,8 +30,10 @@ from compiler.asm import AsmError, assemble
 from golden.archsim import ArchSim
 from golden.archsim.checks import ChipError, ProgramError
 from isa.geometry import floorplan
+from sim.runner import CocotbFailure
 from sim.waves import DEFAULT_SIGNALS, WavesError, stream_signals
 from verification.compare import compare_runs
+from verification.system import run_program_with_waves, run_programs_on_rtl
 from .arguments import (Progress, add_config_arguments, add_view_arguments,
                         config_from_arguments, write_views)
 
@@ -93,7 +95,6 @@ def _run(program, args, progress):
         except ChipError as error:
             raise InputError(f"the program does not load: {error}") from None
     if engine in ("rtl", "both"):
-        from verification.system import run_program_with_waves, run_programs_on_rtl
         if args.waves:
             progress("RTL (Verilator, traced) ...")
             patterns = DEFAULT_SIGNALS + stream_signals(args.streams) + tuple(args.signal)
@@ -182,6 +183,11 @@ def main(argv=None):
     except (AsmError, InputError, UnicodeDecodeError, WavesError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except CocotbFailure as error:
+        # The simulation itself failed (a program that never halts within its budget, a
+        # build error): the first line names the log.
+        print(f"error: the RTL run failed: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
     plan = floorplan(config)
     first = next(iter(runs.values()))
     for engine, outcome in runs.items():
@@ -196,7 +202,11 @@ def main(argv=None):
         for region in program.outputs:
             print(_region_text(region, first.outputs[region.name], plan))
     if args.save:
-        np.savez(args.save, **first.outputs)
+        try:
+            np.savez(args.save, **first.outputs)
+        except OSError as error:
+            print(f"error: cannot write {args.save}: {error.strerror}", file=sys.stderr)
+            return 1
         print(f"saved {len(first.outputs)} regions to {args.save}")
     if len(runs) > 1:
         comparison = compare_runs(program, runs, errors="equal", name=path.name)

@@ -136,6 +136,9 @@ def test_a_bad_program_gets_one_line(tmp_path, text, message):
     (["--data", "badname.npz"], "is not named <slice>@<address>"),
     (["--set", "words=6"], "runs past the 6 words of a slice"),
     (["--preset", "nope"], "Unknown preset 'nope'"),
+    (["--save", "no/such/directory/y.npz"], "cannot write no/such/directory/y.npz"),
+    (["--waves", "y.vcd", "--engine", "rtl", "--from", "9", "--to", "3"],
+     "--to 3 is before --from 9"),
 ])
 def test_bad_arguments_get_one_line(tmp_path, argv, message):
     np.savez(tmp_path / "badname.npz", x=np.zeros(32, dtype=np.uint8))
