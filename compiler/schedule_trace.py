@@ -112,7 +112,7 @@ def chrome_trace(schedule):
                 previous = int(counts[cycle])
                 events.append({"ph": "C", "name": f"{direction} stream registers in use",
                                "pid": 0, "ts": cycle, "args": {"registers": previous}})
-    return {"traceEvents": events, "displayTimeUnit": "ns",
+    return {"traceEvents": events,
             "otherData": {"preset": schedule.config.name, "cycles": schedule.cycles,
                           "time axis": "1 us = 1 cycle"}}
 
