@@ -11,7 +11,8 @@ from compiler.schedule_trace import record, schedule_svg, write_chrome_trace
 from isa.config import ConfigError, PRESETS, preset
 
 __all__ = ["resolve_config", "add_config_arguments", "configs_from_arguments",
-           "config_from_arguments", "add_view_arguments", "write_views", "Progress"]
+           "config_from_arguments", "add_view_arguments", "wants_views", "write_views",
+           "Progress"]
 
 
 def resolve_config(name, overrides=()):
@@ -67,11 +68,17 @@ def add_view_arguments(parser):
                         help="write the schedule as an SVG picture")
 
 
-def write_views(program, args, title, *, strict=True):
-    """Write the views :func:`add_view_arguments` asked for; the exit status."""
-    if not (args.trace or args.svg):
+def wants_views(args):
+    """Whether :func:`add_view_arguments`' options ask for a view."""
+    return bool(args.trace or args.svg)
+
+
+def write_views(program, args, title, *, strict=True, schedule=None):
+    """Write the views :func:`add_view_arguments` asked for, of ``schedule`` (recorded here
+    when not given: :func:`compiler.schedule_trace.record`); the exit status."""
+    if not wants_views(args):
         return 0
-    schedule = record(program, strict=strict)
+    schedule = schedule or record(program, strict=strict)
     try:
         if args.trace:
             write_chrome_trace(schedule, args.trace)

@@ -16,7 +16,18 @@ from compiler.asm import AsmError, assemble, disassemble
 from isa.geometry import floorplan
 from .arguments import add_config_arguments, config_from_arguments
 
-__all__ = ["main"]
+__all__ = ["main", "assemble_file"]
+
+
+def assemble_file(path, config):
+    """The :class:`~compiler.program.Program` of the assembly file ``path`` for ``config``.
+    Raises :class:`OSError` naming a directory or a missing file, and what
+    :func:`~compiler.asm.assemble` raises."""
+    if path.is_dir():
+        raise OSError(f"{path} is a directory, not a file")
+    if not path.exists():
+        raise OSError(f"{path} does not exist")
+    return assemble(path.read_text(encoding="utf-8"), config, filename=str(path))
 
 
 def main(argv=None):
@@ -30,11 +41,7 @@ def main(argv=None):
     config = config_from_arguments(parser, args)
     path = args.program
     try:
-        if path.is_dir():
-            raise OSError(f"{path} is a directory, not a file")
-        if not path.exists():
-            raise OSError(f"{path} does not exist")
-        program = assemble(path.read_text(encoding="utf-8"), config, filename=str(path))
+        program = assemble_file(path, config)
     except (AsmError, OSError, UnicodeDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

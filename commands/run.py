@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.asm import AsmError, assemble
+from compiler.asm import AsmError
+from compiler.schedule_trace import record
 from golden.archsim import ArchSim
 from golden.archsim.checks import ChipError, ProgramError
 from isa.geometry import floorplan
@@ -34,8 +35,9 @@ from sim.runner import CocotbFailure
 from sim.waves import DEFAULT_SIGNALS, WavesError, stream_signals
 from verification.compare import compare_runs
 from verification.system import run_program_with_waves, run_programs_on_rtl
+from .asm import assemble_file
 from .arguments import (Progress, add_config_arguments, add_view_arguments,
-                        config_from_arguments, write_views)
+                        config_from_arguments, wants_views, write_views)
 
 __all__ = ["main", "load_data"]
 
@@ -82,13 +84,19 @@ def load_data(program, path):
 
 
 def _run(program, args, progress):
-    """``{engine: RunOutcome}`` of the engines ``args.engine`` names."""
+    """``({engine: RunOutcome}, ScheduleRecord or None)`` of the engines ``args.engine``
+    names; the golden run is recorded for the views when they are asked for (one run
+    serves both)."""
     engine, strict = args.engine, not args.lenient
-    runs = {}
+    runs, schedule = {}, None
     if engine in ("golden", "both"):
         progress("golden simulator ...")
         try:
-            runs["golden"] = ArchSim(program.config, strict=strict).execute(program)
+            if wants_views(args):
+                schedule = record(program, strict=strict)
+                runs["golden"] = schedule.outcome
+            else:
+                runs["golden"] = ArchSim(program.config, strict=strict).execute(program)
         except ProgramError as error:
             raise InputError(f"the golden simulator stopped the program: {error} (--lenient "
                              f"runs it as the RTL does)") from None
@@ -106,7 +114,7 @@ def _run(program, args, progress):
             progress("RTL (Verilator) ...")
             runs["rtl"], = run_programs_on_rtl(program.config, [program], progress=progress,
                                                name="lpu-run")
-    return runs
+    return runs, schedule
 
 
 def _units(text):
@@ -172,15 +180,11 @@ def main(argv=None):
     progress = Progress()
     path = args.program
     try:
-        if path.is_dir():
-            raise InputError(f"{path} is a directory, not an assembly file")
-        if not path.exists():
-            raise InputError(f"{path} does not exist")
-        program = assemble(path.read_text(encoding="utf-8"), config, filename=str(path))
+        program = assemble_file(path, config)
         for data in args.data:
             load_data(program, data)
-        runs = _run(program, args, progress)
-    except (AsmError, InputError, UnicodeDecodeError, WavesError) as error:
+        runs, schedule = _run(program, args, progress)
+    except (AsmError, InputError, OSError, UnicodeDecodeError, WavesError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except CocotbFailure as error:
@@ -215,7 +219,8 @@ def main(argv=None):
             return 1
         print(f"the engines agree: every output word and the cycle count "
               f"({first.cycles}) are equal")
-    status = write_views(program, args, path.name, strict=not args.lenient)
+    status = write_views(program, args, path.name, strict=not args.lenient,
+                         schedule=schedule)
     return 1 if status or any(outcome.errors for outcome in runs.values()) else 0
 
 

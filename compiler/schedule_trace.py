@@ -46,12 +46,15 @@ class ScheduleRecord:
         (``re-issue``: by a REPEAT), in cycle order.
     east, west : numpy.ndarray
         Stream registers holding a value in each cycle, per direction (``[cycles]``).
+    outcome : RunOutcome
+        The run as the golden simulator reports it, output regions included.
     """
     config: object
     cycles: int
     issues: list = field(default_factory=list)
     east: np.ndarray = None
     west: np.ndarray = None
+    outcome: object = None
 
 
 def record(program, *, strict=True, max_cycles=10_000_000):
@@ -79,7 +82,7 @@ def record(program, *, strict=True, max_cycles=10_000_000):
         issues.append((cycle, number, texts[key], bool(offset)))
     return ScheduleRecord(config, outcome.cycles, issues,
                           np.array(east[:outcome.cycles], dtype=np.int64),
-                          np.array(west[:outcome.cycles], dtype=np.int64))
+                          np.array(west[:outcome.cycles], dtype=np.int64), outcome)
 
 
 def chrome_trace(schedule):

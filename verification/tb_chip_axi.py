@@ -47,40 +47,49 @@ class Manager:
             await ClockCycles(self.dut.clk, settle)
 
     async def _handshake(self, valid, ready):
-        """Hold ``valid`` until a rising edge sees ``ready``; returns the edges waited."""
+        """Hold ``valid`` until a rising edge sees ``ready``."""
         valid.value = 1
-        for waited in range(PATIENCE):
+        for _ in range(PATIENCE):
             await ReadOnly()
             accepted = int(ready.value) == 1
             await RisingEdge(self.dut.clk)
             if accepted:
                 valid.value = 0
-                return waited
+                return
         raise AssertionError(f"{valid._name} was never accepted")
+
+    async def _response(self, valid, ready, hold, what, payload):
+        """Wait for the response ``valid`` of the accepted request ``what`` with ``ready``
+        low, check that it stays for ``hold`` more edges, take ``payload()`` and then the
+        response (``ready`` high for one edge); returns the payload."""
+        dut = self.dut
+        ready.value = 0
+        for _ in range(PATIENCE):
+            await ReadOnly()
+            if int(valid.value):
+                break
+            await RisingEdge(dut.clk)
+        else:
+            raise AssertionError(f"{what} was accepted and never answered")
+        for _ in range(hold):
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            assert int(valid.value) == 1, f"{valid._name} fell while {ready._name} was low"
+        taken = payload()
+        await RisingEdge(dut.clk)
+        ready.value = 1
+        await RisingEdge(dut.clk)
+        ready.value = 0
+        return taken
 
     async def read(self, address, *, hold=0):
         """``(data, response)`` of a read of ``address``."""
         dut = self.dut
         dut.axi__araddr.value = int(address)
         await self._handshake(dut.axi__arvalid, dut.axi__arready)
-        dut.axi__rready.value = 0
-        for _ in range(PATIENCE):
-            await ReadOnly()
-            if int(dut.axi__rvalid.value):
-                break
-            await RisingEdge(dut.clk)
-        else:
-            raise AssertionError(f"the read of 0x{int(address):x} was accepted and never "
-                                 f"answered")
-        for _ in range(hold):
-            await RisingEdge(dut.clk)
-            await ReadOnly()
-            assert int(dut.axi__rvalid.value) == 1, "RVALID fell while RREADY was low"
-        data, response = int(dut.axi__rdata.value), int(dut.axi__rresp.value)
-        await RisingEdge(dut.clk)
-        dut.axi__rready.value = 1
-        await RisingEdge(dut.clk)
-        dut.axi__rready.value = 0
+        data, response = await self._response(
+            dut.axi__rvalid, dut.axi__rready, hold, f"the read of 0x{int(address):x}",
+            lambda: (int(dut.axi__rdata.value), int(dut.axi__rresp.value)))
         return data, AxiResponse(response)
 
     async def write(self, address, data, *, order="together", hold=0):
@@ -113,23 +122,9 @@ class Manager:
                 break
         else:
             raise AssertionError(f"the write of 0x{int(address):x} was never accepted")
-        for _ in range(PATIENCE):
-            await ReadOnly()
-            if int(dut.axi__bvalid.value):
-                break
-            await RisingEdge(dut.clk)
-        else:
-            raise AssertionError(f"the write of 0x{int(address):x} was accepted and never "
-                                 f"answered")
-        for _ in range(hold):
-            await RisingEdge(dut.clk)
-            await ReadOnly()
-            assert int(dut.axi__bvalid.value) == 1, "BVALID fell while BREADY was low"
-        response = int(dut.axi__bresp.value)
-        await RisingEdge(dut.clk)
-        dut.axi__bready.value = 1
-        await RisingEdge(dut.clk)
-        dut.axi__bready.value = 0
+        response = await self._response(dut.axi__bvalid, dut.axi__bready, hold,
+                                        f"the write of 0x{int(address):x}",
+                                        lambda: int(dut.axi__bresp.value))
         return AxiResponse(response)
 
 
