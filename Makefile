@@ -8,6 +8,7 @@
 #   make bench      simulation speed and build-time tables
 #   make test-model the all-MiniLM-L6-v2 tests, and the model on the RTL
 #   make test-slow  long-running tests; make test-fpga: place-and-route tests
+#   make test-link  the chip-to-chip link's tests at the acceptance counts (about 25 minutes)
 #   make fpga       ECP5 synthesis and place-and-route report (fpga-board: the bitstream)
 #   make clean      remove build/
 #   make help       this list
@@ -24,7 +25,7 @@ JOBS   ?= 2
 SET    ?=
 CONFIG := --preset $(PRESET) $(foreach field,$(SET),--set $(field))
 
-.PHONY: setup test test-model test-slow test-fpga sim verilog lint fpga fpga-board bench clean help
+.PHONY: setup test test-model test-slow test-link test-fpga sim verilog lint fpga fpga-board bench clean help
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,11 @@ test-model:
 
 test-slow:
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "slow"
+
+# Every test of the link, the slow ones (acceptance counts, the 64-bit width) included.
+test-link:
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup tests/test_link_config.py tests/test_link_blocks.py \
+		tests/test_link_rtl.py tests/test_channel.py tests/test_link.py
 
 test-fpga:
 	$(PY) -m pytest -m "fpga"

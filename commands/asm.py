@@ -21,13 +21,19 @@ __all__ = ["main", "assemble_file"]
 
 def assemble_file(path, config):
     """The :class:`~compiler.program.Program` of the assembly file ``path`` for ``config``.
-    Raises :class:`OSError` naming a directory or a missing file, and what
-    :func:`~compiler.asm.assemble` raises."""
+    Raises :class:`OSError` naming a directory, a missing file, a file that does not read or
+    is not UTF-8 text, and what :func:`~compiler.asm.assemble` raises."""
     if path.is_dir():
         raise OSError(f"{path} is a directory, not a file")
     if not path.exists():
         raise OSError(f"{path} does not exist")
-    return assemble(path.read_text(encoding="utf-8"), config, filename=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise OSError(f"{path} is not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise OSError(f"{path} does not read: {error.strerror or error}") from None
+    return assemble(text, config, filename=str(path))
 
 
 def main(argv=None):
@@ -42,7 +48,7 @@ def main(argv=None):
     path = args.program
     try:
         program = assemble_file(path, config)
-    except (AsmError, OSError, UnicodeDecodeError) as error:
+    except (AsmError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.disassemble:

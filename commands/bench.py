@@ -1,7 +1,7 @@
 """``make bench``: build time and simulation speed of the RTL, and the GEMM table.
 
     python -m commands.bench [--preset default] [--set FIELD=VALUE] [--amaranth-cycles 150]
-                             [--skip-build]
+                             [--skip-build] [--no-layers] [--no-link]
 
 Tables (all numbers measured in this run):
 
@@ -16,6 +16,8 @@ Tables (all numbers measured in this run):
 4. Transformer layers (``--no-layers`` leaves them out): all-MiniLM-L6-v2's layer 0 as an
    encoder layer at 16 and 128 tokens against the MXM bound, and as a decoder (a prompt, then
    one token at a time) against the weight-streaming bound (:mod:`commands.bench_layers`).
+5. The chip-to-chip link (``--no-link`` leaves it out): payload bandwidth, latency and block
+   lock of two links on Verilator (:mod:`commands.bench_link`).
 """
 
 import argparse
@@ -32,6 +34,7 @@ from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case
 from verification.system import run_programs_on_rtl
 from .arguments import add_config_arguments, config_from_arguments
 from .bench_layers import layer_table
+from .bench_link import link_table
 
 __all__ = ["main"]
 
@@ -53,6 +56,8 @@ def main(argv=None):
                         help="cycles to run on Amaranth's simulator (default 150)")
     parser.add_argument("--no-layers", action="store_true",
                         help="leave out the transformer layer table (it compiles for minutes)")
+    parser.add_argument("--no-link", action="store_true",
+                        help="leave out the link table")
     parser.add_argument("--skip-build", action="store_true",
                         help="reuse the cached Verilator build instead of timing a clean one")
     args = parser.parse_args(argv)
@@ -86,6 +91,7 @@ def main(argv=None):
             raise SystemExit(f"the bench measures only correct runs:\n{comparison.report()}")
 
     layers = None if args.no_layers else layer_table(say, _table)
+    link = None if args.no_link else link_table(say, _table)
     speed_case = max(zip(cases, results), key=lambda pair: pair[1].cycles)
     say(f"running the first {args.amaranth_cycles} cycles of {speed_case[0].name} on "
         f"Amaranth's simulator ...")
@@ -131,6 +137,11 @@ def main(argv=None):
         print("4. Transformer layers: all-MiniLM-L6-v2 layer 0 (golden simulator cycles, equal "
               "to the prediction; outputs bit-exact)")
         print(layers)
+    if link is not None:
+        print()
+        print("5. Chip-to-chip link: two links on Verilator through the channel model (every "
+              "vector delivered intact)")
+        print(link)
     return 0
 
 

@@ -55,7 +55,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1, help="demo graph seed")
     args = parser.parse_args(argv)
     config = config_from_arguments(parser, args)
-    transport = SerialTransport(args.port, args.baud)
+    try:
+        transport = SerialTransport(args.port, args.baud)
+    except BridgeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     try:
         time.sleep(0.05)               # silence: the bridge drops any partial frame
         transport.discard_input()

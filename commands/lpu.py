@@ -47,7 +47,7 @@ def main(argv=None):
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"lpu: unknown command {name!r} (commands: {', '.join(COMMANDS)})",
+        print(f"lpu: error: unknown command {name!r} (commands: {', '.join(COMMANDS)})",
               file=sys.stderr)
         return 2
     module, first, _ = COMMANDS[name]

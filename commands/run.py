@@ -22,6 +22,8 @@ the ``--streams`` units and any ``--signal`` pattern (:mod:`sim.waves`).
 import argparse
 import re
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +54,7 @@ class InputError(Exception):
 
 def load_data(program, path):
     """Add the SRAM images of the ``.npz`` file ``path`` (arrays named ``<slice>@<address>``)
-    to ``program``."""
+    to ``program``; a bad array raises :class:`InputError` and adds none of the file's."""
     config = program.config
     names = [unit.name for unit in floorplan(config).mem_units]
     try:
@@ -60,14 +62,18 @@ def load_data(program, path):
     except (OSError, ValueError) as error:
         reason = "no such file" if not Path(path).exists() else f"not an .npz archive ({error})"
         raise InputError(f"--data {path}: {reason}") from None
+    images = []
     with archive:
         for key in archive.files:
-            match = re.fullmatch(r"(\w+)@(\d+|0x[0-9a-fA-F]+)", key)
+            match = re.fullmatch(r"(\w+)@(0x[0-9a-fA-F]+|0|[1-9][0-9]*)", key)
             if not match or match[1] not in names:
                 raise InputError(f"--data {path}: array {key!r} is not named <slice>@<address> "
                                  f"with a slice of preset {config.name!r} ({names[0]} .. "
                                  f"{names[-1]})")
-            values = archive[key]
+            try:
+                values = archive[key]
+            except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+                raise InputError(f"--data {path}: array {key!r} does not read ({error})") from None
             if not np.issubdtype(values.dtype, np.integer) or values.size % config.lanes or \
                     not values.size:
                 raise InputError(f"--data {path}: array {key!r} must hold integers filling "
@@ -80,7 +86,8 @@ def load_data(program, path):
             if address + len(words) > config.words:
                 raise InputError(f"--data {path}: array {key!r} of {len(words)} words runs "
                                  f"past the {config.words} words of a slice")
-            program.sram.append((names.index(match[1]), address, words))
+            images.append((names.index(match[1]), address, words))
+    program.sram.extend(images)
 
 
 def _run(program, args, progress):
@@ -184,7 +191,7 @@ def main(argv=None):
         for data in args.data:
             load_data(program, data)
         runs, schedule = _run(program, args, progress)
-    except (AsmError, InputError, OSError, UnicodeDecodeError, WavesError) as error:
+    except (AsmError, InputError, OSError, WavesError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except CocotbFailure as error:

@@ -39,8 +39,9 @@ whole words (a multiple of the lane count).
 
 Operands: ``e<n>``/``w<n>`` stream (base) index, ``alu<n>`` an ALU's result register, ``c<n>`` a
 constant register, ``#<int>`` the immediate; ``@ <int>`` sets the immediate field directly
-(LUTW's table base, LDC's register). Numbers are decimal or ``0x`` hex. A switch instruction's
-type suffix is the element type moved together (TRANS takes none: it moves int8).
+(LUTW's table base, LDC's register). Numbers are decimal (ASCII digits, no leading zero) or
+``0x`` hex. A switch instruction's type suffix is the element type moved together (TRANS takes
+none: it moves int8).
 
 Every instruction is checked against the configuration (:func:`isa.legality.check`), REPEAT
 included: the assembler follows each queue's REPEAT offsets, so an address that a repeat walks
@@ -76,15 +77,17 @@ for _spec in INSTRUCTIONS:
     for _kind in _spec.queues:
         _MNEMONICS.setdefault(_kind, {})[_spec.mnemonic] = _spec
 
-_NUMBER = re.compile(r"^[+-]?(0x[0-9a-fA-F]+|\d+)$")
+# ASCII digits only, no leading zero (``010`` would read as octal in C): a number is ``0``, a
+# decimal without leading zeros or ``0x`` hex.
+_NUMBER = re.compile(r"[+-]?(0x[0-9a-fA-F]+|0|[1-9][0-9]*)")
 
 
 def _number(text):
-    return int(text, 0) if _NUMBER.match(text) else None
+    return int(text, 0) if _NUMBER.fullmatch(text) else None
 
 
 def _stream(token):
-    match = re.fullmatch(r"([ew])(\d+)", token)
+    match = re.fullmatch(r"([ew])([0-9]+)", token)
     if not match:
         return None
     return (Direction.EAST if match[1] == "e" else Direction.WEST), int(match[2])
@@ -96,7 +99,7 @@ def _operand(token):
     if stream:
         kind = OperandKind.EAST if stream[0] is Direction.EAST else OperandKind.WEST
         return Operand(kind, stream[1]), None
-    match = re.fullmatch(r"(alu|c)(\d+)", token)
+    match = re.fullmatch(r"(alu|c)([0-9]+)", token)
     if match:
         kind = OperandKind.ALU if match[1] == "alu" else OperandKind.CONST
         return Operand(kind, int(match[2])), None
@@ -520,7 +523,9 @@ def format_instruction(instr):
 
 def disassemble(program):
     """The text form of ``program``'s queues and output regions (assembles back to the same
-    words and regions; the SRAM images are not listed)."""
+    words and regions; the SRAM images are not listed). A program that does not load raises
+    :class:`~golden.archsim.checks.ChipError` (:meth:`~compiler.program.Program.check`)."""
+    program.check()
     plan = floorplan(program.config)
     lines = [f".output {region.name} {plan.mem_units[region.slice].name} {region.address} "
              f"{region.count}" for region in program.outputs]

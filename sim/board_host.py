@@ -57,7 +57,11 @@ class SerialTransport:
             import serial
         except ImportError:
             raise RuntimeError("pyserial is not installed: pip install -e '.[fpga]'") from None
-        self.port = serial.Serial(port, baud, timeout=timeout)
+        try:
+            self.port = serial.Serial(port, baud, timeout=timeout)
+        except (serial.SerialException, ValueError) as error:
+            raise BridgeError(f"cannot open serial port {port!r} at {baud} baud: "
+                              f"{error}") from None
 
     def write(self, data):
         self.port.write(data)

@@ -30,8 +30,8 @@ def source_digest():
     """Digest of everything the Verilog depends on besides the configuration."""
     digest = hashlib.sha256(amaranth.__version__.encode())
     for package in ("isa", "hdl"):
-        for path in sorted((ROOT / package).glob("*.py")):
-            digest.update(path.name.encode())
+        for path in sorted((ROOT / package).rglob("*.py")):
+            digest.update(path.relative_to(ROOT).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -175,7 +175,8 @@ def test_host_side_errors_are_clear():
     with pytest.raises(ChipError, match="2 words at address 8191 do not fit 8192 words"):
         sim.load_sram(0, 8191, vectors(1, 2))
     depth = CONFIG.queue_depth
-    with pytest.raises(ChipError, match=f"{depth + 1} instructions do not fit queue depth {depth}"):
+    with pytest.raises(ChipError,
+                       match=f"holds {depth + 1} instructions, more than the queue depth {depth}"):
         sim.load_program(0, [1] * (depth + 1))
 
 

@@ -2,7 +2,7 @@
 :class:`~golden.archsim.chip.ChipModel`, run it to its end, read the memories back."""
 
 from isa.host import RunOutcome
-from .checks import ChipError, ProgramError
+from .checks import ChipError, ProgramError, instruction_words, is_int
 from .chip import ChipModel
 
 __all__ = ["ArchSim"]
@@ -37,8 +37,8 @@ class ArchSim:
     # ---- Host side. ----
 
     def _slice(self, index):
-        if not 0 <= index < len(self.chip.mems):
-            raise ChipError(f"SRAM index {index} out of range (0..{len(self.chip.mems) - 1})")
+        if not is_int(index) or not 0 <= index < len(self.chip.mems):
+            raise ChipError(f"SRAM index {index!r} out of range (0..{len(self.chip.mems) - 1})")
         return self.chip.mems[index].sram
 
     def load_sram(self, index, address, words):
@@ -50,13 +50,13 @@ class ArchSim:
         return self._slice(index).unload(address, count)
 
     def load_program(self, queue, words):
-        """Load the instruction words of queue number ``queue``."""
-        if not 0 <= queue < len(self.plan.queues):
-            raise ChipError(f"queue {queue} out of range (0..{len(self.plan.queues) - 1})")
-        if len(words) > self.config.queue_depth:
-            raise ChipError(f"{len(words)} instructions do not fit queue depth "
-                            f"{self.config.queue_depth}")
-        self.chip.queues.load(queue, words)
+        """Load the instruction words of queue number ``queue`` (integers of
+        :data:`~isa.formats.WORD_BITS` bits). Raises :class:`ChipError`, and loads nothing, for
+        a queue out of range, more words than the queue depth or a word that is not an
+        instruction word."""
+        if not is_int(queue) or not 0 <= queue < len(self.plan.queues):
+            raise ChipError(f"queue {queue!r} out of range (0..{len(self.plan.queues) - 1})")
+        self.chip.queues.load(queue, instruction_words(queue, words, self.config.queue_depth))
 
     # ---- Running. ----
 

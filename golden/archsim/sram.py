@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .checks import ChipError
+from .checks import ChipError, byte_words, is_int
 
 __all__ = ["Sram"]
 
@@ -38,20 +38,20 @@ class Sram:
         self.written[address] = True
 
     def load(self, address, words):
-        """Host load of ``words`` (``[n, lanes]`` uint8) from ``address``."""
-        words = np.asarray(words, dtype=np.uint8)
-        if words.ndim != 2 or words.shape[1] != self.data.shape[1]:
-            raise ChipError(f"SRAM words must have shape [n, {self.data.shape[1]}], "
-                            f"not {list(words.shape)}")
-        if not 0 <= address <= self.words - len(words):
-            raise ChipError(f"{len(words)} words at address {address} do not fit "
+        """Host load of ``words`` (``[n, lanes]`` bytes: integers -128 .. 255, stored as
+        uint8) from ``address``; raises :class:`ChipError` and changes nothing if they do not
+        fit."""
+        words = byte_words(words, self.data.shape[1])
+        if not is_int(address) or not 0 <= address <= self.words - len(words):
+            raise ChipError(f"{len(words)} words at address {address!r} do not fit "
                             f"{self.words} words of SRAM")
         self.data[address:address + len(words)] = words
         self.written[address:address + len(words)] = True
 
     def unload(self, address, count):
         """Host read of ``count`` words from ``address`` (``[count, lanes]`` uint8)."""
-        if count < 0 or not 0 <= address <= self.words - count:
-            raise ChipError(f"{count} words at address {address} are outside "
+        if not (is_int(address) and is_int(count)) or count < 0 or \
+                not 0 <= address <= self.words - count:
+            raise ChipError(f"{count!r} words at address {address!r} are outside "
                             f"{self.words} words of SRAM")
         return self.data[address:address + count].copy()

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import zipfile
+import zlib
 from decimal import Decimal, localcontext
 from pathlib import Path
 
@@ -507,8 +508,11 @@ def read_manifest(path):
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = json.loads(archive.read("manifest.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, NotImplementedError,
+            zlib.error) as error:
         raise ModelFileError(f"{path} is not a quantised model file ({error})") from None
+    if not isinstance(manifest, dict):
+        raise ModelFileError(f"{path} has a manifest that is not an object: {manifest!r:.60}")
     if manifest.get("format") != FORMAT:
         raise ModelFileError(f"{path} has format {manifest.get('format')!r}, not {FORMAT!r}")
     if manifest.get("version") != FORMAT_VERSION:
@@ -530,14 +534,28 @@ def load(path):
         Naming the file and the array or field at fault.
     """
     manifest = read_manifest(path)
+    specs, integers = manifest.get("arrays"), manifest.get("integers")
+    if not isinstance(specs, dict) or not isinstance(integers, dict):
+        raise ModelFileError(f"{path} has a manifest without the objects 'arrays' and "
+                             f"'integers'")
+    for name, value in integers.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ModelFileError(f"Entry {name} in {path} is {value!r}, not an integer")
     arrays = {}
     with zipfile.ZipFile(path) as archive:
-        for name, spec in manifest["arrays"].items():
+        for name, spec in specs.items():
+            if not (isinstance(spec, dict) and spec.get("dtype") in _DTYPES and
+                    isinstance(spec.get("shape"), list)):
+                raise ModelFileError(f"Array {name} in {path} has the manifest entry {spec!r}, "
+                                     f"not a dtype ({', '.join(_DTYPES)}) and a shape")
             try:
                 with archive.open(name + ".npy") as member:
                     array = np.lib.format.read_array(member, allow_pickle=False)
             except KeyError:
                 raise ModelFileError(f"{path} lacks the array {name}") from None
+            except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, OSError,
+                    zlib.error) as error:
+                raise ModelFileError(f"Array {name} in {path} does not read ({error})") from None
             if array.dtype != np.dtype(spec["dtype"]) or list(array.shape) != spec["shape"]:
                 raise ModelFileError(f"Array {name} in {path} is {array.dtype} {array.shape}, "
                                      f"the manifest says {spec['dtype']} {spec['shape']}")
@@ -546,7 +564,7 @@ def load(path):
         encoder = _unflatten(IntegerEncoder, "", arrays, manifest["integers"])
     except KeyError as error:
         raise ModelFileError(f"{path} lacks the entry {error.args[0]}") from None
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path} holds an invalid model: {error}") from None
     return encoder, manifest
 
