@@ -38,7 +38,6 @@ from .lock import HEADER_BITS
 __all__ = ["Deframer"]
 
 
-
 class Deframer(wiring.Component):
     """Rebuilds and checks frames (module docstring).
 

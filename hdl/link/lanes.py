@@ -23,7 +23,6 @@ from .scrambler import Descrambler, Scrambler
 __all__ = ["LaneTransmitter", "LaneReceiver"]
 
 
-
 class LaneTransmitter(wiring.Component):
     """Scrambles blocks and serialises them onto one lane.
 

@@ -24,7 +24,6 @@ from .framer import STAMP_BITS, check_link
 __all__ = ["release_depth", "ReleaseBuffer"]
 
 
-
 def release_depth(link, latency):
     """Frames the buffer holds: every frame held in a cycle was sent at most ``latency`` cycles
     earlier and leaves within ``latency`` cycles, and SENDs are at least ``send_interval``
