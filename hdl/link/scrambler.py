@@ -45,13 +45,39 @@ def _line_bits(state, line, data):
     return Cat(*result)
 
 
-class Scrambler(wiring.Component):
+class _SelfSynchronising(wiring.Component):
+    """What the scrambler and the descrambler share: the members, the seed and the state, the
+    last :data:`~isa.link.SCRAMBLER_STATE_BITS` line (scrambled) bits, which advances over
+    each payload sent or received."""
+
+    def __init__(self, seed=SEED_ALL_ONES):
+        self.seed = _check_seed(seed)
+        super().__init__({
+            "data":  In(PAYLOAD_BITS),
+            "valid": In(1),
+            "out":   Out(PAYLOAD_BITS),
+        })
+
+    #: Whether ``out`` is the line (scrambler) or ``data`` is (descrambler).
+    sends = True
+
+    def elaborate(self, platform):
+        m = Module()
+        state = Signal(SCRAMBLER_STATE_BITS, init=self.seed)
+        line = self.out if self.sends else self.data
+        m.d.comb += self.out.eq(_line_bits(state, None if self.sends else self.data, self.data))
+        with m.If(self.valid):
+            m.d.sync += state.eq(Value.cast(line)[-SCRAMBLER_STATE_BITS:])
+        return m
+
+
+class Scrambler(_SelfSynchronising):
     """Scrambles one 64-bit payload per cycle.
 
     Parameters
     ----------
     seed : int
-        The state after reset (the previous 58 scrambled bits, oldest in bit 0); all ones by
+        The state after reset (the previous 58 line bits, oldest in bit 0); all ones by
         default.
 
     Members
@@ -64,24 +90,10 @@ class Scrambler(wiring.Component):
         ``data`` scrambled with the current state (combinational).
     """
 
-    def __init__(self, seed=SEED_ALL_ONES):
-        self.seed = _check_seed(seed)
-        super().__init__({
-            "data":  In(PAYLOAD_BITS),
-            "valid": In(1),
-            "out":   Out(PAYLOAD_BITS),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        state = Signal(SCRAMBLER_STATE_BITS, init=self.seed)
-        m.d.comb += self.out.eq(_line_bits(state, None, self.data))
-        with m.If(self.valid):
-            m.d.sync += state.eq(Value.cast(self.out)[-SCRAMBLER_STATE_BITS:])
-        return m
+    sends = True
 
 
-class Descrambler(wiring.Component):
+class Descrambler(_SelfSynchronising):
     """Descrambles one 64-bit payload per cycle. Self-synchronising: its output is right from
     the 59th received bit on, whatever its state was.
 
@@ -101,18 +113,4 @@ class Descrambler(wiring.Component):
         ``data`` descrambled with the current state (combinational).
     """
 
-    def __init__(self, seed=SEED_ALL_ONES):
-        self.seed = _check_seed(seed)
-        super().__init__({
-            "data":  In(PAYLOAD_BITS),
-            "valid": In(1),
-            "out":   Out(PAYLOAD_BITS),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        state = Signal(SCRAMBLER_STATE_BITS, init=self.seed)
-        m.d.comb += self.out.eq(_line_bits(state, self.data, self.data))
-        with m.If(self.valid):
-            m.d.sync += state.eq(self.data[-SCRAMBLER_STATE_BITS:])
-        return m
+    sends = False
