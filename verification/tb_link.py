@@ -100,7 +100,7 @@ class LinkBench:
         self.oracle = None
         self.strict = True
         self.check_tx_until = 0
-        self.session = self.b_released = None
+        self.channel_start = self.b_released = None
         self.epoch_cycle = None
         self.unseen = deque()
         self.pending = deque()
@@ -129,7 +129,7 @@ class LinkBench:
         self.monitor = LineMonitor(LINK, self._on_frame, self._on_superblock)
         self.oracle = CorruptionOracle(LINK, self.channel, self.monitor.lanes)
         self.check_tx_until = self.cycle + 200
-        self.session = self.cycle
+        self.channel_start = self.cycle
 
     async def step(self, send=None, *, epoch=False, clear=False):
         """One cycle: SEND the vector ``send`` (if not ``None``), pulse ``epoch`` or
@@ -233,7 +233,7 @@ class LinkBench:
     def bit_offsets(self):
         """Each transmitted lane's block boundary modulo a block, counted from the first line
         bit that ``b`` received after its reset."""
-        received = (self.b_released - self.session) * WIDTH
+        received = (self.b_released - self.channel_start) * WIDTH
         return [(lane.offset + delay - received) % BLOCK_BITS
                 for lane, delay in zip(self.monitor.lanes, self.channel.delays)]
 
