@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.asm import AsmError
+from compiler.asm import UNSIGNED_NUMBER, AsmError
 from compiler.schedule_trace import record
 from golden.archsim import ArchSim
 from golden.archsim.checks import ChipError, ProgramError
@@ -65,7 +65,7 @@ def load_data(program, path):
     images = []
     with archive:
         for key in archive.files:
-            match = re.fullmatch(r"(\w+)@(0x[0-9a-fA-F]+|0|[1-9][0-9]*)", key)
+            match = re.fullmatch(rf"(\w+)@({UNSIGNED_NUMBER})", key)
             if not match or match[1] not in names:
                 raise InputError(f"--data {path}: array {key!r} is not named <slice>@<address> "
                                  f"with a slice of preset {config.name!r} ({names[0]} .. "

@@ -60,7 +60,7 @@ from isa.opcodes import (ControlOp, DType, Direction, IMMEDIATE_INDEX, MatrixLoa
                          OperandKind, SwitchOp, VectorOp)
 from .program import Program, Region
 
-__all__ = ["AsmError", "assemble", "disassemble", "format_instruction"]
+__all__ = ["AsmError", "UNSIGNED_NUMBER", "assemble", "disassemble", "format_instruction"]
 
 
 class AsmError(ValueError):
@@ -77,9 +77,10 @@ for _spec in INSTRUCTIONS:
     for _kind in _spec.queues:
         _MNEMONICS.setdefault(_kind, {})[_spec.mnemonic] = _spec
 
-# ASCII digits only, no leading zero (``010`` would read as octal in C): a number is ``0``, a
-# decimal without leading zeros or ``0x`` hex.
-_NUMBER = re.compile(r"[+-]?(0x[0-9a-fA-F]+|0|[1-9][0-9]*)")
+#: The number syntax, without a sign (a pattern): ASCII digits only, no leading zero (``010``
+#: would read as octal in C), so ``0``, a decimal without leading zeros or ``0x`` hex.
+UNSIGNED_NUMBER = r"0x[0-9a-fA-F]+|0|[1-9][0-9]*"
+_NUMBER = re.compile(rf"[+-]?({UNSIGNED_NUMBER})")
 
 
 def _number(text):
