@@ -38,11 +38,7 @@ class CellLibrary:
         component's signature (its bound members are not connected)."""
         if module not in self._cells:
             component = build()
-            text = verilog.convert(component, name=module, emit_src=False,
-                                   strip_internal_attrs=True)
-            self._cells[module] = (component.signature, text,
-                                   re.search(r"^\s*input clk;", text, re.M) is not None,
-                                   re.search(r"^\s*input rst;", text, re.M) is not None)
+            self._cells[module] = (component.signature, *self.convert(module, component))
         signature, _, clocked, has_reset = self._cells[module]
         proxy = signature.create(path=(name,))
         ports = {}
@@ -56,6 +52,14 @@ class CellLibrary:
             ports["i_rst"] = ResetSignal()
         m.submodules[name] = Instance(module, **ports)
         return proxy
+
+    def convert(self, module, component):
+        """The Verilog module ``module`` of ``component``: ``(text, clocked, has_reset)``, the
+        last two telling whether it has the ``clk`` and ``rst`` inputs of its domain."""
+        text = verilog.convert(component, name=module, emit_src=False,
+                               strip_internal_attrs=True)
+        return (text, re.search(r"^\s*input clk;", text, re.M) is not None,
+                re.search(r"^\s*input rst;", text, re.M) is not None)
 
     def verilog(self):
         """The Verilog text of every cell module."""
