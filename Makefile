@@ -9,6 +9,9 @@
 #   make test-model the all-MiniLM-L6-v2 tests, and the model on the RTL
 #   make test-slow  long-running tests; make test-fpga: place-and-route tests
 #   make test-link  the chip-to-chip link's tests at the acceptance counts (about 25 minutes)
+#   make soak       random programs back to back on one chip for CYCLES (1000000) cycles, on
+#                   preset tiny unless PRESET is given, each checked against the golden model
+#   make faults     the ECC fault campaign: COUNT (10000) single and double bit flips on the RTL
 #   make fpga       ECP5 synthesis and place-and-route report (fpga-board: the bitstream)
 #   make clean      remove build/
 #   make help       this list
@@ -25,7 +28,7 @@ JOBS   ?= 2
 SET    ?=
 CONFIG := --preset $(PRESET) $(foreach field,$(SET),--set $(field))
 
-.PHONY: setup test test-model test-slow test-link test-fpga sim verilog lint fpga fpga-board bench clean help
+.PHONY: setup test test-model test-slow test-link test-fpga soak faults sim verilog lint fpga fpga-board bench clean help
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +51,19 @@ test-slow:
 test-link:
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup tests/test_link_config.py tests/test_link_blocks.py \
 		tests/test_link_rtl.py tests/test_channel.py tests/test_link.py
+
+CYCLES ?= 1000000
+SEED   ?= 0
+# The soak and the fault campaign run on preset tiny unless PRESET is given.
+RUN_PRESET := $(if $(filter command line environment,$(origin PRESET)),$(PRESET),tiny)
+soak:
+	$(PY) -m commands.soak --preset $(RUN_PRESET) $(foreach field,$(SET),--set $(field)) \
+		--cycles $(CYCLES) --seed $(SEED)
+
+COUNT ?= 10000
+faults:
+	$(PY) -m commands.faults --preset $(RUN_PRESET) $(foreach field,$(SET),--set $(field)) \
+		--count $(COUNT) --seed $(SEED)
 
 test-fpga:
 	$(PY) -m pytest -m "fpga"

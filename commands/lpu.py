@@ -22,6 +22,8 @@ COMMANDS = {
     "sim": ("demo", [], "the demo programs and a MiniLM layer on the RTL (make sim)"),
     "bench": ("bench", [], "build time, simulation speed, GEMM and layer tables (make bench)"),
     "verilog": ("verilog", [], "write the chip's Verilog (make verilog)"),
+    "soak": ("soak", [], "random programs back to back on the RTL, a million cycles (make soak)"),
+    "faults": ("faults", [], "the ECC fault campaign on the RTL, 10,000 injections (make faults)"),
     "lint": ("lint", [], "Verilator lint of the exported Verilog (make lint)"),
     "fpga": ("fpga", [], "ECP5 synthesis and place-and-route (make fpga)"),
     "embed": ("embed", [], "sentence embeddings: integer pipeline, float model, RTL"),

@@ -9,7 +9,16 @@ queue halts; the cycle counter then holds that cycle's number, the program lengt
 Errors: each cycle, every queue may raise :class:`~isa.host.ErrorFlag` bits (from its control
 instruction or its unit instruction). They accumulate in the sticky ERRORS register; the first
 one also records its queue number (the lowest, when several queues err in one cycle) and cycle.
-A host transfer refused (while running) or out of range records queue :data:`HOST_QUEUE`.
+A host transfer refused (while running) or out of range records queue
+:data:`~isa.host.HOST_QUEUE`.
+
+ECC: every word read from a MEM slice, by a program or by the host, is decoded
+(:mod:`hdl.mem`). The chip counts the words with a corrected error and those with an
+uncorrectable one (saturating :data:`~isa.host.ECC_COUNTER_BITS`-bit counters), records the
+SRAM index, address and cycle of the first uncorrectable word, and raises
+:attr:`~isa.host.ErrorFlag.ECC_UNCORRECTABLE` on the slice's read queue (or the host's). A
+program's word counts in the cycle it leaves the slice, unless the run ends in that cycle (as in
+the golden simulator, whose last cycle does nothing but halt). START and CLEAR clear them.
 """
 
 from amaranth import *
@@ -18,7 +27,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out, connect
 
 from isa.geometry import HostSpace, QueueKind, UnitKind, floorplan
-from isa.host import ErrorFlag
+from isa.host import ECC_COUNTER_BITS, HOST_QUEUE, ErrorFlag
 from .cells import CellLibrary, place
 from .fabric import stream_row
 from .host import HostInterface
@@ -30,13 +39,11 @@ from .parameters import check_config
 from .sxm import SwitchUnit
 from .vxm import VectorUnit
 
-__all__ = ["Chip", "CHIP_MODULE", "HOST_QUEUE", "RESET_STAGES"]
+__all__ = ["Chip", "CHIP_MODULE", "RESET_STAGES"]
 
 #: Module name of the chip top in exported Verilog (``make verilog``).
 CHIP_MODULE = "lpu_chip"
 
-#: ERROR_QUEUE value for errors raised by host transfers.
-HOST_QUEUE = 0xFFFF
 #: The core leaves reset this many cycles after ``rst`` falls (reset synchroniser depth).
 RESET_STAGES = 2
 
@@ -115,6 +122,17 @@ class Chip(wiring.Component):
         mxms = {unit: positions[unit.position] for unit in plan.mxm_units}
         sxms = {unit: positions[unit.position] for unit in plan.sxm_units}
 
+        # ECC events of each slice this cycle: a program's word leaving, or the host's word
+        # returning (see "Host transfers" below).
+        program_read = [Signal(name=f"ecc_program_read_{i}") for i in range(len(mems))]
+        host_read = [Signal(name=f"ecc_host_read_{i}") for i in range(len(mems))]
+        ecc_corrected = [Signal(name=f"ecc_corrected_{i}") for i in range(len(mems))]
+        ecc_uncorrectable = [Signal(name=f"ecc_uncorrectable_{i}") for i in range(len(mems))]
+        for i, mem in enumerate(mems):
+            read = program_read[i] | host_read[i]
+            m.d.comb += [ecc_corrected[i].eq(read & mem.corrected),
+                         ecc_uncorrectable[i].eq(read & mem.uncorrectable)]
+
         queues = []
         unit_errors = []
         for queue in plan.queues:
@@ -126,7 +144,12 @@ class Chip(wiring.Component):
                 mem = mems[plan.sram_index(queue.unit)]
                 port = "read" if queue.kind is QueueKind.MEM_READ else "write"
                 connect(m, icu.issue, getattr(mem, port))
-                unit_errors.append(getattr(mem, f"{port}_error"))
+                error = getattr(mem, f"{port}_error")
+                if queue.kind is QueueKind.MEM_READ:
+                    uncorrectable = program_read[plan.sram_index(queue.unit)] & \
+                        ecc_uncorrectable[plan.sram_index(queue.unit)]
+                    error = error | Mux(uncorrectable, ErrorFlag.ECC_UNCORRECTABLE, 0)
+                unit_errors.append(error)
             elif queue.kind is QueueKind.VXM_ALU:
                 connect(m, icu.issue, vxm.issue[queue.index])
                 unit_errors.append(vxm.error[queue.index])
@@ -155,8 +178,9 @@ class Chip(wiring.Component):
         for icu in queues:
             m.d.comb += [icu.start.eq(start), icu.notify_in.eq(notify)]
         m.d.comb += [position.clear.eq(start) for position in positions]
-        for mem in mems:
-            m.d.comb += mem.running.eq(running)
+        for i, mem in enumerate(mems):
+            m.d.comb += [mem.running.eq(running),
+                         program_read[i].eq(mem.leaving & running & ~all_halting)]
 
         with m.If(running):
             with m.If(all_halting):
@@ -189,6 +213,35 @@ class Chip(wiring.Component):
                 first = Mux(raised[number] != 0, number, first)
             m.d.sync += error_queue.eq(first)
 
+        # --- ECC counters and the first uncorrectable word. ---
+        saturated = (1 << ECC_COUNTER_BITS) - 1
+        corrected_count = Signal(ECC_COUNTER_BITS)
+        uncorrectable_count = Signal(ECC_COUNTER_BITS)
+        first_slice = Signal(16)
+        first_address = Signal(len(mems[0].address))
+        first_cycle = Signal(32)
+        corrected_now = Signal(range(len(mems) + 1))
+        uncorrectable_now = Signal(range(len(mems) + 1))
+        m.d.comb += [corrected_now.eq(sum(ecc_corrected)),
+                     uncorrectable_now.eq(sum(ecc_uncorrectable))]
+
+        def add_saturating(counter, count):
+            total = Signal(ECC_COUNTER_BITS + 1, name=f"{counter.name}_next")
+            m.d.comb += total.eq(counter + count)
+            m.d.sync += counter.eq(Mux(total > saturated, saturated, total))
+
+        add_saturating(corrected_count, corrected_now)
+        add_saturating(uncorrectable_count, uncorrectable_now)
+        with m.If((uncorrectable_count == 0) & (uncorrectable_now != 0)):
+            # The lowest slice of the cycle (the golden simulator counts in slice order).
+            for i in reversed(range(len(mems))):
+                with m.If(ecc_uncorrectable[i]):
+                    m.d.sync += [first_slice.eq(i), first_address.eq(mems[i].address)]
+            m.d.sync += first_cycle.eq(cycle)
+
+        with m.If(start | (host.clear & ~running)):
+            m.d.sync += [corrected_count.eq(0), uncorrectable_count.eq(0), first_slice.eq(0),
+                         first_address.eq(0), first_cycle.eq(0)]
         with m.If(start):
             m.d.sync += [running.eq(1), done.eq(0), cycle.eq(0), errors.eq(0),
                          error_queue.eq(0), error_cycle.eq(0)]
@@ -206,10 +259,16 @@ class Chip(wiring.Component):
                 (request.addr < cfg.queue_depth)))
         accepted = Signal()
         m.d.comb += accepted.eq(request.valid & ~running & in_range)
+        host_ecc = Signal()
+        m.d.comb += host_ecc.eq(Cat(ecc_uncorrectable[i] & host_read[i]
+                                    for i in range(len(mems))).any())
+        transfer_error = Signal(ERROR_BITS)
         with m.If((request.valid | host.start | host.clear) & running):
-            m.d.comb += host_error.eq(ErrorFlag.HOST_BUSY)
+            m.d.comb += transfer_error.eq(ErrorFlag.HOST_BUSY)
         with m.Elif(request.valid & ~in_range):
-            m.d.comb += host_error.eq(ErrorFlag.ADDRESS_RANGE)
+            m.d.comb += transfer_error.eq(ErrorFlag.ADDRESS_RANGE)
+        m.d.comb += host_error.eq(transfer_error |
+                                  Mux(host_ecc, ErrorFlag.ECC_UNCORRECTABLE, 0))
 
         for index, mem in enumerate(mems):
             m.d.comb += mem.host.we.eq(accepted & request.write &
@@ -224,6 +283,9 @@ class Chip(wiring.Component):
         read_ok = Signal()
         m.d.sync += [read_space.eq(request.space), read_index.eq(request.index),
                      read_ok.eq(accepted & ~request.write)]
+        for i in range(len(mems)):
+            m.d.comb += host_read[i].eq(read_ok & (read_space == HostSpace.SRAM) &
+                                        (read_index == i))
         sram_data = Array(mem.host.rdata for mem in mems)
         imem_data = Array(icu.host.rdata for icu in queues)
         with m.If(read_ok):
@@ -241,5 +303,10 @@ class Chip(wiring.Component):
             host.errors.eq(errors),
             host.error_queue.eq(error_queue),
             host.error_cycle.eq(error_cycle),
+            host.ecc_corrected.eq(corrected_count),
+            host.ecc_uncorrectable.eq(uncorrectable_count),
+            host.ecc_slice.eq(first_slice),
+            host.ecc_address.eq(first_address),
+            host.ecc_cycle.eq(first_cycle),
         ]
         return m

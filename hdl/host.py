@@ -14,8 +14,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from isa.geometry import floorplan
-from isa.host import (CHIP_ID, AxiResponse, Control, Reg, XFER_DATA_BASE, XferCommand, xfer_bits,
-                      xfer_words)
+from isa.host import (CHIP_ID, ECC_COUNTER_BITS, AxiResponse, Control, Reg, XFER_DATA_BASE,
+                      XferCommand, xfer_bits, xfer_words)
 from isa.timing import HOST_READ_LATENCY
 from .interfaces import (ERROR_BITS, HOST_INDEX_BITS, HOST_SPACE_BITS, AxiLiteSignature,
                          XferSignature)
@@ -61,6 +61,11 @@ class HostInterface(wiring.Component):
     errors : In(ERROR_BITS)
     error_queue : In(16)
     error_cycle : In(32)
+    ecc_corrected, ecc_uncorrectable : In(ECC_COUNTER_BITS)
+    ecc_slice : In(16)
+    ecc_address : In(32)
+    ecc_cycle : In(32)
+        The ECC registers (:class:`~isa.host.EccReport`).
     """
 
     def __init__(self, config):
@@ -77,6 +82,11 @@ class HostInterface(wiring.Component):
             "errors":      In(ERROR_BITS),
             "error_queue": In(16),
             "error_cycle": In(32),
+            "ecc_corrected":     In(ECC_COUNTER_BITS),
+            "ecc_uncorrectable": In(ECC_COUNTER_BITS),
+            "ecc_slice":         In(16),
+            "ecc_address":       In(32),
+            "ecc_cycle":         In(32),
         })
 
     def elaborate(self, platform):
@@ -120,6 +130,11 @@ class HostInterface(wiring.Component):
             Reg.XFER_INDEX: xfer_index,
             Reg.XFER_ADDR: xfer_addr,
             Reg.XFER_CMD: pending,
+            Reg.ECC_CORRECTED: self.ecc_corrected,
+            Reg.ECC_UNCORRECTABLE: self.ecc_uncorrectable,
+            Reg.ECC_SLICE: self.ecc_slice,
+            Reg.ECC_ADDRESS: self.ecc_address,
+            Reg.ECC_CYCLE: self.ecc_cycle,
         }
         for i, word in enumerate(xfer_data):
             registers[XFER_DATA_BASE + 4 * i] = word

@@ -3,6 +3,12 @@
 Two queues drive a slice, one per SRAM port: ``READ addr -> stream`` on the read queue and
 ``WRITE stream -> addr`` on the write queue. Timing: :data:`isa.timing.MEM_READ_LATENCY`,
 :data:`isa.timing.MEM_WRITE_TO_READ`.
+
+Every word is stored with its SECDED check bits (:mod:`isa.ecc`: ``lanes / 8`` Hsiao (72,64)
+code words, the check bytes above the data in the SRAM word). Writes, the program's and the
+host's, encode; the word read is decoded and corrected on its way to the stream and to the host
+port, in the cycle it leaves the SRAM (:data:`isa.timing.ECC_READ_LATENCY`). The slice reports
+what the decoder found; the chip counts it.
 """
 
 from amaranth import *
@@ -13,6 +19,8 @@ from amaranth.utils import ceil_log2
 from isa.formats import FORMATS
 from isa.host import ErrorFlag
 from isa.opcodes import Direction, MemReadOp, MemWriteOp
+from isa.ecc import CHECK_BITS, DATA_BITS
+from .ecc import VectorSecdedDecoder, VectorSecdedEncoder
 from .interfaces import (ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature,
                          StreamTapSignature)
 from .parameters import check_config, check_flag
@@ -66,7 +74,15 @@ class MemorySlice(wiring.Component):
     running : In(1)
         A program runs; the host port is ignored.
     host : Out(HostMemorySignature)
-        Load/unload port of the SRAM.
+        Load/unload port of the SRAM (data only: the check bits are the slice's own).
+    leaving : Out(1)
+        A program's READ word leaves the slice this cycle (issued last cycle).
+    address : Out(ceil_log2(words))
+        The address of the word the SRAM returns this cycle (read last cycle, by a READ or
+        the host).
+    corrected, uncorrectable : Out(1)
+        The word the SRAM returns this cycle had a single error in some code word, now
+        corrected, and none uncorrectable / had an uncorrectable code word.
     """
 
     def __init__(self, config, *, blackbox):
@@ -81,12 +97,31 @@ class MemorySlice(wiring.Component):
             "clear":       In(1),
             "running":     In(1),
             "host":        Out(HostMemorySignature(ceil_log2(config.words), config.vector_bits)),
+            "leaving":       Out(1),
+            "address":       Out(ceil_log2(config.words)),
+            "corrected":     Out(1),
+            "uncorrectable": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         config = self.config
-        m.submodules.sram = sram = Sram(config.vector_bits, config.words, blackbox=self.blackbox)
+        code_words = config.vector_bits // DATA_BITS
+        check_bits = CHECK_BITS * code_words
+        m.submodules.sram = sram = Sram(config.vector_bits + check_bits, config.words,
+                                        blackbox=self.blackbox)
+        m.submodules.encoder = encoder = VectorSecdedEncoder(code_words)
+        m.submodules.decoder = decoder = VectorSecdedDecoder(code_words)
+        wdata = Signal(config.vector_bits)
+        m.d.comb += [
+            encoder.data.eq(wdata),
+            sram.wdata.eq(Cat(wdata, encoder.check)),
+            decoder.data.eq(sram.rdata[:config.vector_bits]),
+            decoder.check.eq(sram.rdata[config.vector_bits:]),
+            self.corrected.eq(decoder.single & ~decoder.uncorrectable),
+            self.uncorrectable.eq(decoder.uncorrectable),
+        ]
+        rdata = decoder.corrected
 
         # Read port: address in the issue cycle, word on the stream one cycle later.
         rd, rd_address, rd_go = decode_access(m, config, self.read, MemReadOp.READ,
@@ -97,11 +132,13 @@ class MemorySlice(wiring.Component):
         m.d.sync += [out_valid.eq(rd_go), out_stream.eq(rd.stream), out_dir.eq(rd.dir)]
         with m.If(self.clear):
             m.d.sync += out_valid.eq(0)
+        m.d.comb += self.leaving.eq(out_valid)
+        m.d.sync += self.address.eq(sram.raddr)
 
         select = Signal(config.streams)
         m.d.comb += select.eq(Mux(out_valid, 1 << out_stream, 0))
         for s in range(config.streams):
-            m.d.comb += [self.tap.east_out[s].eq(sram.rdata), self.tap.west_out[s].eq(sram.rdata)]
+            m.d.comb += [self.tap.east_out[s].eq(rdata), self.tap.west_out[s].eq(rdata)]
         m.d.comb += [
             self.tap.east_we.eq(Mux(out_dir == Direction.EAST, select, 0)),
             self.tap.west_we.eq(Mux(out_dir == Direction.WEST, select, 0)),
@@ -119,14 +156,14 @@ class MemorySlice(wiring.Component):
                 sram.raddr.eq(rd_address),
                 sram.we.eq(wr_go),
                 sram.waddr.eq(wr_address),
-                sram.wdata.eq(passing),
+                wdata.eq(passing),
             ]
         with m.Else():
             m.d.comb += [
                 sram.raddr.eq(self.host.addr),
                 sram.we.eq(self.host.we),
                 sram.waddr.eq(self.host.addr),
-                sram.wdata.eq(self.host.wdata),
+                wdata.eq(self.host.wdata),
             ]
-        m.d.comb += self.host.rdata.eq(sram.rdata)
+        m.d.comb += self.host.rdata.eq(rdata)
         return m

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 from .formats import WORD_BITS
 
-__all__ = ["ErrorFlag", "Reg", "Control", "Status", "XferCommand", "AxiResponse", "CHIP_ID",
+__all__ = ["ErrorFlag", "HOST_QUEUE", "EccReport", "ECC_COUNTER_BITS", "Reg", "Control",
+           "Status", "XferCommand", "AxiResponse", "CHIP_ID",
            "xfer_bits", "xfer_words", "XFER_DATA_BASE", "BridgeCommand", "MAX_BURST",
            "RunOutcome"]
 
@@ -39,6 +40,12 @@ class ErrorFlag(enum.IntFlag):
     ADDRESS_RANGE = 1 << 2    #: an SRAM address (after REPEAT's offset) outside 0..words-1
     STREAM_CONFLICT = 1 << 3  #: two results sent to one stream register in one cycle
     HOST_BUSY = 1 << 4        #: a host transfer, START or CLEAR while a program runs
+    #: an SRAM word read (by a program or the host) with an uncorrectable ECC error
+    ECC_UNCORRECTABLE = 1 << 5
+
+
+#: ERROR_QUEUE (and :attr:`EccReport.queue`) for errors raised by host transfers.
+HOST_QUEUE = 0xFFFF
 
 
 class Reg(enum.IntEnum):
@@ -63,6 +70,13 @@ class Reg(enum.IntEnum):
     XFER_INDEX = 0x44   #: RW: SRAM slice or queue number
     XFER_ADDR = 0x48    #: RW: word address
     XFER_CMD = 0x4C     #: W: :class:`XferCommand`; R: 1 while a register transfer is pending
+    #: R: SRAM words read with a corrected single-bit error since START or CLEAR (saturating)
+    ECC_CORRECTED = 0x50
+    #: R: SRAM words read with an uncorrectable error since START or CLEAR (saturating)
+    ECC_UNCORRECTABLE = 0x54
+    ECC_SLICE = 0x58    #: R: SRAM index (MEM slice) of the first uncorrectable word
+    ECC_ADDRESS = 0x5C  #: R: its word address
+    ECC_CYCLE = 0x60    #: R: the cycle it was read in (the cycle counter's value)
 
 
 #: XFER_DATA word ``i`` (bits 32i+31:32i of the transfer word) is at ``XFER_DATA_BASE + 4 i``.
@@ -111,6 +125,21 @@ def xfer_words(config):
     return (xfer_bits(config) + 31) // 32
 
 
+#: Width of the ECC counters (they saturate).
+ECC_COUNTER_BITS = 32
+
+
+@dataclass(frozen=True)
+class EccReport:
+    """The ECC registers: words read with a corrected and with an uncorrectable error, and
+    where the first uncorrectable one was (SRAM index, word address, cycle; 0 when none)."""
+    corrected: int = 0
+    uncorrectable: int = 0
+    slice: int = 0
+    address: int = 0
+    cycle: int = 0
+
+
 @dataclass
 class RunOutcome:
     """What one run of a program reports, on any engine (the golden simulator, the RTL, a board):
@@ -131,6 +160,9 @@ class RunOutcome:
         flags)`` per issue or error (empty otherwise).
     wall_seconds : float or None
         Wall-clock time of the run phase, where the engine measures it.
+    ecc : EccReport
+        The ECC registers after the outputs were read back (the run's reads and the
+        unloads').
     """
     cycles: int
     errors: ErrorFlag = ErrorFlag(0)
@@ -139,6 +171,7 @@ class RunOutcome:
     outputs: dict = field(default_factory=dict)
     trace: tuple = ()
     wall_seconds: float = None
+    ecc: EccReport = EccReport()
 
     def issues(self, queue):
         """``[(cycle, word, offset)]``: the unit instructions queue number ``queue`` issued

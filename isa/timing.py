@@ -39,9 +39,9 @@ Matrix unit
 from .opcodes import MatrixOp, SwitchOp, VectorOp
 
 __all__ = [
-    "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "VXM_LATENCY", "SXM_LATENCY", "NOTIFY_TO_ISSUE",
-    "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS", "mxm_latency", "latency",
-    "arrival", "issue_for_arrival",
+    "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY", "SXM_LATENCY",
+    "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS",
+    "mxm_latency", "latency", "arrival", "issue_for_arrival",
 ]
 
 #: READ issued in cycle t: the word is at the neighbouring position in cycle t + 2 (one cycle
@@ -50,6 +50,10 @@ MEM_READ_LATENCY = 2
 #: WRITE issued in cycle t reads its stream in cycle t; a READ of the same address issued in
 #: cycle t + 1 or later returns the new word (a READ in cycle t returns the old one).
 MEM_WRITE_TO_READ = 1
+#: Cycles the SECDED decoder adds to a MEM read (:mod:`isa.ecc`): none. The word is checked
+#: and corrected in the cycle it leaves the SRAM, on its way to the stream register (and on
+#: the host's read path), within :data:`MEM_READ_LATENCY`.
+ECC_READ_LATENCY = 0
 #: VXM operation issued in cycle t reads its operands in cycle t; its result is in the ALU's
 #: result register, and at the neighbouring stream position, in cycle t + 2. (One cycle selects
 #: and registers the operands, one computes.) All VXM operations share this latency, so an ALU's

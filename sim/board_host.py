@@ -17,7 +17,7 @@ import numpy as np
 
 from isa.geometry import HostSpace, floorplan
 from isa.host import (CHIP_ID, MAX_BURST, XFER_DATA_BASE, AxiResponse, BridgeCommand, Control,
-                      ErrorFlag, Reg, RunOutcome, Status, XferCommand, xfer_words)
+                      EccReport, ErrorFlag, Reg, RunOutcome, Status, XferCommand, xfer_words)
 
 __all__ = ["BridgeError", "write_frame", "read_frame", "parse_read_answer", "BridgeClient",
            "BoardHost", "SerialTransport"]
@@ -220,4 +220,5 @@ class BoardHost:
         program.load_into(self)
         outcome = self.run(timeout=timeout)
         outcome.outputs = program.read_outputs(self)
+        outcome.ecc = EccReport(*self.client.read(Reg.ECC_CORRECTED, 5))
         return outcome

@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+from hdl.sram import MODULE_NAME as SRAM_MODULE
 from .env import BUILD, setup_verilator
 from .verilog import locked
 
@@ -60,6 +61,11 @@ def _control_file(sources, toplevel):
     lines = ["`verilator_config"]
     lines += [f'public_flat_rw -module "{toplevel}" -var "{port}"'
               for port in module_ports(sources, toplevel)]
+    # The SRAM arrays too, for fault injection (verification/faults.py): only the clocked
+    # read depends on them, so nothing more is re-evaluated.
+    if any(re.search(rf"^module {SRAM_MODULE}\b", Path(source).read_text(), re.M)
+           for source in sources):
+        lines.append(f'public_flat_rw -module "{SRAM_MODULE}" -var "mem"')
     return "\n".join(lines) + "\n"
 
 

@@ -218,14 +218,15 @@ def loaded_sim():
 
 def snapshot(sim):
     return ([list(q.program) for q in sim.chip.queues.queues],
-            [(m.sram.data.copy(), m.sram.written.copy()) for m in sim.chip.mems])
+            [(m.sram.data.copy(), m.sram.checks.copy(), m.sram.written.copy())
+             for m in sim.chip.mems])
 
 
 def assert_unchanged(sim, state):
     programs, memories = snapshot(sim)
     assert programs == state[0]
-    for (data, written), (data0, written0) in zip(memories, state[1]):
-        assert np.array_equal(data, data0) and np.array_equal(written, written0)
+    for now, before in zip(memories, state[1]):
+        assert all(np.array_equal(a, b) for a, b in zip(now, before))
 
 
 def bad_program(case):

@@ -110,6 +110,10 @@ class EmulatedBoard:
             return 0, self.data[(address - XFER_DATA_BASE) // 4]
         if address in self.registers:
             return 0, int(self.registers[address])
+        ecc = {Reg.ECC_CORRECTED: "corrected", Reg.ECC_UNCORRECTABLE: "uncorrectable",
+               Reg.ECC_SLICE: "slice", Reg.ECC_ADDRESS: "address", Reg.ECC_CYCLE: "cycle"}
+        if address in ecc:
+            return 0, getattr(self.chip.chip.ecc, ecc[address])
         return 2, 0
 
 

@@ -44,7 +44,7 @@ def run_unit(unit, *, testcase=None, fault=False, extra_env=None, run_name="run"
     env = {"COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py", **(extra_env or {})}
     if fault:
         env["LPU_FAULT"] = "1"
-    if unit in ("chip_host", "chip_axi"):
+    if unit in ("chip_host", "chip_axi", "chip_ecc"):
         config = preset("tiny")
         return run_cocotb(toplevel=CHIP_MODULE, sources=[export_chip(config)],
                           test_module=f"verification.tb_{unit}",
@@ -78,6 +78,12 @@ def test_host():
 
 def test_chip_host():
     run_unit("chip_host")
+
+
+def test_chip_ecc():
+    """Bits flipped in stored SRAM words on the RTL and the golden simulator: single flips
+    corrected and counted, double flips flagged (verification/tb_chip_ecc.py)."""
+    run_unit("chip_ecc")
 
 
 def test_chip_axi_port():

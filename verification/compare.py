@@ -71,8 +71,11 @@ def compare_runs(program, runs, *, expected=None, decode=None, errors="none",
     """Compare the :class:`~isa.host.RunOutcome` s ``runs`` (``{engine: outcome}``, the
     reference engine first) of ``program``.
 
-    Every engine must raise no error flag (``errors="none"``; with ``errors="equal"``, for
-    programs that err on purpose, the same error registers as the reference engine) and run
+    Every engine must raise no error flag and read no uncorrectable SRAM word
+    (``errors="none"``; with ``errors="equal"``, for programs that err on purpose, the same
+    error registers as the reference engine), report the same ECC registers
+    (:class:`~isa.host.EccReport`: a corrected word is no error, but both engines must have
+    corrected it) and run
     ``program.predicted_cycles`` cycles (when the program has a prediction; otherwise the
     reference engine's count). Every output region of
     every engine must equal the reference engine's, and with ``expected`` (``{name: values}``),
@@ -97,6 +100,12 @@ def compare_runs(program, runs, *, expected=None, decode=None, errors="none",
         if errors == "none" and outcome.errors:
             comparison.errors.append(f"{engine} raised {outcome.errors!r} (first in queue "
                                      f"{outcome.error_queue} at cycle {outcome.error_cycle})")
+        if errors == "none" and outcome.ecc.uncorrectable:
+            comparison.errors.append(f"{engine} read {outcome.ecc.uncorrectable} SRAM words "
+                                     f"with an uncorrectable error ({outcome.ecc})")
+        if outcome.ecc != runs[reference].ecc:
+            comparison.errors.append(f"{engine} reports {outcome.ecc}, {reference} "
+                                     f"{runs[reference].ecc}")
         if errors == "equal" and registers(outcome) != registers(runs[reference]):
             comparison.errors.append(f"{engine} reports errors (flags, queue, cycle) "
                                      f"{registers(outcome)}, {reference} "

@@ -13,7 +13,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from hdl.chip import RESET_STAGES
 from isa.geometry import HostSpace, floorplan
-from isa.host import Control, ErrorFlag, Reg, RunOutcome, Status
+from isa.host import Control, EccReport, ErrorFlag, Reg, RunOutcome, Status
 from isa.timing import HOST_READ_LATENCY, SIMULATION_CLOCK_NS
 
 __all__ = ["HostDriver", "axi_master"]
@@ -152,6 +152,12 @@ class HostDriver:
         return RunOutcome(cycles, ErrorFlag(await self.read_reg(Reg.ERRORS)),
                           await self.read_reg(Reg.ERROR_QUEUE),
                           await self.read_reg(Reg.ERROR_CYCLE), wall_seconds=wall_seconds)
+
+    async def ecc_report(self):
+        """The ECC registers (:class:`~isa.host.EccReport`)."""
+        return EccReport(*[await self.read_reg(reg) for reg in (
+            Reg.ECC_CORRECTED, Reg.ECC_UNCORRECTABLE, Reg.ECC_SLICE, Reg.ECC_ADDRESS,
+            Reg.ECC_CYCLE)])
 
     async def load(self, program, *, skip=()):
         """Load ``program`` (a :class:`~compiler.program.Program`): every queue's

@@ -3,7 +3,8 @@ reads back. The oracle comparison happens in the pytest process (tests/test_syst
 also runs the golden simulator on the same programs.
 
 Environment: ``LPU_PROGRAMS`` (input pickle: ``{"config", "programs"}``) and ``LPU_RESULTS``
-(output pickle: one :class:`~isa.host.RunOutcome` per program).
+(output pickle: one :class:`~isa.host.RunOutcome` per program); optionally ``LPU_PROGRESS``, a
+file that gets a line per program run (:func:`verification.system.progress_file` shows it).
 """
 
 import os
@@ -24,6 +25,8 @@ async def run_programs(dut):
     host = HostDriver(dut, bundle["config"])
     await host.reset()
     results = []
+    progress = os.environ.get("LPU_PROGRESS")
+    cycles = 0
     halted = set()          # queues that hold a HALT at address 0 (unknown at power-up)
     for program in bundle["programs"]:
         # A queue that holds a HALT first already halts at once: it needs no load.
@@ -36,6 +39,12 @@ async def run_programs(dut):
         outcome.outputs = {region.name: await host.read_sram(region.slice, region.address,
                                                              region.count)
                            for region in program.outputs}
+        outcome.ecc = await host.ecc_report()
         results.append(outcome)
+        cycles += outcome.cycles
+        if progress:
+            with open(progress, "a") as handle:
+                handle.write(f"RTL: {len(results)} of {len(bundle['programs'])} programs, "
+                             f"{cycles:,} cycles\n")
     with open(os.environ["LPU_RESULTS"], "wb") as handle:
         pickle.dump(results, handle)

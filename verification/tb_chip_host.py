@@ -14,16 +14,16 @@ from functools import partial
 import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge
+from cocotbext.axi import AxiResp
 
 from compiler.asm import assemble
 from compiler.program import Region
 from golden.archsim import ArchSim
-from hdl.chip import HOST_QUEUE
 from isa import preset
 from isa.formats import FORMATS
 from isa.geometry import HostSpace
-from isa.host import (CHIP_ID, Control, ErrorFlag, Reg, Status, XFER_DATA_BASE, XferCommand,
-                      xfer_words)
+from isa.host import (CHIP_ID, HOST_QUEUE, Control, ErrorFlag, Reg, Status, XFER_DATA_BASE,
+                      XferCommand, xfer_words)
 from isa.opcodes import ControlOp, Direction, MemWriteOp
 from .compare import compare_runs
 from .host import HostDriver
@@ -122,6 +122,7 @@ async def compare_with_golden(bench, program, regions, *, budget=10_000):
     outcome.outputs = {region.name: await bench.read_sram(region.slice, region.address,
                                                           region.count)
                        for region in program.outputs}
+    outcome.ecc = await bench.ecc_report()
     comparison = compare_runs(program, {"golden": golden_run(program), "rtl": outcome},
                               errors="equal", name="chip")
     assert comparison.ok, comparison.report()
@@ -284,6 +285,82 @@ async def out_of_range_transfers_are_flagged(dut):
 def mem_write(addr, stream, direction=Direction.WEST):
     return FORMATS["mem"].pack(MemWriteOp.WRITE.value,
                                {"addr": addr, "stream": stream, "dir": direction})
+
+
+#: Registers the host may write (CONTROL is write-only); every other address refuses a write.
+WRITABLE = {int(Reg.CONTROL), int(Reg.XFER_SPACE), int(Reg.XFER_INDEX), int(Reg.XFER_ADDR),
+            int(Reg.XFER_CMD)} | {XFER_DATA_BASE + 4 * i for i in range(xfer_words(CONFIG))}
+#: Registers the host may read.
+READABLE = ({int(r) for r in Reg} - {int(Reg.CONTROL)}) | \
+    {XFER_DATA_BASE + 4 * i for i in range(xfer_words(CONFIG))}
+
+
+@cocotb.test(**TIMEOUT)
+async def register_accesses_during_a_run_change_nothing(dut):
+    """While a program runs, a cocotbext-axi manager reads and writes random addresses:
+    registers, read-only registers, write-only CONTROL, unmapped addresses. Each access is
+    answered as the register map says (SLVERR for a write to a read-only or unmapped address
+    and for a read of CONTROL or an unmapped one, which returns 0); a CONTROL or transfer
+    command is refused with HOST_BUSY; and the program's cycles and results, and the SRAM
+    contents loaded before, are unchanged."""
+    bench = ChipBench(dut, CONFIG)
+    await bench.start()
+    program, expected = hand_written(CONFIG, "add_requant", seed=4, count=600)
+    await bench.load(program)
+    rng = random.Random(6)
+    kinds = {"read": 0, "unreadable": 0, "write": 0, "unwritable": 0, "refused": 0}
+    await bench.write_reg(Reg.CONTROL, Control.START)
+    while not int(dut.running.value):
+        await RisingEdge(dut.clk)
+    # One access of each kind by hand (a write to read-only ID and to write-only CONTROL, a
+    # transfer command, an unmapped address both ways), then random ones, shuffled.
+    accesses = [(Reg.ID, True), (Reg.CONTROL, True), (Reg.XFER_CMD, True), (0xFFC, True),
+                (0xFFC, False), (Reg.CONTROL, False), (Reg.STATUS, False)]
+    for _ in range(53):
+        accesses.append((rng.choice([rng.randrange(0, 0x1000, 4), int(rng.choice(list(Reg))),
+                                     XFER_DATA_BASE + 4 * rng.randrange(xfer_words(CONFIG) + 1)]),
+                         rng.random() < 0.5))
+    rng.shuffle(accesses)
+    for address, write in accesses:
+        address = int(address)
+        if not write:
+            answer = await bench.axi.read(address, 4)
+            value = int.from_bytes(answer.data, "little")
+            if address in READABLE:
+                kinds["read"] += 1
+                assert answer.resp == AxiResp.OKAY, hex(address)
+                if address == Reg.ID:
+                    assert value == CHIP_ID
+            else:
+                kinds["unreadable"] += 1
+                assert (value, answer.resp) == (0, AxiResp.SLVERR), hex(address)
+        else:
+            data = rng.getrandbits(32)
+            if address == Reg.CONTROL:
+                data |= int(rng.choice([Control.START, Control.CLEAR]))
+            elif address == Reg.XFER_CMD:
+                data = int(rng.choice([XferCommand.WRITE, XferCommand.READ]))
+            answer = await bench.axi.write(address, data.to_bytes(4, "little"))
+            if address in WRITABLE:
+                kinds["write"] += 1
+                kinds["refused"] += address in (Reg.CONTROL, Reg.XFER_CMD)
+                assert answer.resp == AxiResp.OKAY, hex(address)
+            else:
+                kinds["unwritable"] += 1
+                assert answer.resp == AxiResp.SLVERR, hex(address)
+    # Every access above fell inside the run (a START after it would start another).
+    assert int(dut.running.value) == 1, "the program ended before the accesses did"
+    assert all(kinds.values()), kinds
+    while not int(dut.done.value):
+        await RisingEdge(dut.clk)
+    outcome = await bench.outcome()
+    assert outcome.cycles == program.predicted_cycles == golden_run(program).cycles
+    assert outcome.errors == ErrorFlag.HOST_BUSY and outcome.error_queue == HOST_QUEUE
+    region = program.outputs[0]
+    assert np.array_equal(await bench.read_sram(region.slice, region.address, region.count),
+                          expected["out"])
+    for index, address, words in program.sram:
+        assert np.array_equal(await bench.read_sram(index, address, len(words)), words)
 
 
 @cocotb.test(**TIMEOUT)

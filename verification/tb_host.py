@@ -153,7 +153,7 @@ async def identity_and_configuration_registers(dut):
     for reg in expected:
         assert await bench.write(reg, 0x5A5A) == AxiResp.SLVERR, reg.name
         assert await bench.read(reg) == (expected[reg], AxiResp.OKAY), reg.name
-    for address in (0x50, 0xFC, XFER_DATA_BASE + 4 * XFER_WORDS, 0xFFC):
+    for address in (0x64, 0xFC, XFER_DATA_BASE + 4 * XFER_WORDS, 0xFFC):
         assert await bench.read(address) == (0, AxiResp.SLVERR), hex(address)
         assert await bench.write(address, 1) == AxiResp.SLVERR, hex(address)
 

@@ -15,9 +15,12 @@ registers at the west edge and the westward ones at the east edge, and returns t
 leave past the edges (where a chip-to-chip link attaches).
 """
 
+from dataclasses import replace
+
 from isa.formats import decode
 from isa.geometry import QueueKind, UnitKind, floorplan
-from isa.host import ErrorFlag
+from isa.ecc import EccStatus
+from isa.host import ECC_COUNTER_BITS, HOST_QUEUE, EccReport, ErrorFlag
 from isa.legality import check
 from .checks import Checks, ProgramError
 from .fabric import StreamFabric
@@ -62,10 +65,14 @@ class ChipModel:
                 index = {UnitKind.MEM: plan.mem_units, UnitKind.MXM: plan.mxm_units,
                          UnitKind.SXM: plan.sxm_units}[q.unit.kind].index(q.unit)
                 self._targets.append((q.kind, models[index], index))
+        # SRAM index -> number of its read queue (which an uncorrectable word flags).
+        self._read_queue = {plan.sram_index(q.unit): q.number for q in plan.queues
+                            if q.kind is QueueKind.MEM_READ}
         self._decoded = {}
         self.cycle = 0
         self.errors = ErrorFlag(0)
         self.error_queue = self.error_cycle = 0
+        self.ecc = EccReport()
         self.trace = None
 
     # ---- Program start and state. ----
@@ -78,9 +85,46 @@ class ChipModel:
             model.reset()
         self.queues.start()
         self.cycle = 0
+        self.clear_errors()
+        self.trace = [] if trace else None
+
+    def clear_errors(self):
+        """CLEAR (and START): the error flags, the first error and the ECC registers."""
         self.errors = ErrorFlag(0)
         self.error_queue = self.error_cycle = 0
-        self.trace = [] if trace else None
+        self.ecc = EccReport()
+
+    def count_ecc(self, status, index, address, cycle):
+        """Count a word of SRAM ``index`` read in ``cycle`` with ``status``; returns the flag
+        an uncorrectable word raises (else 0)."""
+        saturated = (1 << ECC_COUNTER_BITS) - 1
+        ecc = self.ecc
+        if status is EccStatus.CORRECTED:
+            self.ecc = replace(ecc, corrected=min(ecc.corrected + 1, saturated))
+        elif status is EccStatus.UNCORRECTABLE:
+            first = {} if ecc.uncorrectable else {"slice": index, "address": address,
+                                                  "cycle": cycle}
+            self.ecc = replace(ecc, uncorrectable=min(ecc.uncorrectable + 1, saturated),
+                               **first)
+            return ErrorFlag.ECC_UNCORRECTABLE
+        return ErrorFlag(0)
+
+    def host_read(self, index, address, statuses):
+        """The host read words ``address ..`` of SRAM ``index`` with ``statuses``: count them;
+        an uncorrectable one raises its flag for the host (:data:`~isa.host.HOST_QUEUE`)."""
+        for offset, status in enumerate(statuses):
+            flag = self.count_ecc(status, index, address + offset, self.cycle)
+            if flag:
+                self.record_errors({HOST_QUEUE: flag}, self.cycle)
+
+    def record_errors(self, flags, cycle):
+        """Raise ``flags`` (``{queue number: flag}``) in ``cycle``: the first error of a run
+        records the lowest queue number and the cycle."""
+        if not self.errors:
+            self.error_queue = min(flags)
+            self.error_cycle = cycle
+        for flag in flags.values():
+            self.errors |= flag
 
     @property
     def halted(self):
@@ -123,8 +167,14 @@ class ChipModel:
             return out
 
         # Work in flight reaches the streams first, then this cycle's issues execute.
-        for mem in self.mems:
-            mem.advance(cycle, fabric)
+        for index, mem in enumerate(self.mems):
+            leaving = mem.advance(cycle, fabric)
+            if leaving is not None:
+                status, address = leaving
+                flag = self.count_ecc(status, index, address, cycle)
+                if flag:
+                    number = self._read_queue[index]
+                    flags[number] = flags.get(number, ErrorFlag(0)) | flag
         for sxm in self.sxms:
             sxm.advance(cycle, fabric)
         self.vxm.advance(cycle, fabric)
@@ -135,7 +185,7 @@ class ChipModel:
             if kind is QueueKind.VXM_ALU:
                 vxm_issues[index] = (instr, offset, flag, number)
             elif flag:
-                flags[number] = flag
+                flags[number] = flags.get(number, ErrorFlag(0)) | flag
             elif kind is QueueKind.MEM_READ:
                 model.read(instr, offset, cycle, self.queues.queues[number].name)
             elif kind is QueueKind.MEM_WRITE:
@@ -154,11 +204,7 @@ class ChipModel:
 
         # Errors, then every write of the cycle.
         if flags:
-            if not self.errors:
-                self.error_queue = min(flags)
-                self.error_cycle = cycle
-            for flag in flags.values():
-                self.errors |= flag
+            self.record_errors(flags, cycle)
         if self.trace is not None:
             for number in sorted(set(issued) | set(flags)):
                 word, offset = issued.get(number, (None, 0))

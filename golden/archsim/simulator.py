@@ -46,8 +46,21 @@ class ArchSim:
         self._slice(index).load(address, words)
 
     def read_sram(self, index, address, count):
-        """``count`` words of MEM slice ``index`` from ``address`` (``[count, lanes]`` uint8)."""
-        return self._slice(index).unload(address, count)
+        """``count`` words of MEM slice ``index`` from ``address`` (``[count, lanes]`` uint8),
+        decoded as the chip's host port returns them: corrected words counted, uncorrectable
+        ones counted and flagged (:meth:`~golden.archsim.chip.ChipModel.host_read`)."""
+        words, statuses = self._slice(index).unload(address, count)
+        self.chip.host_read(index, address, statuses)
+        return words
+
+    def flip_sram_bit(self, index, address, bit):
+        """Fault injection: invert bit ``bit`` of the stored word ``address`` of MEM slice
+        ``index`` (:meth:`~golden.archsim.sram.Sram.flip`: data bits, then check bits)."""
+        self._slice(index).flip(address, bit)
+
+    def clear(self):
+        """CLEAR: the error flags, the first error and the ECC registers."""
+        self.chip.clear_errors()
 
     def load_program(self, queue, words):
         """Load the instruction words of queue number ``queue`` (integers of
@@ -87,4 +100,5 @@ class ArchSim:
         program.load_into(self)
         outcome = self.run(trace=trace, max_cycles=max_cycles, each_cycle=each_cycle)
         outcome.outputs = program.read_outputs(self)
+        outcome.ecc = self.chip.ecc
         return outcome
