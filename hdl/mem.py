@@ -16,10 +16,10 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from isa.ecc import CHECK_BITS, DATA_BITS
 from isa.formats import FORMATS
 from isa.host import ErrorFlag
 from isa.opcodes import Direction, MemReadOp, MemWriteOp
-from isa.ecc import CHECK_BITS, DATA_BITS
 from .ecc import VectorSecdedDecoder, VectorSecdedEncoder
 from .interfaces import (ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature,
                          StreamTapSignature)

@@ -68,7 +68,8 @@ _PROOF = re.compile(r"summary: (successful proof .*)$", re.M)
 
 
 def run_sby(directory, *, files, script, mode, depth, engine="smtbmc z3"):
-    """Run a SymbiYosys job in ``directory`` (made afresh) and return its :class:`FormalResult`.
+    """Run a SymbiYosys job in ``directory`` (its files rewritten, its run directory made
+    afresh) and return its :class:`FormalResult`.
 
     ``files`` maps file names to their text (written into the job); ``script`` is the list of
     Yosys commands that read them and leave the top module. Raises :class:`FormalError` when
