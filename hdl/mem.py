@@ -16,7 +16,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from isa.ecc import CHECK_BITS, DATA_BITS
+from isa.ecc import DATA_BITS, stored_bits
 from isa.formats import FORMATS
 from isa.host import ErrorFlag
 from isa.opcodes import Direction, MemReadOp, MemWriteOp
@@ -107,8 +107,7 @@ class MemorySlice(wiring.Component):
         m = Module()
         config = self.config
         code_words = config.vector_bits // DATA_BITS
-        check_bits = CHECK_BITS * code_words
-        m.submodules.sram = sram = Sram(config.vector_bits + check_bits, config.words,
+        m.submodules.sram = sram = Sram(stored_bits(config.vector_bits), config.words,
                                         blackbox=self.blackbox)
         m.submodules.encoder = encoder = VectorSecdedEncoder(code_words)
         m.submodules.decoder = decoder = VectorSecdedDecoder(code_words)

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 __all__ = ["DATA_BITS", "CHECK_BITS", "CODE_BITS", "WORD_BYTES", "CHECK_COLUMNS", "CODE_COLUMNS",
            "ROW_WEIGHT", "EccStatus", "Decoded", "DecodedVector", "encode", "syndrome", "decode",
-           "encode_vector", "decode_vector"]
+           "encode_vector", "decode_vector", "stored_bits", "code_word_bits"]
 
 DATA_BITS = 64
 CHECK_BITS = 8
@@ -186,3 +186,16 @@ def decode_vector(data, checks):
     decoded = tuple(decode(word, check) for word, check in zip(words, checks))
     return DecodedVector(b"".join(word.data.to_bytes(WORD_BYTES, "little") for word in decoded),
                          bytes(word.check for word in decoded), decoded)
+
+
+def stored_bits(data_bits):
+    """Bits of a stored word of ``data_bits`` data bits (a whole number of code words): the
+    data bits, then the check bits of each code word in turn."""
+    return data_bits + data_bits // DATA_BITS * CHECK_BITS
+
+
+def code_word_bits(data_bits, word):
+    """The positions, in a stored word of ``data_bits`` data bits, of code word ``word``: its
+    64 data bits, then its 8 check bits."""
+    return ([DATA_BITS * word + b for b in range(DATA_BITS)] +
+            [data_bits + CHECK_BITS * word + b for b in range(CHECK_BITS)])

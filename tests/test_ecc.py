@@ -19,8 +19,8 @@ from amaranth.sim import Simulator
 
 from hdl.ecc import SecdedDecoder, SecdedEncoder, VectorSecdedDecoder, VectorSecdedEncoder
 from isa.ecc import (CHECK_BITS, CHECK_COLUMNS, CODE_BITS, CODE_COLUMNS, DATA_BITS, ROW_WEIGHT,
-                     WORD_BYTES, Decoded, EccStatus, decode, decode_vector, encode, encode_vector,
-                     syndrome)
+                     WORD_BYTES, Decoded, EccStatus, code_word_bits, decode, decode_vector, encode,
+                     encode_vector, stored_bits, syndrome)
 from sim.lint import lint_file
 from sim.verilog import export_component
 
@@ -317,3 +317,11 @@ def test_rtl_vector_word_count_is_checked(component):
 def test_rtl_exports_lint_clean(name, build):
     result = lint_file(export_component(name, build), name)
     assert result.clean, result.summary() + "\n" + result.output[-3000:]
+
+
+def test_stored_word_layout_hand_computed():
+    # A 16-lane word: 128 data bits, then 2 check bytes; code word 1 is data bits 64..127 and
+    # check bits 136..143.
+    assert stored_bits(128) == 144
+    assert code_word_bits(128, 1) == list(range(64, 128)) + list(range(136, 144))
+    assert code_word_bits(128, 0) == list(range(64)) + list(range(128, 136))

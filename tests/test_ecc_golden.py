@@ -10,7 +10,8 @@ import pytest
 from golden.archsim import ArchSim, ChipError
 from golden.archsim.ecc import check_bytes, correct
 from isa import preset
-from isa.ecc import CHECK_BITS, DATA_BITS, EccStatus, decode_vector, encode_vector
+from isa.ecc import (DATA_BITS, EccStatus, code_word_bits, decode_vector, encode_vector,
+                     stored_bits)
 from isa.formats import decode
 from isa.geometry import QueueKind, floorplan
 from isa.host import HOST_QUEUE, EccReport, ErrorFlag
@@ -19,7 +20,7 @@ from verification.programs import hand_written
 CONFIG = preset("tiny")
 PLAN = floorplan(CONFIG)
 LANES = CONFIG.lanes
-CODE_BITS = LANES * 8 + LANES // 8 * CHECK_BITS
+CODE_BITS = stored_bits(LANES * 8)
 
 
 def stored(word):
@@ -53,8 +54,7 @@ def test_every_single_flip_corrected_and_every_double_in_a_code_word_detected():
         data, status = correct(*flipped(word, checks, [bit]))
         assert status is EccStatus.CORRECTED and np.array_equal(data, word), bit
     # Every double flip within code word 1, and a sample across code words.
-    code_word = [DATA_BITS + b for b in range(DATA_BITS)] + \
-        [LANES * 8 + CHECK_BITS + b for b in range(CHECK_BITS)]
+    code_word = code_word_bits(LANES * 8, 1)
     pairs = [(a, b) for i, a in enumerate(code_word) for b in code_word[i + 1:]]
     for a, b in pairs:
         read, checks_read = flipped(word, checks, [a, b])

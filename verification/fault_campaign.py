@@ -36,7 +36,7 @@ import numpy as np
 
 from golden.archsim import ArchSim
 from hdl.chip import CHIP_MODULE
-from isa.ecc import CHECK_BITS, DATA_BITS
+from isa.ecc import DATA_BITS, code_word_bits
 from isa.formats import decode
 from isa.geometry import QueueKind, floorplan
 from isa.host import EccReport, ErrorFlag
@@ -153,9 +153,7 @@ def plan_campaign(config, count, *, seed=0, progress=None):
                                         (rng.randrange(bits),)))
         else:
             word = rng.randrange(config.vector_bits // DATA_BITS)
-            pair = rng.sample([DATA_BITS * word + b for b in range(DATA_BITS)] +
-                              [config.vector_bits + CHECK_BITS * word + b
-                               for b in range(CHECK_BITS)], 2)
+            pair = rng.sample(code_word_bits(config.vector_bits, word), 2)
             injections.append(Injection(number, "double", index, address, tuple(sorted(pair))))
     return programs, injections
 

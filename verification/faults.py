@@ -8,7 +8,7 @@ reached through the simulator's access to the ``lpu_sram`` array (cocotb's VPI h
 ``<slice>.unit.sram.ram.mem``).
 """
 
-from isa.ecc import CHECK_BITS, DATA_BITS
+from isa.ecc import stored_bits
 from isa.geometry import floorplan
 
 __all__ = ["code_bits", "flip_rtl", "flip_golden"]
@@ -16,7 +16,7 @@ __all__ = ["code_bits", "flip_rtl", "flip_golden"]
 
 def code_bits(config):
     """Bits of a stored MEM word: the data bits, then the check bits."""
-    return config.vector_bits + config.vector_bits // DATA_BITS * CHECK_BITS
+    return stored_bits(config.vector_bits)
 
 
 def _check(config, index, address, bits):

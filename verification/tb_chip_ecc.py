@@ -14,7 +14,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from golden.archsim import ArchSim
 from isa import preset
-from isa.ecc import CHECK_BITS, DATA_BITS
+from isa import ecc
 from isa.geometry import floorplan
 from isa.host import HOST_QUEUE, EccReport, ErrorFlag, Reg
 from .compare import compare_runs
@@ -31,8 +31,7 @@ SETTLE = 3
 
 def code_word_bits(word):
     """The bits of code word ``word`` of a stored vector: its 64 data bits and 8 check bits."""
-    return ([DATA_BITS * word + b for b in range(DATA_BITS)] +
-            [CONFIG.vector_bits + CHECK_BITS * word + b for b in range(CHECK_BITS)])
+    return ecc.code_word_bits(CONFIG.vector_bits, word)
 
 
 async def run_with_flips(dut, flips, *, after=()):

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from isa.ecc import CHECK_BITS, EccStatus
+from isa.ecc import EccStatus, stored_bits
 from .checks import ChipError, byte_words, is_int
 from .ecc import check_bytes, correct
 
@@ -40,7 +40,7 @@ class Sram:
     @property
     def code_bits(self):
         """Bits of a stored word: the data bits, then the check bits."""
-        return self.data.shape[1] * 8 + self.checks.shape[1] * CHECK_BITS
+        return stored_bits(self.data.shape[1] * 8)
 
     def read(self, address):
         """``(word, written, status)``: word ``address`` decoded (a copy) and whether it holds
