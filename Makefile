@@ -8,7 +8,8 @@
 #   make bench      simulation speed and build-time tables
 #   make test-model the all-MiniLM-L6-v2 tests, and the model on the RTL
 #   make test-slow  long-running tests; make test-fpga: place-and-route tests
-#   make test-link  the chip-to-chip link's tests at the acceptance counts (about 25 minutes)
+#   make test-link  the chip-to-chip link's tests at the acceptance counts, and multi-chip
+#                   systems on the RTL (about 40 minutes)
 #   make soak       random programs back to back on one chip for CYCLES (1000000) cycles, on
 #                   preset tiny unless PRESET is given, each checked against the golden model
 #   make faults     the ECC fault campaign: COUNT (10000) single and double bit flips on the RTL
@@ -47,10 +48,12 @@ test-model:
 test-slow:
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "slow"
 
-# Every test of the link, the slow ones (acceptance counts, the 64-bit width) included.
+# Every test of the link, the slow ones (acceptance counts, the 64-bit width, multi-chip
+# systems on the RTL) included.
 test-link:
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup tests/test_link_config.py tests/test_link_blocks.py \
-		tests/test_link_rtl.py tests/test_channel.py tests/test_link.py
+		tests/test_link_rtl.py tests/test_channel.py tests/test_link.py tests/test_archsim_link.py \
+		tests/test_multichip.py -m "not model"
 
 CYCLES ?= 1000000
 SEED   ?= 0

@@ -1,7 +1,7 @@
 """``make bench``: build time and simulation speed of the RTL, and the GEMM table.
 
     python -m commands.bench [--preset default] [--set FIELD=VALUE] [--amaranth-cycles 150]
-                             [--skip-build] [--no-layers] [--no-link]
+                             [--skip-build] [--no-layers] [--no-link] [--no-system]
 
 Tables (all numbers measured in this run):
 
@@ -18,6 +18,8 @@ Tables (all numbers measured in this run):
    one token at a time) against the weight-streaming bound (:mod:`commands.bench_layers`).
 5. The chip-to-chip link (``--no-link`` leaves it out): payload bandwidth, latency and block
    lock of two links on Verilator (:mod:`commands.bench_link`).
+6. Multi-chip systems (``--no-system`` leaves them out): a GEMM split over two chips against
+   the same GEMM on one (:mod:`commands.bench_system`).
 """
 
 import argparse
@@ -35,6 +37,7 @@ from verification.system import run_programs_on_rtl
 from .arguments import add_config_arguments, config_from_arguments
 from .bench_layers import layer_table
 from .bench_link import link_table
+from .bench_system import SHAPE, system_table
 
 __all__ = ["main"]
 
@@ -58,6 +61,8 @@ def main(argv=None):
                         help="leave out the transformer layer table (it compiles for minutes)")
     parser.add_argument("--no-link", action="store_true",
                         help="leave out the link table")
+    parser.add_argument("--no-system", action="store_true",
+                        help="leave out the multi-chip table")
     parser.add_argument("--skip-build", action="store_true",
                         help="reuse the cached Verilator build instead of timing a clean one")
     args = parser.parse_args(argv)
@@ -92,6 +97,7 @@ def main(argv=None):
 
     layers = None if args.no_layers else layer_table(say, _table)
     link = None if args.no_link else link_table(say, _table)
+    system = None if args.no_system else system_table(say, _table, config)
     speed_case = max(zip(cases, results), key=lambda pair: pair[1].cycles)
     say(f"running the first {args.amaranth_cycles} cycles of {speed_case[0].name} on "
         f"Amaranth's simulator ...")
@@ -142,6 +148,13 @@ def main(argv=None):
         print("5. Chip-to-chip link: two links on Verilator through the channel model (every "
               "vector delivered intact)")
         print(link)
+    if system is not None:
+        m, k, n = SHAPE
+        print()
+        print(f"6. Multi-chip: a {m}x{k}x{n} GEMM split over two chips by output columns, the "
+              f"second chip's half gathered over the links (golden simulator cycles, equal to "
+              f"every chip's prediction; outputs bit-exact)")
+        print(system)
     return 0
 
 

@@ -27,6 +27,9 @@ Syntax (one instruction per line; ``;`` starts a comment)::
         shup.i8 w0 -> e0, 1 fill -1
         perm.i8 w0 -> e1, map w2
         trans w0 -> e16         ; 16 x 16 int8 transpose
+    .queue link_e0.port
+        send 3                  ; the stream 3 flowing towards this edge -> the link
+        receive 5               ; the vector the link delivers now -> stream 5 towards the centre
 
 Two more directives make a file a program that runs (``lpu run``)::
 
@@ -56,8 +59,8 @@ import numpy as np
 from isa.formats import INSTRUCTIONS, Instruction, Operand, EncodingError, decode
 from isa.geometry import QueueKind, floorplan
 from isa.legality import check
-from isa.opcodes import (ControlOp, DType, Direction, IMMEDIATE_INDEX, MatrixLoadOp, MatrixOp,
-                         OperandKind, SwitchOp, VectorOp)
+from isa.opcodes import (ControlOp, DType, Direction, IMMEDIATE_INDEX, LinkOp, MatrixLoadOp,
+                         MatrixOp, OperandKind, SwitchOp, VectorOp)
 from .program import Program, Region
 
 __all__ = ["AsmError", "UNSIGNED_NUMBER", "assemble", "disassemble", "format_instruction"]
@@ -271,6 +274,12 @@ class _Assembler:
             return self.matmul_fields(types, rest, head)
         if self.queue.kind is QueueKind.SXM:
             return self.switch_fields(spec, types, rest, head)
+        if self.queue.kind is QueueKind.LINK:
+            if types:
+                self.fail("link instructions take no type", head)
+            if not rest:
+                self.fail(f"{spec.mnemonic} takes a stream number", head)
+            return {"stream": self.number_arg(rest, "stream")}
         if self.queue.kind in (QueueKind.MEM_READ, QueueKind.MEM_WRITE):
             if types:
                 self.fail("memory instructions take no type", head)
@@ -503,6 +512,8 @@ def format_instruction(instr):
             return text + f", map {stream(instr.map_dir, instr.map)}"
         text += f", {instr.amount}"
         return text + (f" fill {instr.fill}" if instr.fill else "")
+    if isinstance(op, LinkOp):
+        return f"{name} {instr.stream}"
     if op.name in ("READ", "WRITE"):
         where = stream(instr.dir, instr.stream)
         return (f"read {instr.addr} -> {where}" if op.name == "READ"

@@ -32,7 +32,8 @@ from .queues import QueueOverflow, ScheduleError
 from .residency import Residency
 from .schedule import Schedule
 
-__all__ = ["EncoderKernel", "place_encoder_resident", "sum_rows", "compile_encoder"]
+__all__ = ["EncoderKernel", "place_encoder_resident", "place_embedding", "place_pooling",
+           "sum_rows", "compile_encoder", "check_sentence"]
 
 I16, I32 = DType.I16, DType.I32
 
@@ -106,13 +107,7 @@ def compile_encoder(config, encoder, tokens, *, layers_per_program=None):
         If ``tokens`` exceeds the model's context length, a layer does not suit the chip, or
         the model does not fit the SRAM.
     """
-    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 1:
-        raise ScheduleError(f"token count must be a positive integer, not {tokens!r}")
-    if tokens > encoder.context_length:
-        raise ScheduleError(f"{tokens} tokens exceed the context length of "
-                            f"{encoder.context_length}")
-    for params in encoder.layers:
-        check_layer(config, params, tokens)
+    check_sentence(config, encoder, tokens)
     count = len(encoder.layers)
     if layers_per_program is None:
         try:
@@ -124,6 +119,18 @@ def compile_encoder(config, encoder, tokens, *, layers_per_program=None):
     return within_sram(config, f"the encoder on {tokens} tokens",
                        lambda config: _stages(config, encoder, tokens, groups),
                        bytes_of=lambda kernels: max(k.sram_bytes for k in kernels))
+
+
+def check_sentence(config, encoder, tokens):
+    """Raise :class:`ScheduleError` if a sentence of ``tokens`` tokens exceeds ``encoder``'s
+    context length or a layer does not suit a chip of ``config``."""
+    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 1:
+        raise ScheduleError(f"token count must be a positive integer, not {tokens!r}")
+    if tokens > encoder.context_length:
+        raise ScheduleError(f"{tokens} tokens exceed the context length of "
+                            f"{encoder.context_length}")
+    for params in encoder.layers:
+        check_layer(config, params, tokens)
 
 
 def _stages(config, encoder, tokens, groups):
@@ -138,12 +145,7 @@ def _stages(config, encoder, tokens, groups):
     for index, group in enumerate(groups):
         schedule = Schedule(config, residency)
         if index == 0:
-            words = host_stream(schedule, "words", tokens, width)
-            total = _add_rows(schedule, [words, positions.view("positions.used",
-                                                               rows=range(tokens))])
-            x = lowering.layer_norm(schedule, total, encoder.embedding_norm, encoder.tables,
-                                    I16, name="embedding.norm")
-            schedule.release(total)
+            x = place_embedding(schedule, encoder, tokens, positions)
         else:
             x = buffers[(index - 1) % 2].view("hidden.in", rows=range(tokens))
         for layer in group:
@@ -152,11 +154,7 @@ def _stages(config, encoder, tokens, groups):
             schedule.release(x)
             x = y
         if index == len(groups) - 1:
-            pooled = sum_rows(schedule, x)
-            schedule.release(x)
-            schedule.output("embedding", lowering.l2_normalize(schedule, pooled,
-                                                               encoder.tables))
-            schedule.release(pooled)
+            schedule.output("embedding", place_pooling(schedule, encoder, x))
         else:
             schedule.output("hidden", _store(schedule, x, buffers[index % 2].view(
                 "hidden.out", rows=range(tokens))))
@@ -165,6 +163,28 @@ def _stages(config, encoder, tokens, groups):
         kernels.append(schedule.compile(EncoderKernel, resident=index == 0, tokens=tokens,
                                         macs=macs, layers=list(group)))
     return kernels
+
+
+def place_embedding(schedule, encoder, tokens, positions):
+    """The embedding LayerNorm of a sentence of ``tokens`` tokens: the host input ``words``
+    (the tokens' word-embedding rows) plus the resident ``positions``; returns the int16
+    ``tokens x H`` tensor."""
+    words = host_stream(schedule, "words", tokens, encoder.embedding_norm.width)
+    total = _add_rows(schedule, [words, positions.view("positions.used", rows=range(tokens))])
+    x = lowering.layer_norm(schedule, total, encoder.embedding_norm, encoder.tables, I16,
+                            name="embedding.norm")
+    schedule.release(total)
+    return x
+
+
+def place_pooling(schedule, encoder, x):
+    """The sentence embedding of the last layer's output ``x`` (released): the sum of its rows,
+    L2-normalised; returns the int16 ``1 x H`` tensor."""
+    pooled = sum_rows(schedule, x)
+    schedule.release(x)
+    embedding = lowering.l2_normalize(schedule, pooled, encoder.tables)
+    schedule.release(pooled)
+    return embedding
 
 
 def _store(schedule, x, into):

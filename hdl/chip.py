@@ -12,6 +12,13 @@ one also records its queue number (the lowest, when several queues err in one cy
 A host transfer refused (while running) or out of range records queue
 :data:`~isa.host.HOST_QUEUE`.
 
+Links: each link port (:mod:`hdl.link_port`) drives a :class:`~hdl.link.link.SerialLink`
+whose line words are the chip's ``links[k]`` ports. Every link and the chip's epoch counter
+restart from the ``epoch`` input (registered at the boundary).
+START_AT arms the chip to start in the cycle after the epoch counter equals START_COUNT, so
+chips sharing an epoch start together. START and CLEAR zero the links' counters and sticky
+errors.
+
 ECC: every word read from a MEM slice, by a program or by the host, is decoded
 (:mod:`hdl.mem`). The chip counts the words with a corrected error and those with an
 uncorrectable one (saturating :data:`~isa.host.ECC_COUNTER_BITS`-bit counters), records the
@@ -27,25 +34,45 @@ from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out, connect
 
 from isa.geometry import HostSpace, QueueKind, UnitKind, floorplan
-from isa.host import ECC_COUNTER_BITS, HOST_QUEUE, ErrorFlag
+from isa.host import (ECC_COUNTER_BITS, HOST_QUEUE, LINK_LOCKED_SHIFT, ErrorFlag, LinkReg,
+                      LinkStatus)
+from isa.link import LINK_COUNTERS, STAMP_BITS
+from isa.timing import link_config
 from .cells import CellLibrary, place
 from .fabric import stream_row
 from .host import HostInterface
 from .icu import InstructionControl
-from .interfaces import ERROR_BITS, AxiLiteSignature, XferSignature
+from .interfaces import ERROR_BITS, AxiLiteSignature, LinkLinesSignature, XferSignature
+from .link.link import SerialLink
+from .link_port import LinkPort
 from .mem import MemorySlice
 from .mxm import MatrixUnit
 from .parameters import check_config
 from .sxm import SwitchUnit
 from .vxm import VectorUnit
 
-__all__ = ["Chip", "CHIP_MODULE", "RESET_STAGES"]
+__all__ = ["Chip", "CHIP_MODULE", "RESET_STAGES", "chip_signature"]
 
 #: Module name of the chip top in exported Verilog (``make verilog``).
 CHIP_MODULE = "lpu_chip"
 
 #: The core leaves reset this many cycles after ``rst`` falls (reset synchroniser depth).
 RESET_STAGES = 2
+
+
+def chip_signature(config):
+    """The ports of a chip of ``config`` (:class:`Chip`'s members)."""
+    return wiring.Signature({
+        "axi":     Out(AxiLiteSignature()),
+        "xfer":    Out(XferSignature(config)),
+        "clk":     In(1),
+        "rst":     In(1),
+        "running": Out(1),
+        "done":    Out(1),
+        "epoch":   In(1),
+        **({"links": Out(LinkLinesSignature(link_config(config))).array(
+            len(floorplan(config).link_units))} if config.links else {}),
+    })
 
 
 class Chip(wiring.Component):
@@ -74,6 +101,12 @@ class Chip(wiring.Component):
         A program runs.
     done : Out(1)
         The last program ran to its end (cleared by START and CLEAR).
+    epoch : In(1)
+        A pulse shared by chips that run together: the epoch counter and every link count
+        from it (:mod:`hdl.link.link`).
+    links : Out(LinkLinesSignature).array(2 x links)
+        With link ports only: the line words of each link, in
+        :attr:`~isa.geometry.Floorplan.link_units` order.
     """
 
     def __init__(self, config, *, library=None):
@@ -81,14 +114,7 @@ class Chip(wiring.Component):
         if library is not None and not isinstance(library, CellLibrary):
             raise TypeError(f"Chip library must be a CellLibrary or None, not {library!r}")
         self.library = library
-        super().__init__({
-            "axi":     Out(AxiLiteSignature()),
-            "xfer":    Out(XferSignature(config)),
-            "clk":     In(1),
-            "rst":     In(1),
-            "running": Out(1),
-            "done":    Out(1),
-        })
+        super().__init__(chip_signature(config))
 
     def elaborate(self, platform):
         m = Module()
@@ -114,13 +140,22 @@ class Chip(wiring.Component):
             UnitKind.MXM: ("lpu_mxm", lambda: MatrixUnit(cfg, blackbox=blackbox)),
             UnitKind.SXM: ("lpu_sxm", lambda: SwitchUnit(cfg)),
         }
-        positions, _, _ = stream_row(m, cfg, library,
-                                     [(u.name, *cells[u.kind]) for u in plan.units],
+
+        def cell(unit):
+            if unit.kind is UnitKind.LINK:
+                return (f"lpu_link_port_{unit.hemisphere.value}",
+                        lambda: LinkPort(cfg, unit.hemisphere))
+            return cells[unit.kind]
+
+        positions, _, _ = stream_row(m, cfg, library, [(u.name, *cell(u)) for u in plan.units],
                                      bind={u.name: host_bus for u in plan.mem_units})
         vxm = positions[plan.vxm_unit.position]
         mems = [positions[unit.position] for unit in plan.mem_units]
         mxms = {unit: positions[unit.position] for unit in plan.mxm_units}
         sxms = {unit: positions[unit.position] for unit in plan.sxm_units}
+        ports = {unit: positions[unit.position] for unit in plan.link_units}
+        # The run's last cycle (every queue halting) does nothing, not even drop a delivery.
+        all_halting = Signal()
 
         # ECC events of each slice this cycle: a program's word leaving, or the host's word
         # returning (see "Host transfers" below).
@@ -157,6 +192,9 @@ class Chip(wiring.Component):
                 port = "load" if queue.kind is QueueKind.MXM_LOAD else "compute"
                 connect(m, icu.issue, getattr(mxms[queue.unit], port))
                 unit_errors.append(getattr(mxms[queue.unit], f"{port}_error"))
+            elif queue.kind is QueueKind.LINK:
+                connect(m, icu.issue, ports[queue.unit].issue)
+                unit_errors.append(Mux(all_halting, 0, ports[queue.unit].error))
             else:
                 connect(m, icu.issue, sxms[queue.unit].issue)
                 unit_errors.append(sxms[queue.unit].error)
@@ -167,12 +205,24 @@ class Chip(wiring.Component):
         cycle = Signal(64)
         start = Signal()
         notify = Signal()
+        # The epoch counter, and START_AT: armed until the count equals START_COUNT.
+        epoch = Signal()
+        epoch_count = Signal(STAMP_BITS)
+        armed = Signal()
+        m.d.sync += epoch.eq(self.epoch)
+        with m.If(epoch):
+            m.d.sync += epoch_count.eq(0)
+        with m.Else():
+            m.d.sync += epoch_count.eq(epoch_count + 1)
+        with m.If(start | host.clear):
+            m.d.sync += armed.eq(0)
+        with m.Elif(host.start_at & ~running):
+            m.d.sync += armed.eq(1)
         m.d.comb += [
-            start.eq(host.start & ~running),
+            start.eq((host.start | (armed & (epoch_count == host.start_count))) & ~running),
             self.running.eq(running),
             self.done.eq(done),
         ]
-        all_halting = Signal()
         m.d.comb += all_halting.eq(Cat(q.halting for q in queues).all())
         m.d.sync += notify.eq(Cat(q.notify_out for q in queues).any())
         for icu in queues:
@@ -263,7 +313,7 @@ class Chip(wiring.Component):
         m.d.comb += host_ecc.eq(Cat(ecc_uncorrectable[i] & host_read[i]
                                     for i in range(len(mems))).any())
         transfer_error = Signal(ERROR_BITS)
-        with m.If((request.valid | host.start | host.clear) & running):
+        with m.If((request.valid | host.start | host.start_at | host.clear) & running):
             m.d.comb += transfer_error.eq(ErrorFlag.HOST_BUSY)
         with m.Elif(request.valid & ~in_range):
             m.d.comb += transfer_error.eq(ErrorFlag.ADDRESS_RANGE)
@@ -294,6 +344,33 @@ class Chip(wiring.Component):
         with m.Else():
             m.d.sync += request.rdata.eq(0)
 
+        # --- Links. ---
+        clear_links = start | (host.clear & ~running)
+        for k, unit in enumerate(plan.link_units):
+            port = ports[unit]
+            m.submodules[f"{unit.name}_serial"] = serial = SerialLink(link_config(cfg))
+            lines = self.links[k]
+            m.d.comb += [
+                serial.epoch.eq(epoch),
+                serial.clear.eq(clear_links),
+                serial.send.eq(port.send),
+                serial.send_data.eq(port.send_data),
+                port.arrival.eq(serial.arrival),
+                port.arrival_data.eq(serial.arrival_data),
+            ]
+            # The line words go straight to and from the link's gearboxes (which register
+            # them): a boundary register would take a cycle of the channel's delay budget.
+            for lane, (tx, rx) in enumerate(zip(lines.tx, lines.rx)):
+                m.d.comb += [tx.eq(serial.tx[lane]), serial.rx[lane].eq(rx)]
+            assert [LinkStatus.SYNCED, LinkStatus.ALIGNED, LinkStatus.ERROR] == [1, 2, 4]
+            status = (Cat(serial.synced, serial.aligned, serial.error) |
+                      (serial.locked << LINK_LOCKED_SHIFT))
+            words = [status, serial.error_count_at,
+                     *(getattr(serial, name) for name in LINK_COUNTERS)]
+            assert len(words) == len(LinkReg)
+            m.d.comb += [host.links[k * len(LinkReg) + i].eq(word)
+                         for i, word in enumerate(words)]
+
         connect(m, wiring.flipped(self.axi), host.axi)
         connect(m, wiring.flipped(self.xfer), host.xfer)
         m.d.comb += [
@@ -308,5 +385,6 @@ class Chip(wiring.Component):
             host.ecc_slice.eq(first_slice),
             host.ecc_address.eq(first_address),
             host.ecc_cycle.eq(first_cycle),
+            host.epoch_count.eq(epoch_count),
         ]
         return m

@@ -14,8 +14,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from isa.geometry import floorplan
-from isa.host import (CHIP_ID, ECC_COUNTER_BITS, AxiResponse, Control, Reg, XFER_DATA_BASE,
-                      XferCommand, xfer_bits, xfer_words)
+from isa.host import (CHIP_ID, ECC_COUNTER_BITS, AxiResponse, Control, LinkReg, Reg,
+                      XFER_DATA_BASE, XferCommand, link_register, xfer_bits, xfer_words)
+from isa.link import STAMP_BITS
 from isa.timing import HOST_READ_LATENCY
 from .interfaces import (ERROR_BITS, HOST_INDEX_BITS, HOST_SPACE_BITS, AxiLiteSignature,
                          XferSignature)
@@ -66,6 +67,15 @@ class HostInterface(wiring.Component):
     ecc_address : In(32)
     ecc_cycle : In(32)
         The ECC registers (:class:`~isa.host.EccReport`).
+    start_at : Out(1)
+        A one-cycle pulse: CONTROL.START_AT was written (registered).
+    start_count : Out(16)
+        The START_COUNT register.
+    epoch_count : In(16)
+        The chip's epoch counter (EPOCH_COUNT).
+    links : In(32).array(link ports x len(LinkReg))
+        With link ports only: the words of each port's register block, in
+        :class:`~isa.host.LinkReg` order.
     """
 
     def __init__(self, config):
@@ -87,6 +97,11 @@ class HostInterface(wiring.Component):
             "ecc_slice":         In(16),
             "ecc_address":       In(32),
             "ecc_cycle":         In(32),
+            "start_at":          Out(1),
+            "start_count":       Out(STAMP_BITS),
+            "epoch_count":       In(STAMP_BITS),
+            **({"links": In(32).array(len(floorplan(config).link_units) * len(LinkReg))}
+               if config.links else {}),
         })
 
     def elaborate(self, platform):
@@ -135,7 +150,13 @@ class HostInterface(wiring.Component):
             Reg.ECC_SLICE: self.ecc_slice,
             Reg.ECC_ADDRESS: self.ecc_address,
             Reg.ECC_CYCLE: self.ecc_cycle,
+            Reg.START_COUNT: self.start_count,
+            Reg.EPOCH_COUNT: self.epoch_count,
+            Reg.LINKS: cfg.links,
         }
+        for port in range(len(floorplan(cfg).link_units)):
+            for i, register in enumerate(LinkReg):
+                registers[link_register(port, register)] = self.links[port * len(LinkReg) + i]
         for i, word in enumerate(xfer_data):
             registers[XFER_DATA_BASE + 4 * i] = word
 
@@ -158,7 +179,7 @@ class HostInterface(wiring.Component):
         ]
         with m.If(axi.bvalid & axi.bready):
             m.d.sync += axi.bvalid.eq(0)
-        m.d.sync += [self.start.eq(0), self.clear.eq(0)]
+        m.d.sync += [self.start.eq(0), self.clear.eq(0), self.start_at.eq(0)]
         # Byte strobes: a register keeps the bytes a write does not strobe.
         strobe = Cat(*(axi.wstrb[b].replicate(8) for b in range(4)))
 
@@ -172,7 +193,10 @@ class HostInterface(wiring.Component):
             with m.Switch(axi.awaddr):
                 with m.Case(int(Reg.CONTROL)):
                     m.d.sync += [self.start.eq((data & Control.START) != 0),
-                                 self.clear.eq((data & Control.CLEAR) != 0)]
+                                 self.clear.eq((data & Control.CLEAR) != 0),
+                                 self.start_at.eq((data & Control.START_AT) != 0)]
+                with m.Case(int(Reg.START_COUNT)):
+                    write(self.start_count)
                 with m.Case(int(Reg.XFER_SPACE)):
                     write(xfer_space)
                 with m.Case(int(Reg.XFER_INDEX)):

@@ -12,7 +12,7 @@ from .parameters import check_config, check_integer
 __all__ = [
     "OFFSET_BITS", "ERROR_BITS", "IssueSignature", "stream_bundle", "StreamTapSignature",
     "HostMemorySignature", "XferSignature", "AxiLiteSignature", "HOST_INDEX_BITS",
-    "HOST_SPACE_BITS",
+    "HOST_SPACE_BITS", "LinkLinesSignature",
 ]
 
 #: REPEAT accumulates its stride into a 32-bit two's-complement offset.
@@ -98,6 +98,24 @@ class HostMemorySignature(wiring.Signature):
             "we":    In(1),
             "wdata": In(width),
             "rdata": Out(width),
+        })
+
+
+class LinkLinesSignature(wiring.Signature):
+    """The SerDes side of one link (chip side): the parallel line words of its serial lanes.
+
+    Members
+    -------
+    tx : Out(serdes_width).array(serial_lanes)
+        Transmitted line words, bit 0 first.
+    rx : In(serdes_width).array(serial_lanes)
+        Received line words, bit 0 first, in any lane order.
+    """
+
+    def __init__(self, link):
+        super().__init__({
+            "tx": Out(link.serdes_width).array(link.serial_lanes),
+            "rx": In(link.serdes_width).array(link.serial_lanes),
         })
 
 

@@ -24,6 +24,9 @@ MAX_QUEUE_DEPTH = 1 << 16
 #: A weight row and an accumulator row are 12-bit fields of the matrix unit's instructions.
 MAX_LANES = 1 << 12
 MAX_ACC_DEPTH = 1 << 12
+#: Link ports per edge: their register blocks fill the host map from ``LINK_BASE``
+#: (:mod:`isa.host`).
+MAX_LINKS = 8
 #: Every VXM ALU carries a lookup table of this many entries, indexed by an int8 lane value.
 LUT_ENTRIES = 256
 #: The SXM transposes 16 x 16 blocks, one superlane wide and 16 streams deep.
@@ -61,6 +64,10 @@ class ChipConfig:
         FPGAs with few multipliers). Must divide ``lanes``.
     queue_depth : int
         Instructions each queue's instruction memory holds.
+    links : int
+        Chip-to-chip link ports at each edge of the row, outermost (0: a chip of its own). Each
+        is one :class:`~isa.link.LinkConfig` link (``LinkConfig.for_chip``) with its own
+        instruction queue (SEND and RECEIVE, :mod:`isa.timing`).
     """
 
     name: str = "default"
@@ -74,6 +81,7 @@ class ChipConfig:
     mxm_acc_depth: int = 128
     mxm_fold: int = 1
     queue_depth: int = 4096
+    links: int = 0
 
     def __post_init__(self):
         def need(ok, message):
@@ -114,6 +122,8 @@ class ChipConfig:
              f"not {self.mxm_fold}")
         need(2 <= self.queue_depth <= MAX_QUEUE_DEPTH,
              f"Queue depth must be between 2 and {MAX_QUEUE_DEPTH}, not {self.queue_depth}")
+        need(0 <= self.links <= MAX_LINKS,
+             f"Link ports per edge must be between 0 and {MAX_LINKS}, not {self.links}")
 
     @property
     def vector_bits(self):

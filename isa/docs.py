@@ -9,7 +9,8 @@ from . import timing
 from .config import PRESETS
 from .formats import FORMATS, INSTRUCTIONS, WORD_BITS, Operand
 from .geometry import QueueKind, floorplan
-from .host import CHIP_ID, XFER_DATA_BASE, Control, ErrorFlag, Reg, Status, XferCommand
+from .host import (CHIP_ID, LINK_BASE, LINK_LOCKED_SHIFT, LINK_STRIDE, XFER_DATA_BASE, Control,
+                   ErrorFlag, LinkReg, LinkStatus, Reg, Status, XferCommand)
 from .opcodes import FIRST_UNIT_OPCODE, OPCODE_BITS
 
 __all__ = ["render"]
@@ -91,7 +92,13 @@ def render():
             ["WRITE -> READ of the same word", timing.MEM_WRITE_TO_READ],
             ["LW / LB -> MM with install", timing.LOAD_TO_INSTALL],
             ["NOTIFY -> released queues issue", timing.NOTIFY_TO_ISSUE],
-            ["host unload request -> data", timing.HOST_READ_LATENCY]]
+            ["host unload request -> data", timing.HOST_READ_LATENCY],
+            ["SEND -> the vector delivered at the link's other end (its RECEIVE's cycle)",
+             f"link_latency: {timing.link_latency(PRESETS['default'])} on `default`"],
+            ["RECEIVE", timing.LINK_RECEIVE_LATENCY],
+            ["SEND -> the next SEND of the same port (at least)",
+             f"link_send_interval: {timing.link_send_interval(PRESETS['default'])} on "
+             f"`default`"]]
     out += [_table(["what", "cycles"], rows), ""]
 
     def flags(flag_enum):
@@ -102,6 +109,12 @@ def render():
             f"ID reads `0x{CHIP_ID:08x}`. XFER_DATA word i is at `0x{XFER_DATA_BASE:x} + 4 i`.",
             ""]
     out += [_table(["address", "register"], [[f"0x{int(r):02x}", r.name] for r in Reg]), ""]
+    out += [f"Link port k (`Floorplan.link_units` order) has a block of registers from "
+            f"`0x{LINK_BASE:x} + 0x{LINK_STRIDE:x} k`:", "",
+            _table(["offset", "register"], [[f"0x{int(r):02x}", r.name] for r in LinkReg]), "",
+            _table(["link STATUS bit", "name"],
+                   [[f"0x{int(m):x}", m.name] for m in LinkStatus] +
+                   [[f"bit {LINK_LOCKED_SHIFT} + lane", "LOCKED (each serial lane)"]]), ""]
     out += [_table(["CONTROL bit", "name"], flags(Control)), ""]
     out += [_table(["STATUS bit", "name"], flags(Status)), ""]
     out += [_table(["XFER_CMD", "name"], [[int(c), c.name] for c in XferCommand]), ""]

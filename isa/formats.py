@@ -13,7 +13,7 @@ from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
 from .opcodes import (OPCODE_BITS, ControlOp, MemReadOp, MemWriteOp, VectorOp, MatrixLoadOp,
-                      MatrixOp, SwitchOp, DType, Direction, OperandKind, IMMEDIATE_INDEX,
+                      MatrixOp, SwitchOp, LinkOp, DType, Direction, OperandKind, IMMEDIATE_INDEX,
                       opcode_of)
 from .config import OPERAND_INDEX_BITS
 from .geometry import QueueKind
@@ -235,6 +235,8 @@ FORMATS = {f.name: f for f in [
         Field("map", 5, "PERM: map stream base (uint16 lane indexes on map, map + 1)"),
         Field("map_dir", Direction, "PERM: map direction"),
     ), offset="amount"),
+    Format("link", (Field("stream", 5, "stream index (its direction is the port's: towards "
+                                       "the edge for SEND, towards the centre for RECEIVE)"),)),
 ]}
 
 
@@ -260,6 +262,7 @@ class InstructionSpec:
 _ALL_QUEUES = frozenset(QueueKind)
 _VXM = frozenset({QueueKind.VXM_ALU})
 _SXM = frozenset({QueueKind.SXM})
+_LINK = frozenset({QueueKind.LINK})
 
 
 def _vector(op, operands, summary, result=True):
@@ -320,6 +323,10 @@ INSTRUCTIONS = (
     InstructionSpec(SwitchOp.PERM, FORMATS["switch"], _SXM, "out[l] = in[map[l]] (fill)"),
     InstructionSpec(SwitchOp.TRANS, FORMATS["switch"], _SXM,
                     "16 x 16 int8 transpose: out[dst + j][16 s + i] = in[src + i][16 s + j]"),
+    InstructionSpec(LinkOp.SEND, FORMATS["link"], _LINK,
+                    "stream (flowing towards this edge) -> the link"),
+    InstructionSpec(LinkOp.RECEIVE, FORMATS["link"], _LINK,
+                    "the vector the link delivers in this cycle -> stream (towards the centre)"),
 )
 
 _BY_KIND = {}

@@ -2,10 +2,11 @@
 
 The chip is one row of slice positions, mirrored about the central VXM as in the TSP::
 
-    MXM_W(m-1) .. MXM_W0 | SXM_W | MEM_W(n-1) .. MEM_W0 | VXM | MEM_E0 .. MEM_E(n-1) | SXM_E
-                                                                              | MXM_E0 .. MXM_E(m-1)
+    LINK_W(k-1) .. LINK_W0 | MXM_W(m-1) .. MXM_W0 | SXM_W | MEM_W(n-1) .. MEM_W0 | VXM |
+        MEM_E0 .. MEM_E(n-1) | SXM_E | MXM_E0 .. MXM_E(m-1) | LINK_E0 .. LINK_E(k-1)
 
-with ``n = mem_slices`` and ``m = mxms``.
+with ``n = mem_slices``, ``m = mxms`` and ``k = links`` (the chip-to-chip ports sit at the ends
+of the row, as on the TSP).
 
 Positions are numbered from 0 at the west edge; "east" is increasing position. Units in a
 hemisphere are indexed outwards from the VXM (``mem_w0`` is the VXM's western neighbour).
@@ -46,6 +47,7 @@ class UnitKind(enum.Enum):
     SXM = "sxm"
     MEM = "mem"
     VXM = "vxm"
+    LINK = "link"
 
 
 class QueueKind(enum.Enum):
@@ -56,6 +58,7 @@ class QueueKind(enum.Enum):
     MXM_LOAD = "load"   #: a matrix unit's weight loader
     MXM_COMPUTE = "mm"  #: a matrix unit's multiply/accumulate pipeline
     SXM = "sxm"         #: a switch unit
+    LINK = "port"       #: a chip-to-chip link port (SEND, RECEIVE)
 
 
 class HostSpace(enum.IntEnum):
@@ -101,7 +104,8 @@ class Floorplan:
         self.config = config
         n, m = config.mem_slices, config.mxms
         outward = ([(UnitKind.MEM, i) for i in range(n)] + [(UnitKind.SXM, 0)] +
-                   [(UnitKind.MXM, i) for i in range(m)])
+                   [(UnitKind.MXM, i) for i in range(m)] +
+                   [(UnitKind.LINK, i) for i in range(config.links)])
         self.centre = len(outward)
         self.positions = 2 * self.centre + 1
 
@@ -121,6 +125,8 @@ class Floorplan:
         self.mem_units = of_kind(UnitKind.MEM)
         self.sxm_units = of_kind(UnitKind.SXM)
         self.mxm_units = of_kind(UnitKind.MXM)
+        #: Link ports: west edge inwards-out, then east; the host's link register block index.
+        self.link_units = of_kind(UnitKind.LINK)
         self.vxm_unit = units[0]
 
         queues = []
@@ -138,6 +144,8 @@ class Floorplan:
         for unit in self.mxm_units:
             add(QueueKind.MXM_LOAD, unit)
             add(QueueKind.MXM_COMPUTE, unit)
+        for unit in self.link_units:
+            add(QueueKind.LINK, unit)
         #: Every instruction queue; a queue's number is its index here.
         self.queues = tuple(queues)
         self._by_name = {q.name: q for q in queues}

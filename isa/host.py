@@ -23,9 +23,12 @@ import enum
 from dataclasses import dataclass, field
 
 from .formats import WORD_BITS
+from .config import MAX_LINKS
+from .link import LINK_COUNTERS
 
 __all__ = ["ErrorFlag", "HOST_QUEUE", "EccReport", "ECC_COUNTER_BITS", "Reg", "Control",
-           "Status", "XferCommand", "AxiResponse", "CHIP_ID",
+           "Status", "XferCommand", "AxiResponse", "CHIP_ID", "LINK_BASE", "LINK_STRIDE",
+           "LinkReg", "LinkStatus", "LINK_LOCKED_SHIFT", "link_register",
            "xfer_bits", "xfer_words", "XFER_DATA_BASE", "BridgeCommand", "MAX_BURST",
            "RunOutcome"]
 
@@ -42,6 +45,9 @@ class ErrorFlag(enum.IntFlag):
     HOST_BUSY = 1 << 4        #: a host transfer, START or CLEAR while a program runs
     #: an SRAM word read (by a program or the host) with an uncorrectable ECC error
     ECC_UNCORRECTABLE = 1 << 5
+    #: a RECEIVE in a cycle its link delivers nothing (the frame was lost, corrupt or never
+    #: sent), or a vector delivered in a cycle its port issues no RECEIVE (it is dropped)
+    LINK = 1 << 6
 
 
 #: ERROR_QUEUE (and :attr:`EccReport.queue`) for errors raised by host transfers.
@@ -77,6 +83,12 @@ class Reg(enum.IntEnum):
     ECC_SLICE = 0x58    #: R: SRAM index (MEM slice) of the first uncorrectable word
     ECC_ADDRESS = 0x5C  #: R: its word address
     ECC_CYCLE = 0x60    #: R: the cycle it was read in (the cycle counter's value)
+    #: RW: the epoch count at which a START_AT starts the program (bits 15:0)
+    START_COUNT = 0x64
+    #: R: the epoch counter: cycles since the last ``epoch`` pulse, modulo
+    #: :data:`~isa.link.STAMP_MODULUS` (the count every link stamps its frames with)
+    EPOCH_COUNT = 0x68
+    LINKS = 0x6C        #: R: configuration: link ports per edge
 
 
 #: XFER_DATA word ``i`` (bits 32i+31:32i of the transfer word) is at ``XFER_DATA_BASE + 4 i``.
@@ -86,12 +98,56 @@ XFER_DATA_BASE = 0x100
 class Control(enum.IntFlag):
     START = 1 << 0      #: clear state and errors, start every queue at cycle 0
     CLEAR = 1 << 1      #: clear DONE and the error flags
+    #: START, not now but in the cycle after the epoch counter equals START_COUNT: chips that
+    #: share an epoch and are armed with one count start their programs in the same cycle
+    #: (a START or a CLEAR before then disarms)
+    START_AT = 1 << 2
 
 
 class Status(enum.IntFlag):
     RUNNING = 1 << 0
     DONE = 1 << 1       #: the last program ran to its end
     ERROR = 1 << 2      #: some error flag is set
+
+
+#: The register block of link port ``k`` (:attr:`~isa.geometry.Floorplan.link_units` order)
+#: starts at ``LINK_BASE + k * LINK_STRIDE`` (:func:`link_register`).
+LINK_BASE = 0x400
+LINK_STRIDE = 0x40
+
+
+class LinkReg(enum.IntEnum):
+    """Offsets in a link port's register block (all read-only; START and CLEAR zero the
+    counters and the sticky error). The counters (:data:`~isa.link.LINK_COUNTERS`, saturating
+    at :data:`~isa.link.LINK_COUNTER_BITS` bits) follow in their declared order."""
+    STATUS = 0x00           #: :class:`LinkStatus` bits
+    ERROR_COUNT = 0x04      #: epoch count of the first link error since START or CLEAR
+    FRAMES_RECEIVED = 0x08  #: good frames delivered
+    CRC_ERRORS = 0x0C       #: frames found corrupt or malformed, never delivered
+    LINE_ERRORS = 0x10      #: damaged idle superblocks between frames (no data lost)
+    LOCK_LOSSES = 0x14      #: lanes that lost block lock
+    DESKEW_FAILURES = 0x18  #: skew beyond the budget, or lanes whose markers disagree
+    LATE_FRAMES = 0x1C      #: frames complete after their release cycle, dropped
+    SEND_OVERRUNS = 0x20    #: SENDs closer than the link's SEND interval, dropped
+
+
+assert [r.name.lower() for r in LinkReg][2:] == list(LINK_COUNTERS)
+assert LINK_BASE + LINK_STRIDE * 2 * MAX_LINKS <= 1 << 12, "the link blocks fit the AXI map"
+
+
+class LinkStatus(enum.IntFlag):
+    SYNCED = 1 << 0         #: an epoch pulse has been seen since reset
+    ALIGNED = 1 << 1        #: the received lanes are locked and deskewed
+    ERROR = 1 << 2          #: sticky: a CRC error, late frame, deskew failure or overrun
+
+
+#: Bit ``LINK_LOCKED_SHIFT + lane`` of a link's STATUS: block lock of that received serial lane.
+LINK_LOCKED_SHIFT = 8
+
+
+def link_register(port, register):
+    """Byte address of ``register`` (:class:`LinkReg`) of link port number ``port``."""
+    return LINK_BASE + port * LINK_STRIDE + register
 
 
 class XferCommand(enum.IntEnum):

@@ -111,6 +111,9 @@ def check(config, queue_kind, instr, offset=0, *, has_last=True):
             return ErrorFlag.BAD_OPERAND
         return ok
 
+    if queue_kind is QueueKind.LINK:
+        return ok if instr.stream < config.streams else ErrorFlag.BAD_OPERAND
+
     raise NotImplementedError(f"no legality rules for {queue_kind}")
 
 

@@ -48,11 +48,11 @@ from dataclasses import dataclass, fields, replace
 
 __all__ = ["LinkConfigError", "LinkConfig", "BLOCK_BITS", "PAYLOAD_BITS",
            "SYNC_DATA", "SYNC_CONTROL", "SCRAMBLER_TAPS", "SCRAMBLER_STATE_BITS", "BlockType",
-           "IDLE_PAYLOAD", "MARKER_BYTE", "STAMP_BYTES", "STAMP_MODULUS", "CRC32_POLY",
-           "CRC32_INIT", "CRC32_XOROUT", "CRC32_CHECK", "LOCK_GOOD_HEADERS",
+           "IDLE_PAYLOAD", "MARKER_BYTE", "STAMP_BYTES", "STAMP_BITS", "STAMP_MODULUS",
+           "CRC32_POLY", "CRC32_INIT", "CRC32_XOROUT", "CRC32_CHECK", "LOCK_GOOD_HEADERS",
            "LOCK_BAD_HEADERS", "LOCK_WINDOW", "SERDES_WIDTHS", "TX_GEARBOX_LATENCY",
            "RX_GEARBOX_LATENCY", "RX_SLIP_LATENCY", "LANE_RECEIVER_LATENCY", "DESKEW_LATENCY",
-           "DEFRAMER_LATENCY", "RELEASE_LATENCY"]
+           "DEFRAMER_LATENCY", "RELEASE_LATENCY", "LINK_COUNTERS", "LINK_COUNTER_BITS"]
 
 
 class LinkConfigError(ValueError):
@@ -88,9 +88,11 @@ class BlockType(enum.IntEnum):
 IDLE_PAYLOAD = BlockType.IDLE
 #: D1 of a marker block; D2 is the lane number, D3 is zero.
 MARKER_BYTE = 0xA5
-#: Bytes of the send stamp in the start block, and the modulus of the epoch counters.
+#: Bytes of the send stamp in the start block, its bits (and the epoch counters'), and the
+#: modulus of the epoch counters.
 STAMP_BYTES = 2
-STAMP_MODULUS = 1 << (8 * STAMP_BYTES)
+STAMP_BITS = 8 * STAMP_BYTES
+STAMP_MODULUS = 1 << STAMP_BITS
 #: CRC-32 of IEEE 802.3 (reflected input and output).
 CRC32_POLY = 0x04C11DB7
 CRC32_INIT = 0xFFFFFFFF
@@ -121,6 +123,13 @@ DESKEW_LATENCY = 2
 DEFRAMER_LATENCY = 1
 #: Release buffer: a good frame written in cycle ``t`` can leave in cycle ``t + 1``.
 RELEASE_LATENCY = 1
+
+
+#: A link's saturating event counters, in the order of their host registers
+#: (:class:`~isa.host.LinkReg`, from ``FRAMES_RECEIVED`` on), and their width.
+LINK_COUNTERS = ("frames_received", "crc_errors", "line_errors", "lock_losses",
+                 "deskew_failures", "late_frames", "send_overruns")
+LINK_COUNTER_BITS = 16
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from amaranth.lib import enum
 
 __all__ = [
     "OPCODE_BITS", "OPCODE_MASK", "FIRST_UNIT_OPCODE", "opcode_of", "ControlOp", "MemReadOp",
-    "MemWriteOp", "VectorOp", "MatrixLoadOp", "MatrixOp", "SwitchOp", "UNIT_OPCODES", "DType",
-    "Direction", "OperandKind", "IMMEDIATE_INDEX",
+    "MemWriteOp", "VectorOp", "MatrixLoadOp", "MatrixOp", "SwitchOp", "LinkOp", "UNIT_OPCODES",
+    "DType", "Direction", "OperandKind", "IMMEDIATE_INDEX",
 ]
 
 OPCODE_BITS = 6
@@ -97,6 +97,12 @@ class SwitchOp(enum.Enum, shape=OPCODE_BITS):
     TRANS = 13  #: 16 x 16 transpose of int8 blocks: out[dst + j][16 s + i] = in[src + i][16 s + j]
 
 
+class LinkOp(enum.Enum, shape=OPCODE_BITS):
+    """A chip-to-chip link port (timing: :mod:`isa.timing`, the link: :mod:`isa.link`)."""
+    SEND = 8     #: the stream flowing towards this edge -> the link
+    RECEIVE = 9  #: the vector the link delivers in this cycle -> a stream towards the centre
+
+
 class DType(enum.Enum, shape=2):
     """Lane element types. A value of ``n`` bytes occupies ``n`` adjacent streams."""
     I8 = 0
@@ -160,7 +166,7 @@ class OperandKind(enum.Enum, shape=2):
 IMMEDIATE_INDEX = 31
 
 #: Every queue kind's unit-opcode enumeration.
-UNIT_OPCODES = (MemReadOp, MemWriteOp, VectorOp, MatrixLoadOp, MatrixOp, SwitchOp)
+UNIT_OPCODES = (MemReadOp, MemWriteOp, VectorOp, MatrixLoadOp, MatrixOp, SwitchOp, LinkOp)
 
 assert max(op.value for op in ControlOp) < FIRST_UNIT_OPCODE
 assert all(op.value >= FIRST_UNIT_OPCODE for ops in UNIT_OPCODES for op in ops)

@@ -28,6 +28,15 @@ Program length
     A queue halts in the cycle its HALT issues. A program's length in cycles is the cycle in
     which the last queue halts; the chip's cycle counter reports exactly that number.
 
+Links
+    SEND issued in cycle t by a link port reads the stream flowing towards its edge at its
+    position in cycle t; the other end of the link delivers the vector in cycle
+    t + :func:`link_latency`, whatever the channel (:mod:`isa.link`), and a RECEIVE issued
+    there in exactly that cycle sends it onto a stream towards the centre: at the neighbouring
+    position in cycle t + link_latency + :data:`LINK_RECEIVE_LATENCY`. One port's SENDs are at
+    least :func:`link_send_interval` cycles apart. Chips that exchange vectors run their programs
+    from one common cycle 0 (``Control.START_AT`` on a shared epoch, :mod:`isa.host`).
+
 Matrix unit
     MM issued in cycle t reads its activation in cycle t; its int32 result row is at the
     neighbouring position in cycle t + :func:`mxm_latency`. It occupies the multiplier array
@@ -36,12 +45,14 @@ Matrix unit
     MM reads its accumulator row as every earlier MM left it.
 """
 
-from .opcodes import MatrixOp, SwitchOp, VectorOp
+from .link import LinkConfig
+from .opcodes import LinkOp, MatrixOp, SwitchOp, VectorOp
 
 __all__ = [
     "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY", "SXM_LATENCY",
     "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS",
-    "mxm_latency", "latency", "arrival", "issue_for_arrival",
+    "LINK_RECEIVE_LATENCY", "mxm_latency", "link_config", "link_latency", "link_send_interval",
+    "latency", "arrival", "issue_for_arrival",
 ]
 
 #: READ issued in cycle t: the word is at the neighbouring position in cycle t + 2 (one cycle
@@ -69,6 +80,9 @@ NOTIFY_TO_ISSUE = 2
 #: Fast-port unload request in cycle t: data on the port in cycle t + 3 (the request is
 #: registered at the chip boundary, the SRAM reads in one cycle, the data is registered).
 HOST_READ_LATENCY = 3
+#: RECEIVE issued in cycle t: the vector delivered in cycle t is at the neighbouring position
+#: in cycle t + 1 (the port drives it into the stream register directly).
+LINK_RECEIVE_LATENCY = 1
 #: The clock period of every simulation (cocotb, Amaranth). Only cycle counts are
 #: architectural; this sets the time axis of waveforms.
 SIMULATION_CLOCK_NS = 10
@@ -78,6 +92,22 @@ def mxm_latency(config):
     """Cycles from an MM's issue to its result at the neighbouring position: one cycle to
     capture the activation, ``mxm_fold`` cycles of multiply-accumulate."""
     return config.mxm_fold + 1
+
+
+def link_config(config):
+    """The :class:`~isa.link.LinkConfig` of every link port of a chip ``config``."""
+    return LinkConfig.for_chip(config)
+
+
+def link_latency(config):
+    """Cycles from a SEND's issue to the cycle the other end delivers the vector (the cycle
+    its RECEIVE must issue in): :attr:`~isa.link.LinkConfig.latency`."""
+    return link_config(config).latency
+
+
+def link_send_interval(config):
+    """Fewest cycles between two SENDs of one link port."""
+    return link_config(config).send_interval
 
 
 def latency(op, config=None):
@@ -93,6 +123,8 @@ def latency(op, config=None):
         return mxm_latency(config)
     if op.name == "READ":
         return MEM_READ_LATENCY
+    if op is LinkOp.RECEIVE:
+        return LINK_RECEIVE_LATENCY
     raise ValueError(f"{op!r} sends nothing onto a stream")
 
 

@@ -120,17 +120,19 @@ def export_chip(config, *, progress=None):
     return _cached(path, key, generate)
 
 
-def export_component(name, build, *, config=None, parameters=""):
+def export_component(name, build, *, config=None, parameters="", memories=True):
     """Write (if needed) and return ``build/verilog/units/<name>/<name>.v``: the Verilog of
-    the component made by ``build()``, with the SRAM module appended. ``parameters`` must
-    describe everything ``build`` depends on besides ``config``; it is part of the cache key."""
+    the component made by ``build()``, with the SRAM module appended (unless ``memories`` is
+    false: a top whose chips' Verilog, exported apart, has it). ``parameters`` must describe
+    everything ``build`` depends on besides ``config``; it is part of the cache key."""
     path = BUILD / "verilog" / "units" / name / f"{name}.v"
     summary = config.summary() if config is not None else ""
     key = (f"{source_digest()} "
-           f"{hashlib.sha256((summary + parameters).encode()).hexdigest()[:16]}")
+           f"{hashlib.sha256((summary + parameters + str(memories)).encode()).hexdigest()[:16]}")
 
     def generate():
         text = verilog.convert(build(), name=name, emit_src=False, strip_internal_attrs=True)
-        return _header(f"Open LPU unit {name}", config, key) + sram.VERILOG + "\n" + text
+        return (_header(f"Open LPU unit {name}", config, key) +
+                (sram.VERILOG + "\n" if memories else "") + text)
 
     return _cached(path, key, generate)

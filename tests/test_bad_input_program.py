@@ -17,7 +17,7 @@ from isa.geometry import floorplan
 from isa.host import ErrorFlag
 
 FAST = settings(max_examples=40, deadline=None, derandomize=True)
-CONFIG = preset("tiny")
+CONFIG = preset("tiny").derive(links=1)    # a link port: every format has a queue
 PLAN = floorplan(CONFIG)
 SLICES, QUEUES = len(PLAN.mem_units), len(PLAN.queues)
 
@@ -75,6 +75,7 @@ FIELD_LINES = {
     ("switch", "amount"): ("sxm_e0.sxm", "shdn.i16 e0 -> e0, {v}"),
     ("switch", "fill"): ("sxm_e0.sxm", "shup.i8 e0 -> e0, 1 fill {v}"),
     ("switch", "map"): ("sxm_e0.sxm", "perm.i8 e0 -> e0, map e{v}"),
+    ("link", "stream"): ("link_e0.port", "send {v}"),
 }
 NUMERIC = [(fmt.name, f) for fmt in FORMATS.values() for f in fmt.fields
            if not (isinstance(f.shape, type) and f.shape is not Operand)]

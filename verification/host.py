@@ -13,7 +13,8 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from hdl.chip import RESET_STAGES
 from isa.geometry import HostSpace, floorplan
-from isa.host import Control, EccReport, ErrorFlag, Reg, RunOutcome, Status
+from isa.host import (Control, EccReport, ErrorFlag, LinkReg, Reg, RunOutcome, Status,
+                      link_register)
 from isa.timing import HOST_READ_LATENCY, SIMULATION_CLOCK_NS
 
 __all__ = ["HostDriver", "axi_master"]
@@ -23,10 +24,11 @@ __all__ = ["HostDriver", "axi_master"]
 START_SETTLE = 3
 
 
-def axi_master(dut):
-    """A cocotbext-axi AXI4-Lite manager on the ``axi__*`` ports of ``dut``, logging warnings
-    only (it logs every transfer otherwise)."""
-    axi = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axi", bus_separator="__"), dut.clk, dut.rst)
+def axi_master(dut, prefix=""):
+    """A cocotbext-axi AXI4-Lite manager on the ``<prefix>axi__*`` ports of ``dut``, logging
+    warnings only (it logs every transfer otherwise)."""
+    axi = AxiLiteMaster(AxiLiteBus.from_prefix(dut, f"{prefix}axi", bus_separator="__"),
+                        dut.clk, dut.rst)
     axi.write_if.log.setLevel("WARNING")
     axi.read_if.log.setLevel("WARNING")
     return axi
@@ -40,23 +42,27 @@ class HostDriver:
     dut : cocotb handle of the chip top
     config : ChipConfig
         The configuration the chip was built for.
+    prefix : str
+        Of the chip's ports (``chip__1__`` for chip 1 of a multi-chip top,
+        :mod:`verification.system_top`); the clock and reset are ``clk`` and ``rst`` whatever
+        it is.
     """
 
-    def __init__(self, dut, config):
+    def __init__(self, dut, config, prefix=""):
         self.dut = dut
         self.config = config
         self.plan = floorplan(config)
-        self.axi = axi_master(dut)
+        self.prefix = prefix
+        self.axi = axi_master(dut, prefix)
+        self.xfer_port = {name: getattr(dut, f"{prefix}xfer__{name}")
+                          for name in ("valid", "write", "space", "index", "addr", "wdata",
+                                       "rvalid", "rdata")}
+        self.done = getattr(dut, f"{prefix}done")
         self._idle_request()
 
     def _idle_request(self):
-        dut = self.dut
-        dut.xfer__valid.value = 0
-        dut.xfer__write.value = 0
-        dut.xfer__space.value = 0
-        dut.xfer__index.value = 0
-        dut.xfer__addr.value = 0
-        dut.xfer__wdata.value = 0
+        for name in ("valid", "write", "space", "index", "addr", "wdata"):
+            self.xfer_port[name].value = 0
 
     async def reset(self):
         """Start the clock, reset the chip and wait until its core is out of reset."""
@@ -70,33 +76,33 @@ class HostDriver:
 
     async def write_words(self, space, index, address, words):
         """Write ``words`` (ints) to consecutive addresses, one per cycle."""
-        dut = self.dut
-        dut.xfer__valid.value = 1
-        dut.xfer__write.value = 1
-        dut.xfer__space.value = int(space)
-        dut.xfer__index.value = index
+        xfer = self.xfer_port
+        xfer["valid"].value = 1
+        xfer["write"].value = 1
+        xfer["space"].value = int(space)
+        xfer["index"].value = index
         for offset, word in enumerate(words):
-            dut.xfer__addr.value = address + offset
-            dut.xfer__wdata.value = int(word)
-            await RisingEdge(dut.clk)
+            xfer["addr"].value = address + offset
+            xfer["wdata"].value = int(word)
+            await RisingEdge(self.dut.clk)
         self._idle_request()
 
     async def read_words(self, space, index, address, count):
         """Read ``count`` words from consecutive addresses, one request per cycle."""
-        dut = self.dut
+        xfer = self.xfer_port
         words = []
-        dut.xfer__write.value = 0
-        dut.xfer__space.value = int(space)
-        dut.xfer__index.value = index
+        xfer["write"].value = 0
+        xfer["space"].value = int(space)
+        xfer["index"].value = index
         for step in range(count + HOST_READ_LATENCY):
             if step < count:
-                dut.xfer__valid.value = 1
-                dut.xfer__addr.value = address + step
+                xfer["valid"].value = 1
+                xfer["addr"].value = address + step
             else:
-                dut.xfer__valid.value = 0
-            await RisingEdge(dut.clk)
-            if dut.xfer__rvalid.value == 1:
-                words.append(int(dut.xfer__rdata.value))
+                xfer["valid"].value = 0
+            await RisingEdge(self.dut.clk)
+            if xfer["rvalid"].value == 1:
+                words.append(int(xfer["rdata"].value))
         self._idle_request()
         if len(words) != count:
             raise RuntimeError(f"expected {count} words back, got {len(words)}")
@@ -134,16 +140,32 @@ class HostDriver:
         # START is registered at the chip boundary: let it clear DONE of a previous run
         # before looking at DONE.
         await ClockCycles(self.dut.clk, START_SETTLE)
-        if not self.dut.done.value:
-            done = RisingEdge(self.dut.done)
-            timeout = Timer(timeout_cycles * SIMULATION_CLOCK_NS, unit="ns")
-            if await First(done, timeout) is timeout:
-                raise TimeoutError(f"no DONE within {timeout_cycles} cycles")
+        await self.wait_done(timeout_cycles)
         wall = time.perf_counter() - begin
         status = Status(await self.read_reg(Reg.STATUS))
         if Status.RUNNING in status or Status.DONE not in status:
             raise RuntimeError(f"unexpected status after DONE: {status!r}")
         return await self.outcome(wall)
+
+    async def wait_done(self, timeout_cycles):
+        """Wait until DONE is set (TimeoutError after ``timeout_cycles``)."""
+        if not self.done.value:
+            timeout = Timer(timeout_cycles * SIMULATION_CLOCK_NS, unit="ns")
+            if await First(RisingEdge(self.done), timeout) is timeout:
+                raise TimeoutError(f"{self.prefix or 'the chip'}: no DONE within "
+                                   f"{timeout_cycles} cycles")
+
+    async def arm(self, start_count):
+        """START_AT: the program starts in the cycle after the epoch counter equals
+        ``start_count``."""
+        await self.write_reg(Reg.START_COUNT, start_count)
+        await self.write_reg(Reg.CONTROL, Control.START_AT)
+
+    async def link_registers(self, port):
+        """``{register name: value}`` of link port number ``port``'s block
+        (:class:`~isa.host.LinkReg`)."""
+        return {reg.name.lower(): await self.read_reg(link_register(port, reg))
+                for reg in LinkReg}
 
     async def outcome(self, wall_seconds=None):
         """The :class:`~isa.host.RunOutcome` the registers report after a run (without

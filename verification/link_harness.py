@@ -18,7 +18,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.link.link import COUNTERS, SerialLink
-from isa.link import LinkConfig, STAMP_BYTES
+from isa.link import LinkConfig, STAMP_BITS
 from sim.env import BUILD
 from sim.runner import run_cocotb
 from sim.verilog import export_component
@@ -77,7 +77,7 @@ class LinkPair(wiring.Component):
             raise TypeError(f"LinkPair needs a LinkConfig, not {link!r}")
         self.link = link
         lanes = link.serdes_width * link.serial_lanes
-        stamp = 8 * STAMP_BYTES
+        stamp = STAMP_BITS
         super().__init__({
             "rst_a":           In(1),
             "rst_b":           In(1),

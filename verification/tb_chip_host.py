@@ -205,6 +205,41 @@ async def program_matches_the_golden_simulator(dut):
 
 
 @cocotb.test(**TIMEOUT)
+async def start_at_an_epoch_count(dut):
+    """START_AT starts the program in the cycle after the epoch counter equals START_COUNT:
+    with the ``epoch`` input high in cycle E (registered at the boundary), the counter is 0 in
+    cycle E + 2, so a START_COUNT of S makes cycle E + 3 + S the program's cycle 0, the first
+    cycle RUNNING is high. Then the same program runs to the golden simulator's end."""
+    bench = ChipBench(dut, CONFIG)
+    await bench.start()
+    program, _ = hand_written(CONFIG, "add_requant", seed=3)
+    await bench.load(program)
+    count = 300
+
+    async def pulse():
+        dut.epoch.value = 1
+        await RisingEdge(dut.clk)
+        dut.epoch.value = 0
+
+    # A first pulse keeps the counter far below the count while the chip is armed.
+    await pulse()
+    await bench.arm(count)
+    assert not int(dut.running.value), "START_AT started at once"
+    await pulse()
+    cycles = 0                  # cycle E + cycles
+    while not int(dut.running.value):
+        await RisingEdge(dut.clk)
+        cycles += 1
+    assert cycles == 3 + count, f"program cycle 0 at E + {cycles}, not E + {3 + count}"
+    assert await bench.read_reg(Reg.START_COUNT) == count
+    await bench.wait_done(10_000)
+    assert (await bench.outcome()).cycles == program.predicted_cycles == \
+        golden_run(program).cycles
+    # Read while it counts on: the epoch counter has moved past the start.
+    assert await bench.read_reg(Reg.EPOCH_COUNT) > count + program.predicted_cycles
+
+
+@cocotb.test(**TIMEOUT)
 async def transfers_while_running_are_refused(dut):
     """While a program runs, fast-port and register transfers and START are refused with
     HOST_BUSY (ERROR_QUEUE = host, ERROR_CYCLE = the refused request's cycle) and change
@@ -289,7 +324,8 @@ def mem_write(addr, stream, direction=Direction.WEST):
 
 #: Registers the host may write (CONTROL is write-only); every other address refuses a write.
 WRITABLE = {int(Reg.CONTROL), int(Reg.XFER_SPACE), int(Reg.XFER_INDEX), int(Reg.XFER_ADDR),
-            int(Reg.XFER_CMD)} | {XFER_DATA_BASE + 4 * i for i in range(xfer_words(CONFIG))}
+            int(Reg.XFER_CMD), int(Reg.START_COUNT)} | \
+    {XFER_DATA_BASE + 4 * i for i in range(xfer_words(CONFIG))}
 #: Registers the host may read.
 READABLE = ({int(r) for r in Reg} - {int(Reg.CONTROL)}) | \
     {XFER_DATA_BASE + 4 * i for i in range(xfer_words(CONFIG))}

@@ -16,8 +16,8 @@ from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiResp
 
 from isa.geometry import floorplan
-from isa.host import (CHIP_ID, Control, Reg, Status, XFER_DATA_BASE, XferCommand, xfer_bits,
-                      xfer_words)
+from isa.host import (CHIP_ID, LINK_BASE, Control, Reg, Status, XFER_DATA_BASE, XferCommand,
+                      xfer_bits, xfer_words)
 from isa.timing import HOST_READ_LATENCY
 from .harness import UNIT_CONFIG
 from .host import axi_master
@@ -146,14 +146,18 @@ async def identity_and_configuration_registers(dut):
         Reg.ID: CHIP_ID, Reg.LANES: CONFIG.lanes, Reg.STREAMS: CONFIG.streams,
         Reg.MEM_SLICES: CONFIG.mem_slices, Reg.WORDS: CONFIG.words,
         Reg.QUEUES: len(floorplan(CONFIG).queues), Reg.QUEUE_DEPTH: CONFIG.queue_depth,
-        Reg.VXM_ALUS: CONFIG.vxm_alus, Reg.MXMS: CONFIG.mxms,
+        Reg.VXM_ALUS: CONFIG.vxm_alus, Reg.MXMS: CONFIG.mxms, Reg.LINKS: CONFIG.links,
     }
     for reg, value in expected.items():
         assert await bench.read(reg) == (value, AxiResp.OKAY), reg.name
     for reg in expected:
         assert await bench.write(reg, 0x5A5A) == AxiResp.SLVERR, reg.name
         assert await bench.read(reg) == (expected[reg], AxiResp.OKAY), reg.name
-    for address in (0x64, 0xFC, XFER_DATA_BASE + 4 * XFER_WORDS, 0xFFC):
+    # START_COUNT holds the 16 bits of an epoch count.
+    assert await bench.write(Reg.START_COUNT, 0x12345) == AxiResp.OKAY
+    assert await bench.read(Reg.START_COUNT) == (0x2345, AxiResp.OKAY)
+    # Without link ports, no link register block is mapped.
+    for address in (0x70, 0xFC, XFER_DATA_BASE + 4 * XFER_WORDS, LINK_BASE, 0xFFC):
         assert await bench.read(address) == (0, AxiResp.SLVERR), hex(address)
         assert await bench.write(address, 1) == AxiResp.SLVERR, hex(address)
 

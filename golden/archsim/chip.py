@@ -12,7 +12,8 @@ A cycle runs in three phases, so that every read in it sees the state the cycle 
 
 The edges are explicit: :meth:`ChipModel.step` takes the vectors that enter the eastward
 registers at the west edge and the westward ones at the east edge, and returns those that
-leave past the edges (where a chip-to-chip link attaches).
+leave past the edges. The chip-to-chip links are not there but in link port units at the ends of
+the row (:mod:`.link`), which a :class:`~golden.archsim.system.ChipSystem` connects.
 """
 
 from dataclasses import replace
@@ -25,6 +26,7 @@ from isa.legality import check
 from .checks import Checks, ProgramError
 from .fabric import StreamFabric
 from .icu import InstructionQueues
+from .link import LinkPort
 from .mem import MemorySlice
 from .mxm import MatrixUnit
 from .sxm import SwitchUnit
@@ -54,7 +56,9 @@ class ChipModel:
         self.vxm = VectorUnit(plan.vxm_unit, config, self.checks)
         self.mxms = [MatrixUnit(u, config, self.checks) for u in plan.mxm_units]
         self.sxms = [SwitchUnit(u, config, self.checks) for u in plan.sxm_units]
-        unit_of = {UnitKind.MEM: self.mems, UnitKind.MXM: self.mxms, UnitKind.SXM: self.sxms}
+        self.links = [LinkPort(u, config, self.checks) for u in plan.link_units]
+        unit_of = {UnitKind.MEM: self.mems, UnitKind.MXM: self.mxms, UnitKind.SXM: self.sxms,
+                   UnitKind.LINK: self.links}
         # Queue number -> (kind, the unit model it drives, its ALU or unit index).
         self._targets = []
         for q in plan.queues:
@@ -63,8 +67,12 @@ class ChipModel:
             else:
                 models = unit_of[q.unit.kind]
                 index = {UnitKind.MEM: plan.mem_units, UnitKind.MXM: plan.mxm_units,
-                         UnitKind.SXM: plan.sxm_units}[q.unit.kind].index(q.unit)
+                         UnitKind.SXM: plan.sxm_units,
+                         UnitKind.LINK: plan.link_units}[q.unit.kind].index(q.unit)
                 self._targets.append((q.kind, models[index], index))
+        # Link port -> the number of its queue (which its errors flag).
+        self._link_queue = {self.links[plan.link_units.index(q.unit)]: q.number
+                            for q in plan.queues if q.kind is QueueKind.LINK}
         # SRAM index -> number of its read queue (which an uncorrectable word flags).
         self._read_queue = {plan.sram_index(q.unit): q.number for q in plan.queues
                             if q.kind is QueueKind.MEM_READ}
@@ -81,7 +89,7 @@ class ChipModel:
         """START: clear the fabric, the units' state and the errors; queues issue their
         instruction 0 in the next :meth:`step`, cycle 0."""
         self.fabric.clear()
-        for model in [*self.mems, self.vxm, *self.mxms, *self.sxms]:
+        for model in [*self.mems, self.vxm, *self.mxms, *self.sxms, *self.links]:
             model.reset()
         self.queues.start()
         self.cycle = 0
@@ -137,7 +145,7 @@ class ChipModel:
         sleeping queue wakes."""
         return not (self.queues.notifying or self.vxm.busy or self.fabric.sending or
                     any(m.busy for m in self.mems) or any(m.busy for m in self.mxms) or
-                    any(s.busy for s in self.sxms))
+                    any(s.busy for s in self.sxms) or any(p.busy for p in self.links))
 
     def _decode(self, kind, word, offset):
         """The decoded instruction and the flag it raises with ``offset`` (both cached)."""
@@ -195,12 +203,20 @@ class ChipModel:
             elif kind is QueueKind.MXM_COMPUTE:
                 model.compute(instr, offset, cycle, self.queues.queues[number].name, number,
                               flags)
+            elif kind is QueueKind.LINK:
+                flag = model.issue(instr, cycle, self.queues.queues[number].name, fabric)
+                if flag:
+                    flags[number] = flags.get(number, ErrorFlag(0)) | flag
             else:
                 model.issue(instr, offset, cycle, self.queues.queues[number].name, fabric)
         if vxm_issues:
             self.vxm.issue(vxm_issues, cycle, fabric, flags)
         for mxm in self.mxms:
             mxm.execute(cycle, fabric)
+        for port, number in self._link_queue.items():
+            flag = port.end_cycle(cycle)
+            if flag:
+                flags[number] = flags.get(number, ErrorFlag(0)) | flag
 
         # Errors, then every write of the cycle.
         if flags:

@@ -26,7 +26,8 @@ from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from isa.link import (BLOCK_BITS, CRC32_INIT, CRC32_XOROUT, IDLE_PAYLOAD, MARKER_BYTE,
-                      PAYLOAD_BITS, STAMP_BYTES, SYNC_CONTROL, SYNC_DATA, BlockType, LinkConfig)
+                      PAYLOAD_BITS, STAMP_BITS, SYNC_CONTROL, SYNC_DATA, BlockType,
+                      LinkConfig)
 from .crc import CRC_BITS, crc32_step
 from .lock import HEADER_BITS
 
@@ -36,8 +37,6 @@ __all__ = ["QUEUE_DEPTH", "STAMP_BITS", "check_link", "superblock_layout", "cont
 
 #: Frames the transmit queue holds: the one being sent and the next one.
 QUEUE_DEPTH = 2
-#: Bits of a send stamp (and of the epoch counters).
-STAMP_BITS = 8 * STAMP_BYTES
 
 
 def check_link(component, link):

@@ -17,6 +17,8 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from isa.link import LINK_COUNTER_BITS as COUNTER_BITS
+from isa.link import LINK_COUNTERS as COUNTERS
 from isa.link import STAMP_MODULUS
 from .deframer import Deframer
 from .deskew import LaneDeskew
@@ -25,12 +27,6 @@ from .lanes import LaneReceiver, LaneTransmitter
 from .release import ReleaseBuffer
 
 __all__ = ["COUNTER_BITS", "COUNTERS", "SerialLink"]
-
-#: Bits of the saturating event counters.
-COUNTER_BITS = 16
-#: The event counters, in the order of :class:`SerialLink`'s members.
-COUNTERS = ("frames_received", "crc_errors", "line_errors", "lock_losses", "deskew_failures",
-            "late_frames", "send_overruns")
 
 
 class SerialLink(wiring.Component):
