@@ -1,8 +1,9 @@
 """The multi-chip table of ``make bench``: a GEMM on one chip and split over two chips by
 output columns (:func:`~compiler.multichip.compile_split_gemm`), with 1, 2 and 4 link ports per
 edge. Cycles are the golden simulator's (:class:`~golden.archsim.system.ChipSystem`), checked
-equal to every chip's prediction and the result to NumPy; ``make test-link`` checks the RTL
-against both on two and four chips."""
+equal to every chip's prediction and the result to NumPy; the split with one link per edge
+also runs on the RTL (two chips in one Verilator model, :mod:`verification.multichip`), whose
+cycles and results must equal them."""
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from compiler.multichip import compile_split_gemm
 from golden.archsim import ArchSim
 from golden.archsim.system import ChipSystem, chain
 from isa.timing import link_config
+from verification.multichip import run_system_on_rtl
 from verification.reference import gemm_reference
 
 __all__ = ["system_table", "SHAPE", "LINKS"]
@@ -18,7 +20,7 @@ __all__ = ["system_table", "SHAPE", "LINKS"]
 #: The GEMM (M, K, N) and its requantisation.
 SHAPE = (64, 384, 1536)
 MULTIPLIER, SHIFT = 1 << 30, 8
-#: Link ports per edge of the split runs.
+#: Link ports per edge of the split runs; the first also runs on the RTL.
 LINKS = (1, 2, 4)
 
 
@@ -34,8 +36,8 @@ def system_table(say, table, config):
     outcome = ArchSim(config).execute(single.program(a, b))
     _check(outcome.cycles == single.predicted_cycles and
            np.array_equal(single.decode_outputs(outcome.outputs), expected), "one chip")
-    rows = [("1 chip", "-", "-", f"{outcome.cycles:,}", f"{100 * single.utilisation():.1f}%",
-             "1.00x")]
+    rows = [("1 chip", "golden (RTL: table 3)", "-", "-", f"{outcome.cycles:,}",
+             f"{100 * single.utilisation():.1f}%", "1.00x")]
     for links in LINKS:
         chips = config.derive(links=links)
         say(f"  multi-chip: {m}x{k}x{n} on two chips, {links} link(s) per edge ...")
@@ -46,14 +48,24 @@ def system_table(say, table, config):
                not any(o.errors for o in outcomes) and
                np.array_equal(kernel.decode_outputs(outcomes), expected),
                f"two chips, {links} links")
+        engines = "golden"
+        if links == LINKS[0]:
+            say("  multi-chip: the same on the RTL (two chips in one Verilator model) ...")
+            rtl = run_system_on_rtl(chips, chain(2, links), kernel.program(a, b),
+                                    progress=say, name="bench-system")["outcomes"]
+            _check([o.cycles for o in rtl] == kernel.predicted_cycles and
+                   not any(o.errors for o in rtl) and
+                   np.array_equal(kernel.decode_outputs(rtl), expected),
+                   f"two chips of RTL, {links} links")
+            engines = "golden, RTL"
         link = link_config(chips)
-        rows.append((f"2 chips, {links} link(s) per edge",
+        rows.append((f"2 chips, {links} link(s) per edge", engines,
                      f"{links * link.payload_bytes_per_cycle:.1f}",
                      " / ".join(f"{c:,}" for c in kernel.predicted_cycles),
                      f"{kernel.cycles:,}", f"{100 * kernel.utilisation():.1f}%",
                      f"{outcome.cycles / kernel.cycles:.2f}x"))
-    return table(("system", "link B/cycle", "cycles per chip", "cycles", "MXM utilisation",
-                  "speed-up"), rows)
+    return table(("system", "run on", "link B/cycle", "cycles per chip", "cycles",
+                  "MXM utilisation", "speed-up"), rows)
 
 
 def _check(ok, what):
