@@ -20,6 +20,7 @@ port): {register: value}}, "up_cycles": cycles until every link was up}``); opti
 ``LPU_PROGRESS``, a file that gets a line per phase.
 """
 
+import logging
 import os
 import pickle
 import random
@@ -41,6 +42,8 @@ UP_LIMIT = 20_000
 
 
 def _say(line):
+    """Report a phase in the simulation's log, and in the ``LPU_PROGRESS`` file if given."""
+    logging.getLogger("cocotb.tb_system").info(line)
     path = os.environ.get("LPU_PROGRESS")
     if path:
         with open(path, "a") as handle:
@@ -148,6 +151,7 @@ async def run_system(dut):
     count = (await hosts[0].read_reg(Reg.EPOCH_COUNT) + START_MARGIN) % STAMP_MODULUS
     for host in hosts:
         await host.arm(count)
+    _say(f"RTL: every chip armed to start after epoch count {count}")
     budget = 4 * max(program.predicted_cycles or 100_000 for program in programs) + 4000
     for host in hosts:
         await host.wait_done(budget)
