@@ -47,15 +47,16 @@ class EncoderKernel(LayerKernel):
     layers: list = field(default_factory=list)
 
 
-def place_encoder_resident(residency, encoder):
-    """Place ``encoder``'s tables, position embeddings and every layer's weights in
-    ``residency``; returns ``(positions tensor, [LayerWeights])``."""
+def place_encoder_resident(residency, encoder, layers=None, *, positions=True):
+    """Place ``encoder``'s tables, its position embeddings (with ``positions``) and the weights
+    of ``layers`` (indexes; every layer by default) in ``residency``, in that order; returns
+    ``(positions tensor or None, {layer index: LayerWeights})``."""
     place_tables(residency, encoder.tables)
-    positions = residency.matrix("positions",
-                                 encoder.position_embeddings[:encoder.context_length], I16)
-    layers = [place_layer_weights(residency, params, prefix=f"layer{i}.")
-              for i, params in enumerate(encoder.layers)]
-    return positions, layers
+    placed = residency.matrix("positions", encoder.position_embeddings[:encoder.context_length],
+                              I16) if positions else None
+    layers = range(len(encoder.layers)) if layers is None else layers
+    return placed, {i: place_layer_weights(residency, encoder.layers[i], prefix=f"layer{i}.")
+                    for i in layers}
 
 
 def _add_rows(schedule, terms):

@@ -10,14 +10,13 @@ The output ``embedding`` of the last chip equals
 :meth:`golden.transformer.layers.IntegerEncoder.sentence_embedding` bit for bit.
 """
 
-from .encoder import (EncoderKernel, check_sentence, place_embedding, place_pooling)
+from .encoder import (EncoderKernel, check_sentence, place_embedding, place_encoder_resident,
+                      place_pooling)
 from .layer import layer_macs, place_encoder_layer, within_sram
-from .layer_weights import place_layer_weights, place_tables
 from .link_transfer import place_link_transfer
 from .multichip import SystemKernel, east_ports, west_ports
 from .residency import Residency
 from .schedule import Schedule
-from isa.opcodes import DType
 
 __all__ = ["EncoderSystem", "compile_encoder_system", "layer_groups"]
 
@@ -78,12 +77,8 @@ def _programs(config, encoder, tokens, groups):
     x = None
     for chip, group in enumerate(groups):
         residency = Residency(config)
-        place_tables(residency, encoder.tables)
-        if chip == 0:
-            positions = residency.matrix(
-                "positions", encoder.position_embeddings[:encoder.context_length], DType.I16)
-        weights = {layer: place_layer_weights(residency, encoder.layers[layer],
-                                              prefix=f"layer{layer}.") for layer in group}
+        positions, weights = place_encoder_resident(residency, encoder, group,
+                                                    positions=chip == 0)
         schedule = Schedule(config, residency)
         if chip == 0:
             x = place_embedding(schedule, encoder, tokens, positions)
