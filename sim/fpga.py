@@ -12,6 +12,7 @@ or place-and-route failure raises :class:`FpgaError` with the end of the tool's 
 
 import hashlib
 import json
+import os
 import queue
 import re
 import shutil
@@ -71,15 +72,22 @@ def tool(name):
     return found
 
 
+def _relative(path, cwd):
+    """``path`` as the YoWASP tools running in ``cwd`` must be given it.
+
+    The YoWASP runtime mounts a private directory at ``/tmp``, hiding the host's, so an
+    absolute path under ``/tmp`` names nothing inside the tools. It also maps the working
+    directory and each of its parents by relative path (``.``, ``..``, ``../..``, ...), so a
+    path relative to ``cwd`` reaches the file wherever the checkout and the build directory
+    are. Every path the flow passes to a tool goes through here."""
+    return os.path.relpath(Path(path).resolve(), Path(cwd).resolve())
+
+
 def _run(command, *, log, cwd, progress, show, heartbeat=30.0):
-    """Run ``command``, copy its output to ``log`` and pass the lines ``show`` selects (a
-    function returning a message or None) to ``progress``; print a heartbeat when it is quiet.
-    Raises :class:`FpgaError` with the end of the log if it fails."""
-    # The YoWASP tools mount a private temporary directory at /tmp, which hides the host's.
-    if Path(cwd).resolve().is_relative_to("/tmp"):
-        raise FpgaError(f"{Path(command[0]).name} cannot see {cwd}: the YoWASP tools mount a "
-                        f"private directory at /tmp; set LPU_BUILD_DIR to a directory outside "
-                        f"/tmp (and keep the checkout outside it)")
+    """Run ``command`` in ``cwd``, copy its output to ``log`` and pass the lines ``show``
+    selects (a function returning a message or None) to ``progress``; print a heartbeat when
+    it is quiet. Paths in ``command`` and in the scripts it reads must be relative to ``cwd``
+    (:func:`_relative`). Raises :class:`FpgaError` with the end of the log if it fails."""
     begin = time.monotonic()
     lines = queue.Queue()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
@@ -206,7 +214,7 @@ def place_and_route(directory, device, *, frequency_mhz, seed=1, lpf=None, netli
                "--freq", str(frequency_mhz), "--router", "router2", "--timing-allow-fail",
                "--seed", str(seed)]
     if lpf is not None:
-        command += ["--lpf", str(lpf)]
+        command += ["--lpf", _relative(lpf, directory)]
     # Out of context there is no bitstream to configure.
     command += ["--out-of-context"] if out_of_context else ["--textcfg", "pnr.config"]
     if progress:
@@ -288,7 +296,8 @@ def smoke_check(config, *, progress=None):
     source = export_chip(config, progress=progress)
     directory = BUILD / "fpga" / f"smoke-{config_directory(config).name}"
     with locked(directory):
-        (directory / "smoke.ys").write_text(SMOKE_SCRIPT.format(source=source, top=CHIP_MODULE))
+        (directory / "smoke.ys").write_text(
+            SMOKE_SCRIPT.format(source=_relative(source, directory), top=CHIP_MODULE))
         for name in ("memories.txt", "unmapped.txt", "brams.txt"):
             (directory / name).unlink(missing_ok=True)
         if progress:
@@ -359,7 +368,7 @@ def probe(config, module, *, memories="keep", blackbox=(), netlist=False, progre
         shell.write_text(_shell_verilog(config))
         top = f"{module}_memories" if memories == "only" else module
         script = PROBE_SCRIPT.format(
-            chip=chip, shell=shell.name, module=module, top=top,
+            chip=_relative(chip, directory), shell=shell.name, module=module, top=top,
             blackboxes="".join(f"blackbox {name}\n" for name in blackbox),
             memories=PROBE_MEMORIES[memories].format(top=module),
             netlist="write_json probe.json\n" if netlist else "")

