@@ -63,6 +63,9 @@ class LookupTable(wiring.Component):
     lanes : int
     banked : bool or None
         Bank the entries (see :func:`is_banked`).
+    readers : int or None
+        Read ports (``lanes`` if None): a folded ALU reads ``lanes / vxm_fold`` entries per
+        cycle.
 
     Members
     -------
@@ -71,23 +74,25 @@ class LookupTable(wiring.Component):
         :data:`~isa.config.LUT_ENTRIES`, at the end of this cycle.
     base : In(8)
     data : In(ArrayLayout(signed(32), lanes))
-    index : In(ArrayLayout(8, lanes))
-    value : Out(ArrayLayout(signed(32), lanes))
-        ``value[lane]`` is entry ``index[lane]`` as it is this cycle (combinational read).
+    index : In(ArrayLayout(8, readers))
+    value : Out(ArrayLayout(signed(32), readers))
+        ``value[r]`` is entry ``index[r]`` as it is this cycle (combinational read).
     """
 
-    def __init__(self, lanes, *, banked=None):
+    def __init__(self, lanes, *, banked=None, readers=None):
         self.lanes = check_integer("Lookup table lane count", lanes, 1)
         if banked is not None:
             check_flag("Lookup table banked", banked)
+        self.readers = lanes if readers is None else \
+            check_integer("Lookup table read port count", readers, 1)
         self.banks = table_banks(lanes)
         self.banked = is_banked(lanes, banked)
         super().__init__({
             "write": In(1),
             "base":  In(_INDEX_BITS),
             "data":  In(data.ArrayLayout(signed(32), lanes)),
-            "index": In(data.ArrayLayout(_INDEX_BITS, lanes)),
-            "value": Out(data.ArrayLayout(signed(32), lanes)),
+            "index": In(data.ArrayLayout(_INDEX_BITS, self.readers)),
+            "value": Out(data.ArrayLayout(signed(32), self.readers)),
         })
 
     def elaborate(self, platform):
@@ -106,9 +111,9 @@ class LookupTable(wiring.Component):
             entry = self.base + lane
             m.d.comb += [port.addr.eq(entry), port.data.eq(self.data[lane]),
                          port.en.eq(self.write & (entry < LUT_ENTRIES))]
-        for lane in range(self.lanes):
+        for reader in range(self.readers):
             port = entries.read_port(domain="comb")
-            m.d.comb += [port.addr.eq(self.index[lane]), self.value[lane].eq(port.data)]
+            m.d.comb += [port.addr.eq(self.index[reader]), self.value[reader].eq(port.data)]
 
     def _banked(self, m):
         banks, lanes = self.banks, self.lanes
@@ -125,7 +130,8 @@ class LookupTable(wiring.Component):
             m.d.comb += rotated.eq(Mux(shift[bit], Cat(slots[-step:], slots[:-step]), slots))
             slots = rotated
 
-        outputs = [[] for _ in range(lanes)]
+        readers = self.readers
+        outputs = [[] for _ in range(readers)]
         for b in range(banks):
             bank = memory.Memory(shape=signed(32), depth=depth, init=[],
                                  attrs={"ram_style": "distributed"})
@@ -139,11 +145,11 @@ class LookupTable(wiring.Component):
                 port.data.eq(slots[32 * b:32 * b + 32]),
                 port.en.eq(self.write & (lane < lanes) & (entry < LUT_ENTRIES)),
             ]
-            for reader in range(lanes):
+            for reader in range(readers):
                 port = bank.read_port(domain="comb")
                 m.d.comb += port.addr.eq(self.index[reader][bank_bits:])
                 outputs[reader].append(port.data)
 
-        for reader in range(lanes):
+        for reader in range(readers):
             m.d.comb += self.value[reader].eq(
                 Array(outputs[reader])[self.index[reader][:bank_bits]])

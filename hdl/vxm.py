@@ -6,6 +6,14 @@ register; in cycle t + 1 it computes; its result is in the ALU's result register
 neighbouring stream position in cycle t + :data:`~isa.timing.VXM_LATENCY`. Arithmetic:
 :mod:`golden.vector` (RTL form: :mod:`hdl.lane`).
 
+A folded ALU (``vxm_fold`` f > 1) has ``lanes / f`` lane datapaths and table read ports. It
+registers all three operands at issue, as an unfolded one does, then computes lanes
+``k lanes / f ..`` in cycle t + 1 + k, shifting each chunk into a staging register; the last
+chunk and the staged ones form the result in cycle t + f, so the result register and the
+stream see it in cycle t + :func:`~isa.timing.vxm_latency` (f + 1). The ALU accepts an
+operation every f cycles: one issued sooner raises ``BAD_OPERAND`` (as an MM does on a busy
+matrix unit). LDC and LUTW act in cycle t + 1, as unfolded.
+
 Every ALU carries a 256-entry int32 lookup table (written by LUTW, read by LUT; a LUTW issued in
 cycle t is seen by a LUT issued in cycle t + 1 or later), banked so that it maps to FPGA LUT RAM
 (:mod:`hdl.table`). The constant registers are shared:
@@ -130,6 +138,13 @@ class VectorAlu(wiring.Component):
                        (operand.index < cfg.vxm_consts) | (operand.index == IMMEDIATE_INDEX),
                        group_ok(operand.index, f.stype)))
 
+        # Stage 1 state: the operation in the ALU and its phase (the chunk of lanes computed).
+        fold = cfg.vxm_fold
+        x_valid = Signal()
+        x_phase = Signal(range(fold))
+        busy = Signal()
+        m.d.comb += busy.eq(x_valid & (x_phase != fold - 1))
+
         no_result = op.matches(*_NO_RESULT)
         is_ldc = op == VectorOp.LDC.value
         is_lutw = op == VectorOp.LUTW.value
@@ -141,6 +156,7 @@ class VectorAlu(wiring.Component):
             (f.dst_en & (no_result | ~group_ok(f.dst_stream, f.dtype)), ErrorFlag.BAD_OPERAND),
             (is_ldc & ((imm < 0) | (imm >= cfg.vxm_consts)), ErrorFlag.BAD_OPERAND),
             (is_lutw & ((imm < 0) | (imm >= LUT_ENTRIES)), ErrorFlag.BAD_OPERAND),
+            (busy, ErrorFlag.BAD_OPERAND),
         ]
         flag = Const(0, ERROR_BITS)
         for violated, error in reversed(rules):
@@ -185,9 +201,8 @@ class VectorAlu(wiring.Component):
 
         a, b, c = (operand_value(f[name], name) for name in "abc")
 
-        # ---- Stage 1: compute and commit. ----
-        # Only the valid bit is reset; the data registers are qualified by it.
-        x_valid = Signal()
+        # ---- Stage 1: compute (over `fold` cycles) and commit. ----
+        # Only the valid bit and the phase are reset; the data registers are qualified by them.
         x_op = Signal(6, reset_less=True)
         x_stype = Signal(DType, reset_less=True)
         x_dtype = Signal(DType, reset_less=True)
@@ -196,30 +211,63 @@ class VectorAlu(wiring.Component):
         x_mask = Signal(streams, reset_less=True)
         x_imm = Signal(signed(OFFSET_BITS), reset_less=True)
         x_a, x_b, x_c = (Signal(vector32, name=f"x_{name}", reset_less=True) for name in "abc")
-        m.d.sync += [
-            x_valid.eq(legal & ~self.cancel), x_op.eq(op), x_stype.eq(f.stype),
-            x_dtype.eq(f.dtype), x_dst_en.eq(f.dst_en), x_dir.eq(f.dst_dir),
-            x_mask.eq(self.dst_mask), x_imm.eq(imm), x_a.eq(a), x_b.eq(b), x_c.eq(c),
-        ]
+        accepted = legal & ~self.cancel
+        captured = [x_op.eq(op), x_stype.eq(f.stype), x_dtype.eq(f.dtype), x_dst_en.eq(f.dst_en),
+                    x_dir.eq(f.dst_dir), x_mask.eq(self.dst_mask), x_imm.eq(imm),
+                    x_a.eq(a), x_b.eq(b), x_c.eq(c)]
+        first = Signal()        # the operation's first cycle in stage 1: LDC and LUTW act
+        last = Signal()         # its last: the result is complete
+        m.d.comb += [first.eq(x_valid & (x_phase == 0)), last.eq(x_valid & (x_phase == fold - 1))]
+        if fold == 1:
+            m.d.sync += [x_valid.eq(accepted), *captured]
+        else:
+            # The operands stay in place for the fold's cycles (no operation is accepted then).
+            with m.If(accepted):
+                m.d.sync += [x_valid.eq(1), x_phase.eq(0), *captured]
+            with m.Elif(x_valid & ~last):
+                m.d.sync += x_phase.eq(x_phase + 1)
+            with m.Else():
+                m.d.sync += x_valid.eq(0)
         with m.If(self.clear):
-            m.d.sync += x_valid.eq(0)
+            m.d.sync += [x_valid.eq(0), x_phase.eq(0)]
 
-        m.submodules.table = table = LookupTable(lanes)
+        width = lanes // fold   # lane datapaths
+        m.submodules.table = table = LookupTable(lanes, readers=width)
         m.d.comb += [
-            table.write.eq(x_valid & (x_op == VectorOp.LUTW.value)),
+            table.write.eq(first & (x_op == VectorOp.LUTW.value)),
             table.base.eq(x_imm),   # 0 <= imm < 256: checked at issue
             table.data.eq(x_a),
         ]
+
+        def chunk(vector, name):
+            """Lanes ``x_phase * width ..`` of ``vector``, the ones computed this cycle."""
+            if fold == 1:
+                return vector
+            picked = Signal(data.ArrayLayout(signed(32), width), name=name)
+            chunks = Array(Cat(*(vector[k * width + p] for p in range(width)))
+                           for k in range(fold))
+            m.d.comb += picked.eq(chunks[x_phase])
+            return picked
+
+        c_a, c_b, c_c = chunk(x_a, "chunk_a"), chunk(x_b, "chunk_b"), chunk(x_c, "chunk_c")
+        computed = Signal(data.ArrayLayout(signed(32), width))
+        for p in range(width):
+            m.d.comb += table.index[p].eq(c_a[p][:8])
+            m.d.comb += computed[p].eq(lane_result(
+                m, x_op, x_dtype, c_a[p], c_b[p], c_c[p], table.value[p], name=f"lane{p}"))
         result = Signal(vector32)
-        for lane in range(lanes):
-            m.d.comb += table.index[lane].eq(x_a[lane][:8])
-            m.d.comb += result[lane].eq(lane_result(
-                m, x_op, x_dtype, x_a[lane], x_b[lane], x_c[lane], table.value[lane],
-                name=f"lane{lane}"))
+        if fold == 1:
+            m.d.comb += result.eq(computed)
+        else:
+            # Every cycle shifts the chunk just computed in at the top: in an operation's last
+            # cycle the staging register holds its chunks 0 .. fold - 2, in order.
+            staged = Signal(32 * width * (fold - 1), reset_less=True)
+            m.d.sync += staged.eq(Cat(staged[32 * width:], computed))
+            m.d.comb += result.eq(Cat(staged, computed))
 
         has_result = ~x_op.matches(*_NO_RESULT)
         result_register = Signal(vector32, reset_less=True)   # zeroed by `clear` at start
-        with m.If(x_valid & has_result):
+        with m.If(last & has_result):
             m.d.sync += result_register.eq(result)
         with m.If(self.clear):
             m.d.sync += result_register.eq(0)
@@ -228,7 +276,7 @@ class VectorAlu(wiring.Component):
         planes = [Cat(*(result[lane][8 * k:8 * k + 8] for lane in range(lanes)))
                   for k in range(4)]
         we = Signal(streams)
-        m.d.comb += we.eq(Mux(x_valid & x_dst_en & has_result, x_mask, 0))
+        m.d.comb += we.eq(Mux(last & x_dst_en & has_result, x_mask, 0))
         for direction in (Direction.EAST, Direction.WEST):
             name = direction.name.lower()
             mine = Signal(streams, name=f"{name}_we")
@@ -241,7 +289,7 @@ class VectorAlu(wiring.Component):
                 m.d.comb += chain_out[s].eq(Mux(mine[s], plane, chain_in[s]))
             m.d.comb += getattr(self, f"{name}_we_out").eq(getattr(self, f"{name}_we_in") | mine)
         m.d.comb += [
-            self.x_ldc.eq(x_valid & (x_op == VectorOp.LDC.value)),
+            self.x_ldc.eq(first & (x_op == VectorOp.LDC.value)),
             self.x_ldc_index.eq(x_imm),
             self.x_ldc_value.eq(x_a),
         ]

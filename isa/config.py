@@ -54,6 +54,11 @@ class ChipConfig:
         ALUs in the central VXM; each has its own instruction queue and lookup table.
     vxm_consts : int
         Vector constant registers shared by the VXM ALUs, at most 16.
+    vxm_fold : int
+        Cycles a VXM ALU computes an operation over: 1 is a full ``lanes``-lane ALU; ``f`` > 1
+        gives each ALU ``lanes / f`` physical lanes that compute the vector ``lanes / f``
+        lanes per cycle (for FPGAs; latency and issue interval in :mod:`isa.timing`). Must
+        divide ``lanes``.
     mxms : int
         Matrix units per hemisphere, at the hemisphere's edge (0 for a vector-only core).
     mxm_acc_depth : int
@@ -77,6 +82,7 @@ class ChipConfig:
     words: int = 4096
     vxm_alus: int = 8
     vxm_consts: int = 8
+    vxm_fold: int = 1
     mxms: int = 1
     mxm_acc_depth: int = 128
     mxm_fold: int = 1
@@ -117,6 +123,9 @@ class ChipConfig:
         need(2 <= self.mxm_acc_depth <= MAX_ACC_DEPTH,
              f"Matrix unit accumulator depth must be between 2 and {MAX_ACC_DEPTH}, "
              f"not {self.mxm_acc_depth}")
+        need(self.vxm_fold >= 1 and self.lanes % self.vxm_fold == 0,
+             f"VXM fold must be a positive divisor of the lane count {self.lanes}, "
+             f"not {self.vxm_fold}")
         need(self.mxm_fold >= 1 and self.lanes % self.mxm_fold == 0,
              f"Matrix unit fold must be a positive divisor of the lane count {self.lanes}, "
              f"not {self.mxm_fold}")

@@ -86,7 +86,8 @@ def render():
             "Cycles from an instruction's issue to its result at the neighbouring position "
             "(see `isa/timing.py` for the whole timing model).", ""]
     rows = [["READ", timing.MEM_READ_LATENCY],
-            ["every VXM operation", timing.VXM_LATENCY],
+            ["every VXM operation", f"vxm_fold + {timing.VXM_LATENCY - 1}"],
+            ["VXM operation -> the same ALU's next operation (at least)", "vxm_fold"],
             ["every SXM operation", timing.SXM_LATENCY],
             ["MM", "mxm_fold + 1"],
             ["WRITE -> READ of the same word", timing.MEM_WRITE_TO_READ],

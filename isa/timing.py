@@ -37,6 +37,14 @@ Links
     least :func:`link_send_interval` cycles apart. Chips that exchange vectors run their programs
     from one common cycle 0 (``Control.START_AT`` on a shared epoch, :mod:`isa.host`).
 
+Vector unit
+    A VXM operation issued in cycle t reads its operands in cycle t; its result is in the ALU's
+    result register and at the neighbouring position in cycle t + :func:`vxm_latency`. A folded
+    ALU (``vxm_fold`` f > 1) computes ``lanes / f`` lanes per cycle for f cycles: the ALU's next
+    operation may issue in cycle t + :func:`vxm_issue_interval` (f); one issued sooner raises
+    ``BAD_OPERAND`` and has no effect. LDC and LUTW take effect as on an unfolded ALU (the
+    constant is readable from cycle t + 2, the table from cycle t + 1 on).
+
 Matrix unit
     MM issued in cycle t reads its activation in cycle t; its int32 result row is at the
     neighbouring position in cycle t + :func:`mxm_latency`. It occupies the multiplier array
@@ -51,8 +59,8 @@ from .opcodes import LinkOp, MatrixOp, SwitchOp, VectorOp
 __all__ = [
     "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY", "SXM_LATENCY",
     "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS",
-    "LINK_RECEIVE_LATENCY", "mxm_latency", "link_config", "link_latency", "link_send_interval",
-    "latency", "arrival", "issue_for_arrival",
+    "LINK_RECEIVE_LATENCY", "vxm_latency", "vxm_issue_interval", "mxm_latency", "link_config",
+    "link_latency", "link_send_interval", "latency", "arrival", "issue_for_arrival",
 ]
 
 #: READ issued in cycle t: the word is at the neighbouring position in cycle t + 2 (one cycle
@@ -65,10 +73,11 @@ MEM_WRITE_TO_READ = 1
 #: and corrected in the cycle it leaves the SRAM, on its way to the stream register (and on
 #: the host's read path), within :data:`MEM_READ_LATENCY`.
 ECC_READ_LATENCY = 0
-#: VXM operation issued in cycle t reads its operands in cycle t; its result is in the ALU's
-#: result register, and at the neighbouring stream position, in cycle t + 2. (One cycle selects
-#: and registers the operands, one computes.) All VXM operations share this latency, so an ALU's
-#: results never collide.
+#: VXM operation issued in cycle t on an unfolded ALU (``vxm_fold = 1``) reads its operands in
+#: cycle t; its result is in the ALU's result register, and at the neighbouring stream
+#: position, in cycle t + 2. (One cycle selects and registers the operands, one computes.) All
+#: VXM operations share this latency, so an ALU's results never collide. A folded ALU's is
+#: :func:`vxm_latency`.
 VXM_LATENCY = 2
 #: Switch operation issued in cycle t reads its streams in cycle t; its result is at the
 #: neighbouring position in cycle t + 2 (it is computed and registered in cycle t).
@@ -86,6 +95,18 @@ LINK_RECEIVE_LATENCY = 1
 #: The clock period of every simulation (cocotb, Amaranth). Only cycle counts are
 #: architectural; this sets the time axis of waveforms.
 SIMULATION_CLOCK_NS = 10
+
+
+def vxm_latency(config):
+    """Cycles from a VXM operation's issue to its result in the ALU's result register and at
+    the neighbouring position: one cycle to register the operands, ``vxm_fold`` cycles of
+    computing (:data:`VXM_LATENCY` unfolded)."""
+    return VXM_LATENCY + config.vxm_fold - 1
+
+
+def vxm_issue_interval(config):
+    """Fewest cycles between two operations of one VXM ALU: ``vxm_fold``."""
+    return config.vxm_fold
 
 
 def mxm_latency(config):
@@ -112,9 +133,10 @@ def link_send_interval(config):
 
 def latency(op, config=None):
     """Cycles from issue to the result at the neighbouring stream position (``config`` is
-    needed for the matrix unit, whose latency depends on its fold)."""
+    needed for the matrix unit, whose latency depends on its fold; without it a VXM
+    operation's is the unfolded ALU's)."""
     if isinstance(op, VectorOp):
-        return VXM_LATENCY
+        return VXM_LATENCY if config is None else vxm_latency(config)
     if isinstance(op, SwitchOp):
         return SXM_LATENCY
     if op is MatrixOp.MM:

@@ -28,6 +28,7 @@ FAULT_CASES = {
     "fabric": "random_traffic_matches_the_model",
     "mem": "random_program_matches_the_model",
     "vxm": "random_programs_match_the_model",
+    "vxm_folded": "random_programs_match_the_model",
     "icu": "random_programs_match_the_model",
     "host": "fast_port_requests_and_read_data",
     "mxm": "random_programs_match_the_model",
@@ -66,6 +67,12 @@ def test_mem():
 
 def test_vxm():
     run_unit("vxm")
+
+
+def test_vxm_folded():
+    """The vector unit with ``vxm_fold = 4``: latency, issue interval, table and constant
+    timing, and the unfolded ALU's results (verification/tb_vxm_folded.py)."""
+    run_unit("vxm_folded")
 
 
 def test_icu():

@@ -30,7 +30,7 @@ from hdl.vxm import VectorUnit
 from isa import preset
 from sim.verilog import export_component
 
-__all__ = ["UNIT_CONFIG", "MXM_CONFIG", "FOLDED_CONFIG", "SXM_CONFIG", "UNIT_CONFIGS",
+__all__ = ["UNIT_CONFIG", "MXM_CONFIG", "FOLDED_CONFIG", "VXM_FOLDED_CONFIG", "SXM_CONFIG", "UNIT_CONFIGS",
            "unit_config", "FABRIC_POSITIONS", "ProbeUnit", "FabricHarness", "mem_harness",
            "vxm_harness", "mxm_harness", "sxm_harness", "UNITS", "export_unit"]
 
@@ -43,11 +43,14 @@ UNIT_CONFIG = preset("tiny").derive(name="unit", streams=8, vxm_alus=2, words=25
 MXM_CONFIG = UNIT_CONFIG.derive(name="unit_mxm", streams=16, mxm_acc_depth=16)
 #: The folded matrix harness: 4 rows of multipliers, 4 cycles per activation vector.
 FOLDED_CONFIG = MXM_CONFIG.derive(name="unit_mxm_folded", mxm_fold=4)
+#: The folded vector harness: 4 lane datapaths per ALU, 4 cycles per operation.
+VXM_FOLDED_CONFIG = UNIT_CONFIG.derive(name="unit_vxm_folded", vxm_fold=4)
 #: The switch harness: 16 streams (TRANS needs 16) and two superlanes (32 lanes), so that
 #: TRANS transposes more than one block.
 SXM_CONFIG = UNIT_CONFIG.derive(name="unit_sxm", lanes=32, streams=16)
 #: ``{unit name: configuration}`` of the harnesses that do not use :data:`UNIT_CONFIG`.
-UNIT_CONFIGS = {"mxm": MXM_CONFIG, "mxm_folded": FOLDED_CONFIG, "sxm": SXM_CONFIG}
+UNIT_CONFIGS = {"mxm": MXM_CONFIG, "mxm_folded": FOLDED_CONFIG, "vxm_folded": VXM_FOLDED_CONFIG,
+                "sxm": SXM_CONFIG}
 #: Positions in the fabric harness.
 FABRIC_POSITIONS = 4
 
@@ -177,6 +180,7 @@ UNITS = {
     "fabric": (lambda config: FabricHarness(config, FABRIC_POSITIONS), "verification.tb_fabric"),
     "mem":    (mem_harness, "verification.tb_mem"),
     "vxm":    (vxm_harness, "verification.tb_vxm"),
+    "vxm_folded": (vxm_harness, "verification.tb_vxm_folded"),
     "icu":    (lambda config: InstructionControl(config.queue_depth, blackbox=True),
                "verification.tb_icu"),
     "host":   (HostInterface, "verification.tb_host"),

@@ -1,9 +1,11 @@
 """cocotb testbench of the VXM at its stream position (:func:`~verification.harness.vxm_harness`).
 
 Oracle: :class:`VxmModel`, a cycle model of the VXM written from the :mod:`hdl.vxm` contract
-(operand sources, the two-stage pipeline of :data:`isa.timing.VXM_LATENCY`, LUTW/LUT and LDC
-timing, stream conflicts), :mod:`isa.legality` and the arithmetic of
-:func:`golden.vector.compute`; plus hand-written expectations in the directed tests.
+(operand sources, the pipeline of :func:`isa.timing.vxm_latency` and the issue interval of a
+folded ALU, LUTW/LUT and LDC timing, stream conflicts), :mod:`isa.legality` and the
+arithmetic of :func:`golden.vector.compute`; plus hand-written expectations in the directed
+tests. The tests here are written for the unfolded harness ``lpu_vxm``; the folded one
+(``lpu_vxm_folded``) has its own tests in :mod:`verification.tb_vxm_folded`, on this model.
 
 The testbench drives the stream registers at the VXM (``east_in``/``west_in``) and observes
 those one position downstream (``east_next``/``west_next``) and each ALU's error flags. ALU
@@ -11,6 +13,7 @@ result registers, constant registers and lookup tables are observed through inst
 read them.
 """
 
+import os
 import random
 
 import cocotb
@@ -27,19 +30,19 @@ from isa.host import ErrorFlag
 from isa.legality import check
 from isa.opcodes import (DType, Direction, FIRST_UNIT_OPCODE, IMMEDIATE_INDEX, OPCODE_MASK,
                          OperandKind, VectorOp, opcode_of)
-from isa.timing import VXM_LATENCY
-from .harness import UNIT_CONFIG
+from isa.timing import vxm_issue_interval, vxm_latency
+from .harness import unit_config
 from .scoreboard import FAULT, StreamBench, pack, reset, unpack
 
-CONFIG = UNIT_CONFIG
+UNIT = os.environ.get("COCOTB_TOPLEVEL", "lpu_vxm").removeprefix("lpu_")
+CONFIG = unit_config(UNIT)
 LANES, STREAMS, ALUS, CONSTS = CONFIG.lanes, CONFIG.streams, CONFIG.vxm_alus, CONFIG.vxm_consts
+FOLD = CONFIG.vxm_fold
+LATENCY = vxm_latency(CONFIG)
 ALU = QueueKind.VXM_ALU
 V = VectorOp
 I8, I16, I32 = DType.I8, DType.I16, DType.I32
 E, W = Direction.EAST, Direction.WEST
-#: Run the tests that show known RTL bugs (they fail until the bugs are fixed).
-
-assert VXM_LATENCY == 2, "VxmModel models a two-stage pipeline"
 
 #: The VXM immediate's range.
 IMM_MIN, IMM_MAX = -(1 << (IMMEDIATE_BITS - 1)), (1 << (IMMEDIATE_BITS - 1)) - 1
@@ -101,17 +104,23 @@ def from_planes(words, dtype):
 class VxmModel:
     """The VXM and the stream hops it feeds, one cycle per :meth:`step`.
 
-    ``fault`` computes SUB as ``b - a`` (a deliberate error).
+    ``fold`` is the ALUs' ``vxm_fold`` (the harness's by default); ``fault`` computes SUB as
+    ``b - a`` (a deliberate error).
     """
 
-    def __init__(self, *, fault=False):
+    def __init__(self, *, fold=FOLD, fault=False):
         self.fault = fault
+        self.fold = fold
+        # An operation issued in cycle t acts in cycles t + 1 (LDC, LUTW) and t + fold (the
+        # others); its ALU refuses operations until cycle t + interval.
+        self.interval = vxm_issue_interval(CONFIG.derive(vxm_fold=fold))
+        self.refusing = [0] * ALUS      # cycles from now in which ALU j refuses an operation
         zero = np.zeros(LANES, dtype=np.int64)
         self.results = [zero] * ALUS
         self.consts = [zero] * CONSTS
         self.tables = [np.zeros(LUT_ENTRIES, dtype=np.int64) for _ in range(ALUS)]
         self.table_known = [np.zeros(LUT_ENTRIES, dtype=bool) for _ in range(ALUS)]
-        self.stage1 = {}
+        self.inflight = {}              # ALU -> [instr, imm, a, b, c, cycles since issue]
         self.east_next = [0] * STREAMS
         self.west_next = [0] * STREAMS
         self.covered = set()        # (op, stype, dtype) computed with a stream result
@@ -146,6 +155,8 @@ class VxmModel:
                 flag = ErrorFlag.ILLEGAL_OPCODE
             else:
                 flag = check(CONFIG, ALU, instr, offset)
+            if not flag and self.refusing[j]:
+                flag = ErrorFlag.BAD_OPERAND            # the ALU is still computing
             if flag:
                 errors[j] = int(flag)
                 continue
@@ -162,18 +173,24 @@ class VxmModel:
             values = [self.operand(getattr(instr, name), instr.stype, imm, east, west)
                       if name in instr.spec.operands else np.zeros(LANES, dtype=np.int64)
                       for name in "abc"]
-            issued[j] = (instr, imm, *values)
+            issued[j] = [instr, imm, *values, 0]
 
         east_next, west_next = list(east), list(west)
         results = list(self.results)
         loads = []
-        for j, (instr, imm, a, b, c) in self.stage1.items():
+        for j, entry in list(self.inflight.items()):
+            entry[-1] += 1
+            instr, imm, a, b, c, age = entry
+            if age == self.fold:
+                del self.inflight[j]
             if instr.op is V.LDC:
-                loads.append((imm, a))
+                if age == 1:
+                    loads.append((imm, a))
             elif instr.op is V.LUTW:
-                self.tables[j] = lut_write(self.tables[j], imm, a)
-                self.table_known[j][imm:imm + LANES] = True
-            else:
+                if age == 1:
+                    self.tables[j] = lut_write(self.tables[j], imm, a)
+                    self.table_known[j][imm:imm + LANES] = True
+            elif age == self.fold:
                 if instr.op is V.LUT:
                     assert self.table_known[j][a & (LUT_ENTRIES - 1)].all(), \
                         "test bug: LUT reads a table entry the test never wrote"
@@ -191,10 +208,16 @@ class VxmModel:
             zero = np.zeros(LANES, dtype=np.int64)
             east_next, west_next = [0] * STREAMS, [0] * STREAMS
             results, self.consts, issued = [zero] * ALUS, [zero] * CONSTS, {}
+            self.inflight = {}
         for index, value in loads:
             self.consts[index] = value
         self.results = results
-        self.stage1 = issued
+        self.refusing = [max(0, r - 1) for r in self.refusing]
+        for j in issued:
+            self.refusing[j] = self.interval - 1
+        if clear:
+            self.refusing = [0] * ALUS
+        self.inflight.update(issued)
         self.east_next, self.west_next = east_next, west_next
         return errors
 
@@ -239,6 +262,7 @@ class VxmBench(StreamBench):
             values = [rng.choice([rng.getrandbits(32), rng.choice(EDGES)]) for _ in range(LANES)]
             east = to_planes(values, I32) + [0] * (STREAMS - 4)
             await self.step(*[vop(V.LUTW, I32, I32, e(0), imm=base)] * ALUS, east=east)
+            await self.idle(FOLD - 1)         # a folded ALU's issue interval
 
 
 def edge_values(rng, dtype, small=False):
@@ -314,7 +338,7 @@ async def every_operation_and_type_pair(dut):
                 await bench.step(vop(op, stype, dtype, e(0), w(0), e(4), dst=(E, dst_e)),
                                  vop(op, stype, dtype, w(4), e(0), w(4), dst=(W, dst_w)),
                                  east=east, west=west)
-    await bench.idle(VXM_LATENCY)
+    await bench.idle(LATENCY)
     missing = {(op, s, d) for op in RESULT_OPS for s, d in TYPE_PAIRS} - bench.model.covered
     assert not missing, f"not covered: {sorted(missing, key=str)[:5]}"
     bench.board.check()
@@ -343,7 +367,7 @@ async def operands_from_registers_constants_and_immediates(dut):
             dst = (Direction(j), rng.randrange(0, STREAMS, dtype.bytes))
             issues.append((vop(op, stype, dtype, *operands, dst=dst, imm=imm), wrap32(offset)))
         await bench.step(*issues, east=random_streams(rng), west=random_streams(rng))
-    await bench.idle(VXM_LATENCY)
+    await bench.idle(LATENCY)
     bench.board.check()
 
 
@@ -524,7 +548,7 @@ async def random_programs_match_the_model(dut):
         flags |= set(errors)
     assert flags == {0, ErrorFlag.ILLEGAL_OPCODE, ErrorFlag.BAD_OPERAND,
                      ErrorFlag.STREAM_CONFLICT}
-    await bench.idle(VXM_LATENCY)
+    await bench.idle(LATENCY)
     bench.board.check()
 
 

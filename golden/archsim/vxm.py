@@ -2,10 +2,12 @@
 the constant registers they share.
 
 An operation issued in cycle ``t`` reads its operands in ``t`` (stage 0) and computes in
-``t + 1`` (stage 1); its result is in the ALU's result register, and on its stream at the
-neighbouring position, in ``t + 2`` (:data:`~isa.timing.VXM_LATENCY`). Registers written in a
-cycle (results, constants, table entries) change at its end, so every read in a cycle sees the
-values of the cycle before.
+``t + 1`` .. ``t + f`` (``f = vxm_fold``, 1 unfolded); its result is in the ALU's result
+register, and on its stream at the neighbouring position, in ``t + f + 1``
+(:func:`~isa.timing.vxm_latency`). LDC and LUTW act in ``t + 1``. An ALU accepts an operation
+every :func:`~isa.timing.vxm_issue_interval` cycles; one issued sooner raises ``BAD_OPERAND``
+and has no effect. Registers written in a cycle (results, constants, table entries) change at
+its end, so every read in a cycle sees the values of the cycle before.
 """
 
 import numpy as np
@@ -13,13 +15,11 @@ import numpy as np
 from isa.config import LUT_ENTRIES
 from isa.host import ErrorFlag
 from isa.opcodes import IMMEDIATE_INDEX, OperandKind, VectorOp
-from isa.timing import VXM_LATENCY
+from isa.timing import vxm_issue_interval, vxm_latency
 from .. import vector
 from .checks import UnitModel
 
 __all__ = ["VectorUnit"]
-
-assert VXM_LATENCY == 2, "VectorUnit models a two-stage pipeline"
 
 
 def _wrap32(value):
@@ -36,7 +36,11 @@ class VectorUnit(UnitModel):
         self.consts = np.zeros((config.vxm_consts, lanes), dtype=np.int64)
         self.tables = np.zeros((alus, LUT_ENTRIES), dtype=np.int64)
         self.tables_ok = np.zeros((alus, LUT_ENTRIES), dtype=bool)
-        self._stage1 = {}           # ALU -> (instr, immediate, a, b, c): issued last cycle
+        # Cycles from issue to the last cycle of computing, and between an ALU's operations.
+        self._finish = vxm_latency(config) - 1
+        self._interval = vxm_issue_interval(config)
+        self._inflight = {}         # ALU -> (first, last cycle of stage 1, instr, imm, a, b, c)
+        self._free = [0] * alus     # ALU -> first cycle it accepts an operation
         self._commits = []
 
     def reset(self):
@@ -44,24 +48,28 @@ class VectorUnit(UnitModel):
         self.consts[:] = 0
         self.tables[:] = 0
         self.tables_ok[:] = False
-        self._stage1 = {}
+        self._inflight = {}
+        self._free = [0] * self.config.vxm_alus
         self._commits = []
 
     @property
     def busy(self):
         """Some operation is in stage 1."""
-        return bool(self._stage1)
+        return bool(self._inflight)
 
     def advance(self, cycle, fabric):
-        """Stage 1 of the operations issued last cycle: compute, send, and buffer the register
-        writes for :meth:`commit`."""
-        for alu, (instr, imm, a, b, c) in self._stage1.items():
+        """Stage 1 of the operations in flight: LDC and LUTW act in their first cycle, the
+        others compute and send in their last; register writes are buffered for
+        :meth:`commit`."""
+        for alu, (first, last, instr, imm, a, b, c) in list(self._inflight.items()):
             op = instr.op
             if op is VectorOp.LDC:
-                self._commits.append(("const", imm, a))
+                if cycle == first:
+                    self._commits.append(("const", imm, a))
             elif op is VectorOp.LUTW:
-                self._commits.append(("table", alu, imm, a))
-            else:
+                if cycle == first:
+                    self._commits.append(("table", alu, imm, a))
+            elif cycle == last:
                 if op is VectorOp.LUT:
                     self.checks.require(self.tables_ok[alu][a & (LUT_ENTRIES - 1)].all(),
                                         f"vxm.alu{alu} reads a lookup-table entry never "
@@ -74,17 +82,21 @@ class VectorUnit(UnitModel):
                     for k in range(instr.dtype.bytes):
                         fabric.send(self.position, instr.dst_dir, instr.dst_stream + k,
                                     planes[k])
-        self._stage1 = {}
+            if cycle == last:
+                del self._inflight[alu]
 
     def issue(self, issues, cycle, fabric, flags):
         """Stage 0 of the operations issued in ``cycle``: ``issues`` is ``{alu: (instr,
         offset, flag, queue number)}``. Illegal ones, and one that sends to a stream (or loads
         a constant register) an ALU of lower number already claims this cycle, raise their
-        flag in ``flags`` and have no effect; the others read their operands."""
+        flag in ``flags`` and have no effect, as does one issued to an ALU still computing
+        (``BAD_OPERAND``); the others read their operands."""
         claimed_streams = set()
         claimed_consts = set()
         for alu in sorted(issues):
             instr, offset, flag, number = issues[alu]
+            if not flag and cycle < self._free[alu]:
+                flag = ErrorFlag.BAD_OPERAND
             if flag:
                 flags[number] = flag
                 continue
@@ -102,7 +114,8 @@ class VectorUnit(UnitModel):
             values = [self._operand(getattr(instr, name), instr.stype, imm, cycle, fabric, alu)
                       if name in instr.spec.operands else 0
                       for name in "abc"]
-            self._stage1[alu] = (instr, imm, *values)
+            self._inflight[alu] = (cycle + 1, cycle + self._finish, instr, imm, *values)
+            self._free[alu] = cycle + self._interval
 
     def commit(self):
         """End of the cycle: result, constant and table registers take their new values."""
