@@ -17,8 +17,9 @@ rollback undoes exactly what was reserved since the checkpoint, SRAM allocations
 
 from collections import defaultdict
 
-from isa.geometry import floorplan
-from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ, arrival, issue_for_arrival
+from isa.geometry import QueueKind, floorplan
+from isa.timing import (MEM_READ_LATENCY, MEM_WRITE_TO_READ, arrival, issue_for_arrival,
+                        vxm_issue_interval)
 from isa.opcodes import Direction
 from .queues import QueueBuilder, QueueOverflow, ScheduleError
 from .sram import SramAllocator
@@ -85,6 +86,11 @@ class Calendar:
         self.journal = Journal()
         self.builders = {q.number: QueueBuilder(q) for q in self.plan.queues}
         self._taken = defaultdict(set)          # queue number -> occupied cycles
+        # Queue number -> cycles one instruction occupies it: a folded VXM ALU takes an
+        # operation every vxm_issue_interval cycles, the other units one per cycle.
+        interval = vxm_issue_interval(config)
+        self._occupancy = {q.number: interval for q in self.plan.queues
+                           if q.kind is QueueKind.VXM_ALU and interval > 1}
         self._streams = defaultdict(list)       # (direction, stream, phase) -> [(lo, hi)]
         #: The SRAM words in use.
         self.sram = SramAllocator(config, self.journal)
@@ -116,12 +122,25 @@ class Calendar:
     def _number(self, queue):
         return queue if isinstance(queue, int) else self.plan.queue(queue).number
 
+    def _slots(self, number, cycle, count, gap):
+        """The cycles ``count`` instructions issued on queue ``number`` from ``cycle``,
+        ``gap + 1`` apart, occupy (each of a folded ALU's takes the ALU's issue interval)."""
+        occupancy = self._occupancy.get(number, 1)
+        if occupancy == 1:
+            return range(cycle, cycle + count * (gap + 1), gap + 1)
+        if count > 1 and gap + 1 < occupancy:
+            raise ValueError(f"{self.plan.queues[number].name} takes an operation every "
+                             f"{occupancy} cycles, not every {gap + 1}")
+        return [c + k for c in range(cycle, cycle + count * (gap + 1), gap + 1)
+                for k in range(occupancy)]
+
     def queue_free(self, queue, cycle, count=1, gap=0):
         """Whether ``queue`` (a name or number) has no reservation in the ``count`` cycles from
-        ``cycle``, ``gap + 1`` apart."""
-        taken = self._taken[self._number(queue)]
-        return cycle >= 0 and not any(c in taken for c in
-                                      range(cycle, cycle + count * (gap + 1), gap + 1))
+        ``cycle``, ``gap + 1`` apart (on a folded VXM ALU: in the cycles the operations
+        occupy)."""
+        number = self._number(queue)
+        taken = self._taken[number]
+        return cycle >= 0 and not any(c in taken for c in self._slots(number, cycle, count, gap))
 
     def first_busy(self, queue, cycle, count=1):
         """The first reserved cycle of ``queue`` in ``cycle .. cycle + count - 1``, or
@@ -132,9 +151,11 @@ class Calendar:
         return min((c for c in taken if cycle <= c < cycle + count), default=None)
 
     def next_free(self, queue, cycle):
-        """The first cycle from ``cycle`` on in which ``queue`` has no reservation."""
-        taken = self._taken[self._number(queue)]
-        while cycle in taken:
+        """The first cycle from ``cycle`` on in which ``queue`` can take an instruction."""
+        number = self._number(queue)
+        taken = self._taken[number]
+        occupancy = self._occupancy.get(number, 1)
+        while any(c in taken for c in range(cycle, cycle + occupancy)):
             cycle += 1
         return cycle
 
@@ -158,7 +179,7 @@ class Calendar:
         if not self.queue_free(number, cycle, count, gap):
             raise ScheduleError(f"{self.plan.queues[number].name} is already busy in cycles "
                                 f"{cycle}..{cycle + (count - 1) * (gap + 1)}")
-        self._take(number, range(cycle, cycle + count * (gap + 1), gap + 1))
+        self._take(number, self._slots(number, cycle, count, gap))
         self.place(number, cycle, word, count, stride, gap)
 
     def hold(self, queue, cycle, count=1):

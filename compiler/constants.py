@@ -9,6 +9,8 @@ one ALU by four operations, each reading the result of the one before::
     OR   alu, #(value & 0xFFFF)
     LDC  alu @ register          ; visible from two cycles later
 
+each :func:`~isa.timing.vxm_latency` cycles after the one before (2 unless the ALUs are folded).
+
 A vector (a per-lane constant, a chunk of a table) comes from SRAM: its four int32 planes are
 read from four slices so that they reach the VXM together, where an ``LDC`` or a ``LUTW``
 takes them.
@@ -17,18 +19,22 @@ takes them.
 from isa.formats import Operand, encode
 from isa.geometry import QueueKind
 from isa.opcodes import DType, MemReadOp, VectorOp
-from isa.timing import VXM_LATENCY
+from isa.timing import VXM_LATENCY, vxm_latency
 
-__all__ = ["WIDE_CONSTANT_CYCLES", "wide_constant_words", "place_wide_constant",
+__all__ = ["wide_constant_cycles", "wide_constant_words", "place_wide_constant",
            "place_vector_load", "place_table"]
 
-#: Cycles from the first operation to the register being readable.
-WIDE_CONSTANT_CYCLES = 4 * VXM_LATENCY
+
+def wide_constant_cycles(config):
+    """Cycles from the first operation of a wide constant to its register being readable:
+    three operations :func:`~isa.timing.vxm_latency` apart, then the LDC (which acts in its
+    first cycle, folded or not)."""
+    return 3 * vxm_latency(config) + VXM_LATENCY
 
 
 def wide_constant_words(value, alu, register):
     """The four words that load ``value`` into constant register ``register`` on ALU ``alu``,
-    to issue :data:`~isa.timing.VXM_LATENCY` cycles apart."""
+    to issue :func:`~isa.timing.vxm_latency` cycles apart."""
     me, imm = Operand.alu(alu), Operand.immediate()
     i32 = {"stype": DType.I32, "dtype": DType.I32}
     return [encode(QueueKind.VXM_ALU, VectorOp.MOV, a=imm, imm=value >> 16, **i32),
@@ -42,13 +48,13 @@ def place_wide_constant(calendar, value, register, alu, earliest):
     which its four slots are free; returns the cycle from which the register holds it."""
     queue = f"vxm.alu{alu}"
     words = wide_constant_words(value, alu, register)
+    apart = vxm_latency(calendar.config)
     cycle = earliest
-    while not all(calendar.queue_free(queue, cycle + k * VXM_LATENCY)
-                  for k in range(len(words))):
+    while not all(calendar.queue_free(queue, cycle + k * apart) for k in range(len(words))):
         cycle += 1
     for k, word in enumerate(words):
-        calendar.issue(queue, cycle + k * VXM_LATENCY, word)
-    return cycle + WIDE_CONSTANT_CYCLES
+        calendar.issue(queue, cycle + k * apart, word)
+    return cycle + wide_constant_cycles(calendar.config)
 
 
 def place_vector_load(calendar, tensor, vector, alu, word, earliest):
@@ -108,6 +114,6 @@ def place_table(calendar, name, tensor, alu, earliest):
             QueueKind.VXM_ALU, VectorOp.LUTW, stype=DType.I32, dtype=DType.I32, a=operand,
             imm=v * tensor.lanes), cycle)
         cycle = last + 1
-    ready = last + VXM_LATENCY
+    ready = last + VXM_LATENCY      # a LUTW acts in its first cycle, folded or not
     calendar.set_table(alu, name, ready)
     return ready

@@ -10,9 +10,11 @@ in SRAM, placed to the cycle on a schedule's calendar.
 
 How it is scheduled (all timing rules from :mod:`isa.timing`):
 
-- Every operation node gets its own ALU and processes one vector per cycle: vector ``v`` of a
-  node at level ``r`` (its depth in the graph) issues at ``t0 + v + 2 r``, so it finds its
-  operands in the result registers of the nodes one level up exactly when they are written.
+- Every operation node gets its own ALU and processes one vector per issue interval ``f``
+  (:func:`~isa.timing.vxm_issue_interval`, 1 unless the ALUs are folded): vector ``v`` of a
+  node at level ``r`` (its depth in the graph) issues at ``t0 + f v + L r``, where ``L`` is
+  :func:`~isa.timing.vxm_latency`, so it finds its operands in the result registers of the
+  nodes one level up exactly when they are written.
   A node feeding another more than one level down goes through a chain of MOV nodes.
 - A tensor in SRAM is stored as byte planes (an int32 tensor as four), each plane in its own
   MEM slice, all in one hemisphere, so that the planes arrive side by side on adjacent streams;
@@ -37,9 +39,10 @@ from isa.formats import Operand, encode, fits_immediate
 from isa.geometry import Hemisphere, QueueKind
 from isa.legality import stream_group_ok
 from isa.opcodes import DType, Direction, MemReadOp, MemWriteOp, VectorOp
-from isa.timing import MEM_READ_LATENCY, MEM_WRITE_TO_READ, VXM_LATENCY, arrival, issue_for_arrival
+from isa.timing import (MEM_READ_LATENCY, MEM_WRITE_TO_READ, VXM_LATENCY, arrival,
+                        issue_for_arrival, vxm_issue_interval, vxm_latency)
 from .calendar import Transfer
-from .constants import WIDE_CONSTANT_CYCLES, place_table, place_wide_constant
+from .constants import place_table, place_wide_constant, wide_constant_cycles
 from .graph import Graph, GraphError, Value
 from .queues import ScheduleError
 from .schedule import Kernel, Schedule
@@ -138,6 +141,9 @@ class _Scheduler:
         self.tiles = -(-graph.shape[1] // config.lanes)
         self.vectors = graph.shape[0] * self.tiles
         self.vxm = self.plan.vxm_unit.position
+        #: An ALU's latency and issue interval: vector v of level r issues at t0 + at(r, v).
+        self.latency = vxm_latency(config)
+        self.interval = vxm_issue_interval(config)
         self.start = start
         self.external = dict(inputs or {})
         self.avoid = set(avoid)
@@ -172,6 +178,11 @@ class _Scheduler:
         self.temporaries = 0
 
     # ---- Small helpers. ----
+
+    def at(self, level, v):
+        """Cycle, relative to the pass's ``t0``, in which vector ``v`` of a node at ``level``
+        issues."""
+        return self.latency * level + self.interval * v
 
     def slices(self, hemisphere):
         return [i for i, u in enumerate(self.plan.mem_units) if u.hemisphere is hemisphere]
@@ -288,7 +299,8 @@ class _Scheduler:
         scalar_loads = [(key, register) for key, register in loads if key[0] == "s"]
         for k, (key, register) in enumerate(scalar_loads):
             loaded = place_wide_constant(calendar, key[1], register, k % alus,
-                                         self.start + WIDE_CONSTANT_CYCLES * (k // alus))
+                                         self.start + wide_constant_cycles(self.config) *
+                                         (k // alus))
             calendar.loaded(register, key, loaded)
             ready = max(ready, loaded)
             self.bind_constant(key, register, vectors)
@@ -342,26 +354,28 @@ class _Scheduler:
             except ScheduleError:
                 calendar.rollback(mark)
                 when += 1
+        # An LDC acts in its first cycle, folded or not: readable VXM_LATENCY cycles on.
         return when + VXM_LATENCY
 
     def read(self, tensor, v, plane, when, stream, direction, count=1, step=1):
-        """Reserve the ``count`` READs, one per cycle from ``when``, that bring plane ``plane``
-        of ``tensor``'s vector ``v`` and the words after it, ``step`` addresses apart in one
-        slice, to the VXM on ``stream``; returns the cycle of the last READ (raises
+        """Reserve the ``count`` READs, one per issue interval from ``when``, that bring plane
+        ``plane`` of ``tensor``'s vector ``v`` and the words after it, ``step`` addresses apart
+        in one slice, to the VXM on ``stream``; returns the cycle of the last READ (raises
         :class:`ScheduleError` if a slot or register is taken)."""
         slice_index, address = tensor.location(v, plane)
         unit = self.plan.mem_units[slice_index]
         read = issue_for_arrival(when, MEM_READ_LATENCY, unit.position, self.vxm)
-        busy = self.calendar.first_busy(f"{unit.name}.rd", read, count)
+        every = self.interval
+        busy = self.calendar.first_busy(f"{unit.name}.rd", read, every * (count - 1) + 1)
         if busy is not None:
             raise _Retry(busy - read + 1)
         self.calendar.issue(f"{unit.name}.rd", read, encode(
             QueueKind.MEM_READ, MemReadOp.READ, addr=address, stream=stream, dir=direction),
-            count, step)
+            count, step, every - 1)
         for k in range(count):
             self.calendar.reserve(Transfer(direction, [stream], unit.position, self.vxm,
-                                           read + k, MEM_READ_LATENCY))
-        return read + count - 1
+                                           read + every * k, MEM_READ_LATENCY))
+        return read + every * (count - 1)
 
     # ---- Passes. ----
 
@@ -615,7 +629,7 @@ class _Scheduler:
                 # with the program), and a load while the graph's inputs are still being
                 # written does not hold the graph up.
                 ready = place_table(self.calendar, node.table.name, tensor, alu, 0)
-            earliest = max(earliest, ready - 2 * level[id(node)])
+            earliest = max(earliest, ready - self.at(level[id(node)], 0))
         return earliest
 
     def allocate(self, nodes):
@@ -709,7 +723,7 @@ class _Scheduler:
         ready = max([self.start] + [written + 1 for flow in flows.values()
                                     for (_, plane), written in flow.tensor.written.items()
                                     if plane < flow.planes])
-        window = (ready, ready + self.vectors + 2 * (max(level.values()) + 1))
+        window = (ready, ready + self.at(max(level.values()) + 1, self.vectors))
         physical = self.alu_map(nodes, alus, next_alu, window)
         alus = {key: physical[alu] for key, alu in alus.items()}
         delay = {key: physical[alu] for key, alu in delay.items()}
@@ -823,12 +837,13 @@ class _Scheduler:
                     count = 1
                     while v + count < end and node_word(node, v + count) == word:
                         count += 1
-                    runs.append((queue, 2 * level[id(node)] + v, word, count))
+                    runs.append((queue, self.at(level[id(node)], v), word, count))
                     v += count
                 for at in self.delays(node, nodes, level):
                     source = (alus[id(node)] if at == level[id(node)] + 1
                               else delay[(id(node), at - 1)])
-                    runs.append((f"vxm.alu{relabel[delay[(id(node), at)]]}", 2 * at + first,
+                    runs.append((f"vxm.alu{relabel[delay[(id(node), at)]]}",
+                                 self.at(at, first),
                                  encode(QueueKind.VXM_ALU, VectorOp.MOV, stype=node.dtype,
                                         dtype=node.dtype, a=Operand.alu(relabel[source])),
                                  end - first))
@@ -855,14 +870,15 @@ class _Scheduler:
             return runs
 
         # Each ALU of the allocation and the cycles (relative to t0) it is busy; a LUT's stays.
-        slots = [(alus[id(node)], 2 * level[id(node)], node.table is not None)
+        slots = [(alus[id(node)], self.at(level[id(node)], 0), node.table is not None)
                  for node in nodes]
-        slots += [(delay[(id(node), at)], 2 * at, False)
+        slots += [(delay[(id(node), at)], self.at(at, 0), False)
                   for node in nodes for at in self.delays(node, nodes, level)]
 
         # The vectors go through in chunks, each at the first cycle where it fits (a whole
         # pass rarely finds its ALUs, ports and streams free for hundreds of cycles while
-        # other kernels run). ``t0`` is the cycle vector 0 would enter: vector v at t0 + v.
+        # other kernels run). ``t0`` is the cycle vector 0 would enter: vector v at
+        # t0 + at(0, v).
         tables_ready = self.load_tables(nodes, alus, level)
         first_t0 = None
         last_reads = {}
@@ -878,12 +894,13 @@ class _Scheduler:
                 for k in range(v, v + count):
                     written = flow.tensor.written.get((flow.sources[k], b))
                     if written is not None:
-                        read = issue_for_arrival(2 * key[1] + k, MEM_READ_LATENCY, position,
-                                                 vxm)
+                        read = issue_for_arrival(self.at(key[1], k), MEM_READ_LATENCY,
+                                                 position, vxm)
                         t0 = max(t0, written + MEM_WRITE_TO_READ - read)
             built = {}
             while True:
-                mapping = self.free_alus(t0 + first, slots, end - first)
+                mapping = self.free_alus(t0 + self.at(0, first), slots,
+                                         self.at(0, end - first))
                 if isinstance(mapping, int):
                     t0 += mapping
                     continue
@@ -917,15 +934,16 @@ class _Scheduler:
             for node in nodes:
                 if node.table is not None:
                     self.calendar.use_table(alus[id(node)],
-                                            t0 + 2 * level[id(node)] + end - 1)
+                                            t0 + self.at(level[id(node)], end - 1))
             for node_id, out in outflows.items():
                 for v, b, slice_index, _ in out.tensor.words:
                     if first <= v < end:
-                        when = arrival(2 * level[node_id] + v, VXM_LATENCY, vxm,
+                        when = arrival(self.at(level[node_id], v), self.latency, vxm,
                                        plan.mem_units[slice_index].position)
                         out.tensor.written[(v, b)] = t0 + when
-            self.last_cycle = max(self.last_cycle, t0 + 2 * max(level.values()) + end)
-            first_t0 = t0 + first if first_t0 is None else first_t0
+            self.last_cycle = max(self.last_cycle,
+                                  t0 + self.at(max(level.values()), end - 1) + 1)
+            first_t0 = t0 + self.at(0, first) if first_t0 is None else first_t0
         for flow_key, last in last_reads.items():
             flows[flow_key].tensor.read(last)
         return first_t0
@@ -939,7 +957,7 @@ class _Scheduler:
                     written = flow.tensor.written.get((source, b))
                     if written is not None:
                         slice_index = flow.tensor.location(source, b)[0]
-                        t0 = max(t0, written + MEM_WRITE_TO_READ - 2 * level - v +
+                        t0 = max(t0, written + MEM_WRITE_TO_READ - self.at(level, v) +
                                  self.calendar.read_travel(slice_index, self.vxm))
         return t0
 
@@ -962,7 +980,7 @@ class _Scheduler:
                         continue
                     for b in range(flow.planes):
                         unit = plan.mem_units[flow.tensor.location(flow.sources[v], b)[0]]
-                        read = issue_for_arrival(t0 + 2 * lvl + v, MEM_READ_LATENCY,
+                        read = issue_for_arrival(t0 + self.at(lvl, v), MEM_READ_LATENCY,
                                                  unit.position, self.vxm)
                         legs[b].append(leg(direction, unit.position, self.vxm, read,
                                            MEM_READ_LATENCY))
@@ -978,7 +996,7 @@ class _Scheduler:
                 for v, b, slice_index in found:
                     legs[b].append(leg(direction, self.vxm,
                                        plan.mem_units[slice_index].position,
-                                       t0 + 2 * level[node_id] + v, VXM_LATENCY))
+                                       t0 + self.at(level[node_id], v), self.latency))
                 groups.append((out, side, direction, out.tensor.planes, legs))
         for owner, side, direction, planes, legs in groups:
             # The group chosen for this chunk before, if still free, keeps the words equal.
@@ -1004,9 +1022,10 @@ class _Scheduler:
         for key, b, v, count, _ in read_runs:
             flow = flows[key]
             unit = plan.mem_units[flow.tensor.location(flow.sources[v], b)[0]]
-            read = issue_for_arrival(t0 + 2 * key[1] + v, MEM_READ_LATENCY, unit.position,
+            read = issue_for_arrival(t0 + self.at(key[1], v), MEM_READ_LATENCY, unit.position,
                                      self.vxm)
-            busy = self.calendar.first_busy(f"{unit.name}.rd", read, count)
+            busy = self.calendar.first_busy(f"{unit.name}.rd", read,
+                                            self.interval * (count - 1) + 1)
             if busy is not None:
                 return busy - read + 1
         return 0
@@ -1040,21 +1059,22 @@ class _Scheduler:
         whose vector 0 enters in ``t0``; returns the last read cycle of each flow. Raises
         :class:`ScheduleError` at the first one taken."""
         calendar = self.calendar
+        every = self.interval
         for queue, relative, word, count in alu_runs:
-            busy = calendar.first_busy(queue, t0 + relative, count)
+            busy = calendar.first_busy(queue, t0 + relative, every * count)
             if busy is not None:
                 raise _Retry(busy - t0 - relative + 1)
         for queue, relative, word, count in alu_runs:
-            calendar.issue(queue, t0 + relative, word, count)
+            calendar.issue(queue, t0 + relative, word, count, gap=every - 1)
         last_reads = {}
         for key, b, v, count, step in read_runs:
             flow = flows[key]
             side = flow.sides[v]
-            last = self.read(flow.tensor, flow.sources[v], b, t0 + 2 * key[1] + v,
+            last = self.read(flow.tensor, flow.sources[v], b, t0 + self.at(key[1], v),
                              flow.bases[side] + b, side.toward_centre, count, step)
             last_reads[key] = max(last, last_reads.get(key, last))
         for node_id, out in outflows.items():
-            issue = t0 + 2 * level[node_id]
+            issue = t0 + self.at(level[node_id], 0)
             for (slice_index, b), vectors in _by_slice(out.tensor).items():
                 vectors = [(v, address) for v, address in vectors if first <= v < end]
                 if not vectors:
@@ -1071,14 +1091,14 @@ class _Scheduler:
                     while (k + count < len(vectors) and vectors[k + count] ==
                            (v + interval * count, address + step * count)):
                         count += 1
-                    when = arrival(issue + v, VXM_LATENCY, self.vxm, unit.position)
+                    when = arrival(issue + every * v, self.latency, self.vxm, unit.position)
                     calendar.issue(f"{unit.name}.wr", when, encode(
                         QueueKind.MEM_WRITE, MemWriteOp.WRITE, addr=address, stream=stream,
-                        dir=direction), count, step, interval - 1)
+                        dir=direction), count, step, every * interval - 1)
                     k += count
                 for v, _ in vectors:
                     calendar.reserve(Transfer(direction, [stream], self.vxm, unit.position,
-                                              issue + v, VXM_LATENCY))
+                                              issue + every * v, self.latency))
         return last_reads
 
 

@@ -82,6 +82,46 @@ def test_read_reaches_consumers_by_the_timing_rule():
     assert list(sim.read_sram(E0, 7, 1)[0]) == [42] * CONFIG.lanes
 
 
+def test_a_folded_alu_takes_fold_cycles_per_operation():
+    # vxm_fold = 4: an ADD issued in cycle 4 leaves in cycle 4 + 5 (one east in cycle 9, not
+    # 6); the same ALU takes its next operation in cycle 8, not sooner.
+    config = CONFIG.derive(vxm_fold=4)
+    program = """
+        .queue mem_w2.rd
+            read 0 -> e0            ; cycle 0, distance 3: at the VXM in cycle 4
+        .queue vxm.alu0
+            nop 4
+            add.i8 e0, #1 -> e4     ; cycle 4; result one east in cycle 9
+            nop 3
+            mov.i8 alu0 -> e8       ; cycle 8: reads the result register, written at 9: 0
+            nop 3
+            mov.i8 alu0 -> e12      ; cycle 12: 42
+        .queue mem_e0.wr
+            nop 9
+            write e4 -> 7           ; cycle 9
+            nop 3
+            write e8 -> 8           ; cycle 13
+            nop 3
+            write e12 -> 9          ; cycle 17
+    """
+    sim = ArchSim(config)
+    sim.load_sram(W2, 0, vectors(41))
+    assemble(program, config).load_into(sim)
+    result = sim.run()
+    assert result.errors == 0 and result.cycles == 18
+    assert [list(word) for word in sim.read_sram(E0, 7, 3)] == \
+        [[42] * CONFIG.lanes, [0] * CONFIG.lanes, [42] * CONFIG.lanes]
+    # One cycle sooner is refused: BAD_OPERAND, and the MOV has no effect.
+    early = program.replace("nop 3\n            mov.i8 alu0 -> e8", "nop 2\n            "
+                                                                  "mov.i8 alu0 -> e8", 1)
+    sim = ArchSim(config, strict=False)
+    sim.load_sram(W2, 0, vectors(41))
+    assemble(early, config).load_into(sim)
+    result = sim.run()
+    assert result.errors == ErrorFlag.BAD_OPERAND
+    assert (result.error_queue, result.error_cycle) == (PLAN.queue("vxm.alu0").number, 7)
+
+
 def test_reading_a_stream_one_cycle_early_is_a_program_error():
     text = """
         .queue mem_w2.rd
