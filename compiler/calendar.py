@@ -6,8 +6,9 @@ constant *phase* while it travels (``t - p`` eastward, ``t + p`` westward, for p
 at cycle ``t``), so a stream transfer occupies one stream at one phase over an interval of
 positions; two transfers conflict only if they share the stream, the direction and the phase
 and their intervals overlap. A :class:`Calendar` records those reservations, every queue's
-issue slots (a MEM slice's read and write queues are its SRAM ports), the SRAM words in use
-(:class:`~compiler.sram.SramAllocator`) and the VXM constant registers.
+issue slots (a MEM slice's read and write queues are its SRAM ports; an instruction of a folded
+VXM ALU or matrix unit occupies its queue for the unit's issue interval, :mod:`isa.timing`), the
+SRAM words in use (:class:`~compiler.sram.SramAllocator`) and the VXM constant registers.
 
 Placement is transactional: a kernel takes a :meth:`Calendar.checkpoint`, reserves what one
 step of its plan needs (a tile, a pass, a row), and on the first conflict :meth:`rolls back
@@ -19,7 +20,7 @@ from collections import defaultdict
 
 from isa.geometry import QueueKind, floorplan
 from isa.timing import (MEM_READ_LATENCY, MEM_WRITE_TO_READ, arrival, issue_for_arrival,
-                        vxm_issue_interval)
+                        mxm_issue_interval, vxm_issue_interval)
 from isa.opcodes import Direction
 from .queues import QueueBuilder, QueueOverflow, ScheduleError
 from .sram import SramAllocator
@@ -86,11 +87,12 @@ class Calendar:
         self.journal = Journal()
         self.builders = {q.number: QueueBuilder(q) for q in self.plan.queues}
         self._taken = defaultdict(set)          # queue number -> occupied cycles
-        # Queue number -> cycles one instruction occupies it: a folded VXM ALU takes an
-        # operation every vxm_issue_interval cycles, the other units one per cycle.
-        interval = vxm_issue_interval(config)
-        self._occupancy = {q.number: interval for q in self.plan.queues
-                           if q.kind is QueueKind.VXM_ALU and interval > 1}
+        # Queue number -> cycles one instruction occupies it: a folded VXM ALU or matrix unit
+        # takes an operation every issue interval, the other units one per cycle.
+        interval = {QueueKind.VXM_ALU: vxm_issue_interval(config),
+                    QueueKind.MXM_COMPUTE: mxm_issue_interval(config)}
+        self._occupancy = {q.number: interval[q.kind] for q in self.plan.queues
+                           if interval.get(q.kind, 1) > 1}
         self._streams = defaultdict(list)       # (direction, stream, phase) -> [(lo, hi)]
         #: The SRAM words in use.
         self.sram = SramAllocator(config, self.journal)
@@ -136,8 +138,8 @@ class Calendar:
 
     def queue_free(self, queue, cycle, count=1, gap=0):
         """Whether ``queue`` (a name or number) has no reservation in the ``count`` cycles from
-        ``cycle``, ``gap + 1`` apart (on a folded VXM ALU: in the cycles the operations
-        occupy)."""
+        ``cycle``, ``gap + 1`` apart (on a folded VXM ALU or matrix unit: in the cycles the
+        operations occupy)."""
         number = self._number(queue)
         taken = self._taken[number]
         return cycle >= 0 and not any(c in taken for c in self._slots(number, cycle, count, gap))

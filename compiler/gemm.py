@@ -35,7 +35,8 @@ import numpy as np
 from isa.formats import Operand, encode
 from isa.geometry import Hemisphere, QueueKind
 from isa.opcodes import DType, MatrixOp, VectorOp
-from isa.timing import MEM_WRITE_TO_READ, VXM_LATENCY, arrival, mxm_latency
+from isa.timing import (MEM_WRITE_TO_READ, arrival, mxm_latency, vxm_issue_interval,
+                        vxm_latency)
 from .access import Read, Write, place_read, place_write
 from .calendar import Transfer
 from .queues import ScheduleError
@@ -170,6 +171,13 @@ class _GemmScheduler:
         self.latency = mxm_latency(cfg)
         # A unit takes an activation every `fold` cycles: MM m of a tile issues at t + m * fold.
         self.fold = cfg.mxm_fold
+        # One ALU requantises a unit's rows as they arrive, one every `fold` cycles.
+        if vxm_issue_interval(cfg) > self.fold:
+            raise ScheduleError(f"GEMM requantises a matrix unit's rows on one VXM ALU, which "
+                                f"takes an operation every {vxm_issue_interval(cfg)} cycles "
+                                f"(vxm_fold); the unit emits one every {self.fold} "
+                                f"(mxm_fold): vxm_fold must not exceed mxm_fold")
+        self.vxm_latency = vxm_latency(cfg)
         self.register_busy = {}         # constant register -> last cycle a REQ reads it
         self.channel_registers = {}     # (unit, N-tile) -> (multiplier, shift, valid from)
         self.claimed = {}               # slice -> weight words the tile being planned claims
@@ -494,7 +502,7 @@ class _GemmScheduler:
                 target = out_slices[plane]
                 target_unit = self.slice_unit(target)
                 out = Transfer(out_direction, [out_streams[plane]], self.vxm,
-                               target_unit.position, at_vxm, VXM_LATENCY)
+                               target_unit.position, at_vxm, self.vxm_latency)
                 if not calendar.transfer_free(out):
                     return False
                 calendar.reserve(out)

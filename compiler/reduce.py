@@ -18,7 +18,7 @@ first ALUs and switch unit that are free, so several rows are in flight at once.
 from isa.formats import Operand, encode
 from isa.geometry import Hemisphere, QueueKind
 from isa.opcodes import DType, MemReadOp, MemWriteOp, SwitchOp, VectorOp
-from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY, VXM_LATENCY
+from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY, vxm_latency
 from .access import Write, place_write
 from .calendar import Transfer
 from .queues import ScheduleError
@@ -65,6 +65,8 @@ class _RowReduction:
         self.combine = REDUCTIONS[kind]
         self.start = start
         self.vxm = self.plan.vxm_unit.position
+        #: Cycles from an ALU's operation to its result: the row's combining steps apart.
+        self.latency = vxm_latency(config)
         self.rounds = lanes.bit_length() - 1
         self.widen = tensor.dtype is not DType.I32 and tensor.tiles > 1
         self.out = Tensor(name or f"{tensor.name}.{kind}", DType.I32, (tensor.rows, lanes),
@@ -89,9 +91,11 @@ class _RowReduction:
         cycle = self.start
         tensor = self.tensor
         for row in range(tensor.rows):
-            # Not before the row's words are written (tile j reaches the VXM 2 j cycles in).
+            # Not before the row's words are written (tile j reaches the VXM latency x j
+            # cycles in).
             cycle = max([cycle] + [
-                self.calendar.earliest_arrival(tensor, tensor.vector(row, j), self.vxm) - 2 * j
+                self.calendar.earliest_arrival(tensor, tensor.vector(row, j), self.vxm) -
+                self.latency * j
                 for j in range(tensor.tiles)])
             for _ in range(_ATTEMPTS):
                 wait = self.ports_wait(row, cycle)
@@ -117,7 +121,7 @@ class _RowReduction:
             for b in range(tensor.planes):
                 slice_index = tensor.location(tensor.vector(row, j), b)[0]
                 queue = f"{self.plan.mem_units[slice_index].name}.rd"
-                read = c + 2 * j - calendar.read_travel(slice_index, self.vxm)
+                read = c + self.latency * j - calendar.read_travel(slice_index, self.vxm)
                 wait = max(wait, calendar.next_free(queue, read) - read)
         return wait
 
@@ -152,16 +156,18 @@ class _RowReduction:
         tensor = self.tensor
         x_queue = f"vxm.alu{x}"
         combine = self.combine
-        # 1. The row's vectors, combined into x as they arrive: tile j at c + 2 j, into x
-        #    directly or, when it must be widened to int32, through w (x two cycles later).
-        lag = 2 if self.widen else 0
-        last = c + 2 * (tensor.tiles - 1) + lag
+        # 1. The row's vectors, combined into x as they arrive: tile j at c + L j (L the ALU
+        #    latency), into x directly or, when it must be widened to int32, through w (x L
+        #    cycles later).
+        step = self.latency
+        lag = step if self.widen else 0
+        last = c + step * (tensor.tiles - 1) + lag
         for j in range(tensor.tiles):
-            operand = self.arrive(tensor.vector(row, j), c + 2 * j)
+            operand = self.arrive(tensor.vector(row, j), c + step * j)
             if operand is None:
                 return _BLOCKED
             if self.widen:
-                if not self.issue(f"vxm.alu{w}", c + 2 * j, VectorOp.MOV, a=operand,
+                if not self.issue(f"vxm.alu{w}", c + step * j, VectorOp.MOV, a=operand,
                                   stype=tensor.dtype, dtype=DType.I32):
                     return None
                 operand = Operand.alu(w)
@@ -170,7 +176,7 @@ class _RowReduction:
                 op, fields = VectorOp.MOV, dict(a=operand, stype=stype, dtype=DType.I32)
             else:
                 op, fields = combine, dict(a=Operand.alu(x), b=operand, **_I32)
-            when = c + 2 * j + lag
+            when = c + step * j + lag
             if when < last and not self.issue(x_queue, when, op, **fields):
                 return None
         return x_queue, last, op, fields
@@ -190,7 +196,7 @@ class _RowReduction:
         toward_vxm = toward_sxm.opposite
         for k in range(self.rounds):
             out = calendar.free_group(toward_sxm, DType.I32.bytes, self.vxm, sxm.position,
-                                      send, VXM_LATENCY)
+                                      send, self.latency)
             if out is None or not self.issue(alu, send, op, dst_en=1, dst_dir=toward_sxm,
                                              dst_stream=out.streams[0], **fields):
                 return None
@@ -231,7 +237,7 @@ class _RowReduction:
         base = None
         for candidate in range(0, calendar.config.streams - 3, DType.I32.bytes):
             transfers = [Transfer(direction, [candidate + b], self.vxm,
-                                  self.plan.mem_units[s].position, send, VXM_LATENCY)
+                                  self.plan.mem_units[s].position, send, self.latency)
                          for b, s in enumerate(slices)]
             if all(calendar.transfer_free(t) for t in transfers):
                 base = candidate
@@ -264,7 +270,7 @@ class _RowReduction:
                     continue
                 unit = self.plan.mem_units[index]
                 passing = Transfer(out.direction, [stream], self.vxm, unit.position, send,
-                                   VXM_LATENCY).arrival
+                                   self.latency).arrival
                 queue = f"{unit.name}.wr"
                 if calendar.queue_free(queue, passing):
                     address = calendar.scratch(index, _RING) + passing % _RING

@@ -180,10 +180,12 @@ PRESETS = {
     # compiler's minimum); 2 VXM ALUs (the elementwise scheduler's minimum for random graphs,
     # and one per matrix unit for GEMM); 8 constant registers (per-channel GEMM needs 4 per
     # matrix unit); 4 MEM slices of 2048 words per hemisphere (SRAM in 120 block RAMs);
-    # matrix units folded 16 times (16 multipliers each, one activation every 16 cycles). It
-    # needs 3.6 times the part's LUT4 sites, and no configuration fits: see docs/fpga.md.
+    # matrix units folded 16 times (16 multipliers each, one activation every 16 cycles), and
+    # VXM ALUs folded to the same rate (one lane datapath each, one operation every 16
+    # cycles: a GEMM's requantisation keeps pace). See docs/fpga.md for what it takes.
     "fpga": DEFAULT.derive(name="fpga", lanes=16, streams=12, mem_slices=4, words=2048,
-                           vxm_alus=2, vxm_consts=8, mxms=1, mxm_acc_depth=64, mxm_fold=16,
+                           vxm_alus=2, vxm_consts=8, vxm_fold=16, mxms=1, mxm_acc_depth=64,
+                           mxm_fold=16,
                            queue_depth=512),
 }
 

@@ -59,8 +59,9 @@ from .opcodes import LinkOp, MatrixOp, SwitchOp, VectorOp
 __all__ = [
     "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY", "SXM_LATENCY",
     "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS",
-    "LINK_RECEIVE_LATENCY", "vxm_latency", "vxm_issue_interval", "mxm_latency", "link_config",
-    "link_latency", "link_send_interval", "latency", "arrival", "issue_for_arrival",
+    "LINK_RECEIVE_LATENCY", "vxm_latency", "vxm_issue_interval", "mxm_latency",
+    "mxm_issue_interval", "link_config", "link_latency", "link_send_interval", "latency",
+    "arrival", "issue_for_arrival",
 ]
 
 #: READ issued in cycle t: the word is at the neighbouring position in cycle t + 2 (one cycle
@@ -113,6 +114,11 @@ def mxm_latency(config):
     """Cycles from an MM's issue to its result at the neighbouring position: one cycle to
     capture the activation, ``mxm_fold`` cycles of multiply-accumulate."""
     return config.mxm_fold + 1
+
+
+def mxm_issue_interval(config):
+    """Fewest cycles between two MMs of one matrix unit: ``mxm_fold``."""
+    return config.mxm_fold
 
 
 def link_config(config):

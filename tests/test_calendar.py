@@ -10,7 +10,7 @@ from compiler.tensors import Tensor, planar_tensor
 from isa import preset
 from isa.formats import encode
 from isa.geometry import QueueKind
-from isa.opcodes import DType, Direction, MemReadOp
+from isa.opcodes import DType, Direction, MatrixOp, MemReadOp, VectorOp
 
 CONFIG = preset("tiny")
 
@@ -131,3 +131,25 @@ def test_a_planar_tensor_is_consecutive_words_per_plane():
     assert [tensor.location(v, 0) for v in range(6)] == [(4, 3 + v) for v in range(6)]
     assert tensor.location(5, 3) == (7, 5)
     assert [r.count for r in tensor.regions()] == [6] * 4
+
+
+def test_a_folded_unit_takes_its_issue_interval_per_instruction():
+    # vxm_fold = 4, mxm_fold = 2: an operation occupies its ALU's queue for 4 cycles and an
+    # MM its unit's for 2; other queues one cycle per instruction.
+    calendar = Calendar(CONFIG.derive(vxm_fold=4, mxm_fold=2))
+    mov = encode(QueueKind.VXM_ALU, VectorOp.MOV, stype=DType.I8, dtype=DType.I8)
+    calendar.issue("vxm.alu0", 10, mov)
+    assert [calendar.queue_free("vxm.alu0", c) for c in range(6, 15)] == \
+        [True, False, False, False, False, False, False, False, True]
+    assert calendar.next_free("vxm.alu0", 8) == 14
+    calendar.issue("vxm.alu1", 0, mov, count=3, gap=3)      # cycles 0, 4, 8: all 12 taken
+    assert calendar.busy("vxm.alu1", 0, 20) == 12
+    with pytest.raises(ValueError, match="vxm.alu2 takes an operation every 4 cycles, not "
+                                         "every 2"):
+        calendar.issue("vxm.alu2", 0, mov, count=2, gap=1)
+    mm = encode(QueueKind.MXM_COMPUTE, MatrixOp.MM)
+    calendar.issue("mxm_w0.mm", 5, mm)
+    assert [calendar.queue_free("mxm_w0.mm", c) for c in (4, 5, 6, 7)] == \
+        [False, False, False, True]
+    calendar.issue("mem_w0.rd", 3, read_word(0))
+    assert calendar.queue_free("mem_w0.rd", 4)

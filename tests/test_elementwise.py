@@ -8,6 +8,7 @@ from compiler.elementwise import ScheduleError, compile_graph
 from compiler.graph import Graph, GraphError
 from golden.archsim import ArchSim
 from isa import preset
+from isa.geometry import QueueKind, floorplan
 from isa.opcodes import DType, VectorOp, opcode_of
 from verification.programs import graph_case, hand_written
 from verification.reference import evaluate_graph
@@ -37,6 +38,24 @@ def check_case(case, config):
 def test_random_graphs_match_numpy_and_prediction(preset_name, seed):
     config = preset(preset_name)
     check_case(graph_case(config, seed), config)
+
+
+@pytest.mark.parametrize("fold", [2, 4, 16])
+@pytest.mark.parametrize("seed", range(4))
+def test_random_graphs_on_folded_alus(fold, seed):
+    # A folded ALU takes an operation every `fold` cycles: a node's vectors issue `fold`
+    # cycles apart and the levels are the folded latency apart (the golden simulator flags an
+    # operation issued sooner as BAD_OPERAND, and reads of values not yet there).
+    config = preset("tiny").derive(vxm_fold=fold)
+    case = graph_case(config, seed)
+    check_case(case, config)
+    sim = ArchSim(config)
+    case.program.load_into(sim)
+    result = sim.run(trace=True)
+    for queue in floorplan(config).queues:
+        if queue.kind is QueueKind.VXM_ALU:
+            cycles = [cycle for cycle, _, _ in result.issues(queue.number)]
+            assert all(b - a >= fold for a, b in zip(cycles, cycles[1:])), queue.name
 
 
 def test_deep_graph_splits_into_passes():

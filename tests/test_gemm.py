@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from compiler.gemm import compile_gemm
+from compiler.queues import ScheduleError
 from verification.reference import gemm_reference
 from golden.archsim import ArchSim
 from isa import preset
@@ -99,9 +100,28 @@ def test_folded_matrix_units(fold, shape):
     config = preset("tiny").derive(mxm_fold=fold)
     case = gemm_case(config, *shape, seed=sum(shape) + fold, per_channel=True)
     check(case)
-    mm_cycles = _mm_issue_cycles(case.program, "mxm_w0.mm")
+    mm_cycles = _issue_cycles(case.program, "mxm_w0.mm")
     assert mm_cycles
     assert all(b - a >= fold for a, b in zip(mm_cycles, mm_cycles[1:]))
+
+
+@pytest.mark.parametrize("vxm_fold, mxm_fold", [(2, 2), (4, 4), (4, 16)])
+@pytest.mark.parametrize("shape", [(1, 16, 16), (33, 17, 70), (64, 64, 64)])
+def test_folded_alus_requantise_at_the_units_pace(vxm_fold, mxm_fold, shape):
+    # One ALU per matrix unit requantises its rows as they arrive, one every mxm_fold cycles:
+    # a folded ALU keeps pace while vxm_fold <= mxm_fold.
+    config = preset("tiny").derive(vxm_fold=vxm_fold, mxm_fold=mxm_fold)
+    case = gemm_case(config, *shape, seed=sum(shape) + vxm_fold, per_channel=True)
+    check(case)
+    for alu in range(config.vxm_alus):
+        cycles = _issue_cycles(case.program, f"vxm.alu{alu}")
+        assert all(b - a >= vxm_fold for a, b in zip(cycles, cycles[1:])), alu
+
+
+def test_an_alu_slower_than_the_unit_is_refused():
+    with pytest.raises(ScheduleError, match=r"every 4 cycles \(vxm_fold\); the unit emits "
+                                            r"one every 2 \(mxm_fold\)"):
+        compile_gemm(preset("tiny").derive(vxm_fold=4, mxm_fold=2), 8, 16, 16, requantise=False)
 
 
 def test_folded_tall_gemm_keeps_the_array_busy():
@@ -110,9 +130,9 @@ def test_folded_tall_gemm_keeps_the_array_busy():
     assert case.kernel.utilisation() >= 0.99
 
 
-def _mm_issue_cycles(program, queue):
-    """Cycles in which ``queue`` (a matrix unit's MM queue, whose only unit instruction is MM)
-    issues, from the golden simulator's trace."""
+def _issue_cycles(program, queue):
+    """Cycles in which ``queue`` (a matrix unit's MM queue, whose only unit instruction is MM,
+    or a VXM ALU's) issues, from the golden simulator's trace."""
     sim = ArchSim(program.config)
     program.load_into(sim)
     number = floorplan(program.config).queue(queue).number

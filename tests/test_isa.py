@@ -27,6 +27,8 @@ from isa.timing import arrival, issue_for_arrival
                         "names an ALU's result), not 100"),
     ({"vxm_consts": 17}, "VXM constant register count must be between 1 and 16, not 17"),
     ({"mxm_fold": 3}, "Matrix unit fold must be a positive divisor of the lane count 32, not 3"),
+    ({"vxm_fold": 0}, "VXM fold must be a positive divisor of the lane count 32, not 0"),
+    ({"vxm_fold": 6}, "VXM fold must be a positive divisor of the lane count 32, not 6"),
     ({"queue_depth": 1}, "Queue depth must be between 2 and 65536, not 1"),
     ({"lanes": "32"}, "Parameter lanes must be an integer, not '32'"),
     ({"lanes": True}, "Parameter lanes must be an integer, not True"),

@@ -32,6 +32,16 @@ def test_layer_is_bit_exact_and_cycle_exact(tokens, causal):
                              rtl=False))
 
 
+@pytest.mark.parametrize("vxm_fold, mxm_fold", [(1, 8), (4, 4)])
+def test_layer_on_folded_units(vxm_fold, mxm_fold):
+    # Folded units run the same layer more slowly: every kernel spaces a unit's operations by
+    # its issue interval (isa.timing), also across kernels (one GEMM's MMs after another's).
+    config = CONFIG.derive(vxm_fold=vxm_fold, mxm_fold=mxm_fold)
+    params = integer_only_layer(1, **GEOMETRY)
+    x = integer_sequence(7, 7, width=GEOMETRY["width"])
+    assert_all_ok(run_models(config, [layer_run(config, params, TABLES, x)], rtl=False))
+
+
 def test_layer_takes_the_same_cycles_on_other_data():
     params = integer_only_layer(2, **GEOMETRY)
     kernel = compile_encoder_layer(CONFIG, params, TABLES, 9)

@@ -30,9 +30,9 @@ from hdl.vxm import VectorUnit
 from isa import preset
 from sim.verilog import export_component
 
-__all__ = ["UNIT_CONFIG", "MXM_CONFIG", "FOLDED_CONFIG", "VXM_FOLDED_CONFIG", "SXM_CONFIG", "UNIT_CONFIGS",
-           "unit_config", "FABRIC_POSITIONS", "ProbeUnit", "FabricHarness", "mem_harness",
-           "vxm_harness", "mxm_harness", "sxm_harness", "UNITS", "export_unit"]
+__all__ = ["UNIT_CONFIG", "MXM_CONFIG", "FOLDED_CONFIG", "VXM_FOLDED_CONFIG", "SXM_CONFIG",
+           "UNIT_CONFIGS", "unit_config", "FABRIC_POSITIONS", "ProbeUnit", "FabricHarness",
+           "mem_harness", "vxm_harness", "mxm_harness", "sxm_harness", "UNITS", "export_unit"]
 
 #: The configuration of the unit harnesses: 16 lanes, 8 streams per direction, 2 VXM ALUs,
 #: 256-word SRAMs and 64-instruction queues.
