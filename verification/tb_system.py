@@ -128,8 +128,10 @@ async def run_system(dut):
     hosts = [HostDriver(dut, config, prefix=f"chip__{chip}__") for chip in range(len(programs))]
     lines = Lines(dut, config, connections, rng)
     await hosts[0].reset()
-    for chip, (host, program) in enumerate(zip(hosts, programs)):
-        await host.load(program)
+    # Every chip loads through its own fast port, all at once.
+    loads = [cocotb.start_soon(host.load(program)) for host, program in zip(hosts, programs)]
+    for chip, load in enumerate(loads):
+        await load
         _say(f"RTL: chip {chip} loaded")
     # The lines start after the loads, which need no link (and run faster without them).
     cocotb.start_soon(lines.run())
