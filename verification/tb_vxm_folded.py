@@ -26,7 +26,7 @@ from .scoreboard import pack
 from isa.opcodes import Direction
 from .tb_vxm import (ALUS, CONSTS, FOLD, I8, I16, I32, IMM, LANES, LATENCY, RESULT_OPS,
                      STREAMS, TYPE_PAIRS, E, V, VxmBench, VxmModel, W, alu, const, e,
-                     from_planes, random_instruction, random_streams, to_planes, vop, w, wrap32)
+                     from_planes, random_program, random_streams, to_planes, vop, w, wrap32)
 
 assert FOLD > 1, "this testbench is for a folded VXM"
 
@@ -111,22 +111,7 @@ async def tables_and_constants_keep_their_timing(dut):
 async def random_programs_match_the_model(dut):
     """Random instruction pairs (legal and illegal, too soon, conflicts) on random stream
     traffic, checked cycle by cycle against the model at the harness's fold."""
-    bench = VxmBench(dut)
-    await bench.start()
-    rng = random.Random(5)
-    await bench.load_tables(rng)
-    flags = set()
-    for _ in range(600):
-        issues = [random_instruction(rng) if rng.random() < 1.5 / FOLD else None
-                  for _ in range(ALUS)]
-        errors, _, _ = await bench.step(*issues, east=random_streams(rng, 1),
-                                        west=random_streams(rng, 1),
-                                        clear=int(rng.random() < 0.01))
-        flags |= set(errors)
-    assert flags == {0, ErrorFlag.ILLEGAL_OPCODE, ErrorFlag.BAD_OPERAND,
-                     ErrorFlag.STREAM_CONFLICT}
-    await bench.idle(LATENCY)
-    bench.board.check()
+    await random_program(dut, 5, 1.5 / FOLD)
 
 
 def spaced_instruction(rng, j):
