@@ -141,7 +141,8 @@ class VectorAlu(wiring.Component):
         # Stage 1 state: the operation in the ALU and its phase (the chunk of lanes computed).
         fold = cfg.vxm_fold
         x_valid = Signal()
-        x_phase = Signal(range(fold))
+        # (An unfolded ALU has one phase: a constant, not a zero-width register.)
+        x_phase = Signal(range(fold)) if fold > 1 else Const(0, 1)
         busy = Signal()
         m.d.comb += busy.eq(x_valid & (x_phase != fold - 1))
 
@@ -229,7 +230,9 @@ class VectorAlu(wiring.Component):
             with m.Else():
                 m.d.sync += x_valid.eq(0)
         with m.If(self.clear):
-            m.d.sync += [x_valid.eq(0), x_phase.eq(0)]
+            m.d.sync += x_valid.eq(0)
+            if fold > 1:
+                m.d.sync += x_phase.eq(0)
 
         width = lanes // fold   # lane datapaths
         m.submodules.table = table = LookupTable(lanes, readers=width)
