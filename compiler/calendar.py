@@ -187,12 +187,16 @@ class Calendar:
     def hold(self, queue, cycle, count=1):
         """Reserve ``count`` slots of ``queue`` from ``cycle`` without placing anything there:
         slots whose word :meth:`place` puts later, or idle slots a kernel needs its unit to keep
-        (an ALU holding a value in its result register)."""
+        (an ALU holding a value in its result register). On a folded ALU or matrix unit each
+        slot also holds the unit for its issue interval, as an instruction placed there
+        would."""
         number = self._number(queue)
-        if not self.queue_free(number, cycle, count):
+        cycles = range(cycle, cycle + count + self._occupancy.get(number, 1) - 1)
+        taken = self._taken[number]
+        if cycle < 0 or any(c in taken for c in cycles):
             raise ScheduleError(f"{self.plan.queues[number].name} is already busy in cycles "
                                 f"{cycle}..{cycle + count - 1}")
-        self._take(number, range(cycle, cycle + count))
+        self._take(number, cycles)
 
     def place(self, queue, cycle, word, count=1, stride=0, gap=0):
         """Put ``word`` into slots already reserved (by :meth:`hold`)."""

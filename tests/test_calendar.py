@@ -153,3 +153,6 @@ def test_a_folded_unit_takes_its_issue_interval_per_instruction():
         [False, False, False, True]
     calendar.issue("mem_w0.rd", 3, read_word(0))
     assert calendar.queue_free("mem_w0.rd", 4)
+    # A held slot of a folded ALU keeps it for the interval an instruction there would take.
+    calendar.hold("vxm.alu3", 20, 2)
+    assert calendar.busy("vxm.alu3", 0, 40) == 5 and calendar.queue_free("vxm.alu3", 25)
