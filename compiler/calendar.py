@@ -156,8 +156,7 @@ class Calendar:
         """The first cycle from ``cycle`` on in which ``queue`` can take an instruction."""
         number = self._number(queue)
         taken = self._taken[number]
-        occupancy = self._occupancy.get(number, 1)
-        while any(c in taken for c in range(cycle, cycle + occupancy)):
+        while any(c in taken for c in self._slots(number, cycle, 1, 0)):
             cycle += 1
         return cycle
 
