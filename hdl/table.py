@@ -16,6 +16,11 @@ reads is what an ECP5 ``TRELLIS_DPR16X4`` (and other vendors' distributed RAM) p
 duplicates it per read port. The memories carry ``ram_style = "distributed"`` because Yosys's
 cost model would otherwise keep a 16-entry memory with 16 read ports in flip-flops.
 
+A folded ALU writes and reads fewer entries per cycle (``writers`` and ``readers``, each
+``lanes / vxm_fold``): a LUTW's chunk of ``writers`` consecutive entries goes to as many banks,
+so bank ``b`` takes input ``(b - base) mod writers`` (with one writer every bank takes the
+single input, no multiplexer), and only ``readers`` lanes read every bank.
+
 Banking pays on an FPGA and costs in simulation: each lane reads every bank, which made the
 32-lane `default` preset's Verilator model a third slower (10,864 against 16,450 cycles/s on a
 GEMM). So the table is banked up to :data:`BANKED_MAX_LANES` lanes, the FPGA-sized
@@ -66,6 +71,9 @@ class LookupTable(wiring.Component):
     readers : int or None
         Read ports (``lanes`` if None): a folded ALU reads ``lanes / vxm_fold`` entries per
         cycle.
+    writers : int or None
+        Entries one write writes (``lanes`` if None): a folded ALU writes ``lanes /
+        vxm_fold`` per cycle. A divisor of ``lanes``.
 
     Members
     -------
@@ -73,24 +81,32 @@ class LookupTable(wiring.Component):
         Write ``data[lane]`` to entry ``base + lane`` for every lane with ``base + lane`` <
         :data:`~isa.config.LUT_ENTRIES`, at the end of this cycle.
     base : In(8)
-    data : In(ArrayLayout(signed(32), lanes))
+    data : In(ArrayLayout(signed(32), writers))
     index : In(ArrayLayout(8, readers))
     value : Out(ArrayLayout(signed(32), readers))
         ``value[r]`` is entry ``index[r]`` as it is this cycle (combinational read).
     """
 
-    def __init__(self, lanes, *, banked=None, readers=None):
+    def __init__(self, lanes, *, banked=None, readers=None, writers=None):
         self.lanes = check_integer("Lookup table lane count", lanes, 1)
         if banked is not None:
             check_flag("Lookup table banked", banked)
         self.readers = lanes if readers is None else \
             check_integer("Lookup table read port count", readers, 1)
+        self.writers = lanes if writers is None else \
+            check_integer("Lookup table write width", writers, 1)
+        if lanes % self.writers:
+            raise ValueError(f"Lookup table write width must divide the lane count {lanes}, "
+                             f"not {self.writers}")
         self.banks = table_banks(lanes)
         self.banked = is_banked(lanes, banked)
+        if self.banked and self.writers < lanes and self.banks % self.writers:
+            raise ValueError(f"Lookup table write width must divide the {self.banks} banks of "
+                             f"a banked table, not {self.writers}")
         super().__init__({
             "write": In(1),
             "base":  In(_INDEX_BITS),
-            "data":  In(data.ArrayLayout(signed(32), lanes)),
+            "data":  In(data.ArrayLayout(signed(32), self.writers)),
             "index": In(data.ArrayLayout(_INDEX_BITS, self.readers)),
             "value": Out(data.ArrayLayout(signed(32), self.readers)),
         })
@@ -106,7 +122,7 @@ class LookupTable(wiring.Component):
     def _register_file(self, m):
         m.submodules.entries = entries = memory.Memory(
             shape=signed(32), depth=LUT_ENTRIES, init=[])
-        for lane in range(min(self.lanes, LUT_ENTRIES)):
+        for lane in range(min(self.writers, LUT_ENTRIES)):
             port = entries.write_port()
             entry = self.base + lane
             m.d.comb += [port.addr.eq(entry), port.data.eq(self.data[lane]),
@@ -116,19 +132,28 @@ class LookupTable(wiring.Component):
             m.d.comb += [port.addr.eq(self.index[reader]), self.value[reader].eq(port.data)]
 
     def _banked(self, m):
-        banks, lanes = self.banks, self.lanes
+        banks, writers = self.banks, self.writers
         bank_bits = (banks - 1).bit_length()
         depth = LUT_ENTRIES // banks
-
-        # Bank b takes lane (b - base) mod banks: the lane vector rotated up by base mod banks,
-        # in log2(banks) stages of whole-lane moves.
-        slots = Cat(self.data.as_value(), Const(0, 32 * (banks - lanes)))
         shift = self.base[:bank_bits]
-        for bit in range(bank_bits):
-            step = 32 << bit
-            rotated = Signal(32 * banks, name=f"rotated_{1 << bit}")
-            m.d.comb += rotated.eq(Mux(shift[bit], Cat(slots[-step:], slots[:-step]), slots))
-            slots = rotated
+
+        if writers == self.lanes:
+            # Bank b takes lane (b - base) mod banks: the lane vector rotated up by base mod
+            # banks, in log2(banks) stages of whole-lane moves.
+            slots = Cat(self.data.as_value(), Const(0, 32 * (banks - writers)))
+            for bit in range(bank_bits):
+                step = 32 << bit
+                rotated = Signal(32 * banks, name=f"rotated_{1 << bit}")
+                m.d.comb += rotated.eq(Mux(shift[bit], Cat(slots[-step:], slots[:-step]),
+                                           slots))
+                slots = rotated
+        else:
+            # A partial write: bank b takes lane (b - base) mod banks whenever that is below
+            # `writers`, which divides `banks` (both divide the 16-lane table), so the lane is
+            # (b - base) mod writers.
+            inputs = Array(self.data[lane] for lane in range(writers))
+            slots = Cat(*(inputs[(b - shift)[:(writers - 1).bit_length()]] if writers > 1
+                          else self.data[0] for b in range(banks)))
 
         readers = self.readers
         outputs = [[] for _ in range(readers)]
@@ -143,7 +168,7 @@ class LookupTable(wiring.Component):
             m.d.comb += [
                 port.addr.eq(entry[bank_bits:]),
                 port.data.eq(slots[32 * b:32 * b + 32]),
-                port.en.eq(self.write & (lane < lanes) & (entry < LUT_ENTRIES)),
+                port.en.eq(self.write & (lane < writers) & (entry < LUT_ENTRIES)),
             ]
             for reader in range(readers):
                 port = bank.read_port(domain="comb")

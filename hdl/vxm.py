@@ -6,18 +6,22 @@ register; in cycle t + 1 it computes; its result is in the ALU's result register
 neighbouring stream position in cycle t + :data:`~isa.timing.VXM_LATENCY`. Arithmetic:
 :mod:`golden.vector` (RTL form: :mod:`hdl.lane`).
 
-A folded ALU (``vxm_fold`` f > 1) has ``lanes / f`` lane datapaths and table read ports. It
-registers all three operands at issue, as an unfolded one does, then computes lanes
-``k lanes / f ..`` in cycle t + 1 + k, shifting each chunk into a staging register; the last
-chunk and the staged ones form the result in cycle t + f, so the result register and the
-stream see it in cycle t + :func:`~isa.timing.vxm_latency` (f + 1). The ALU accepts an
-operation every f cycles: one issued sooner raises ``BAD_OPERAND`` (as an MM does on a busy
-matrix unit). LDC and LUTW act in cycle t + 1, as unfolded.
+A folded ALU (``vxm_fold`` f > 1) has ``lanes / f`` lane datapaths and table read ports. At
+issue it registers every stream register at its position, and each operand that names a
+result or constant register, whole; then in cycle t + 1 + k it selects chunk k (lanes
+``k lanes / f ..``) of each operand from those registers and computes it, shifting each chunk
+into a staging register; the last chunk and the staged ones form the result in cycle t + f, so
+the result register and the stream see it in cycle t + :func:`~isa.timing.vxm_latency`
+(f + 1). The operand multiplexers are thus ``lanes / f`` lanes wide instead of ``lanes``. The
+ALU accepts an operation every f cycles: one issued sooner raises ``BAD_OPERAND`` (as an MM
+does on a busy matrix unit). LDC and LUTW write their chunk k in cycle t + 1 + k, so the whole
+vector is in place at the end of cycle t + f, like a result.
 
 Every ALU carries a 256-entry int32 lookup table (written by LUTW, read by LUT; a LUTW issued in
 cycle t is seen by a LUT issued in cycle t + 1 or later), banked so that it maps to FPGA LUT RAM
 (:mod:`hdl.table`). The constant registers are shared:
-an LDC issued in cycle t is visible to operands read from cycle t + 2.
+an LDC issued in cycle t is visible to operands read from cycle t + ``vxm_latency`` (t + 2
+unfolded; folded, chunk k from cycle t + 2 + k).
 
 Two writes to one stream register, or to one constant register, in one cycle are a conflict:
 the lower-numbered ALU's instruction takes effect, the other is dropped and raises
@@ -81,8 +85,9 @@ class VectorAlu(wiring.Component):
         Stream outputs of the higher-numbered ALUs (a daisy chain).
     east_out, east_we_out, west_out, west_we_out : Out
         The same with this ALU's stage-1 result written over them.
-    x_ldc, x_ldc_index, x_ldc_value : Out
-        Stage 1 writes ``x_ldc_value`` to constant register ``x_ldc_index``.
+    x_ldc, x_ldc_index, x_ldc_chunk, x_ldc_value : Out
+        Stage 1 writes ``x_ldc_value`` to lanes ``x_ldc_chunk * lanes / vxm_fold ..`` of
+        constant register ``x_ldc_index``.
     """
 
     def __init__(self, config):
@@ -113,7 +118,8 @@ class VectorAlu(wiring.Component):
             "west_we_out": Out(config.streams),
             "x_ldc":       Out(1),
             "x_ldc_index": Out(4),
-            "x_ldc_value": Out(vector32),
+            "x_ldc_chunk": Out(range(max(2, config.vxm_fold))),
+            "x_ldc_value": Out(data.ArrayLayout(signed(32), config.lanes // config.vxm_fold)),
         })
 
     def elaborate(self, platform):
@@ -177,30 +183,35 @@ class VectorAlu(wiring.Component):
         # ---- Stage 0: read the operands. ----
         results = Array(r.as_value() for r in self.results)
         consts = Array(k.as_value() for k in self.consts)
+        width = lanes // fold   # lane datapaths
 
-        def operand_value(operand, name):
-            """The operand lane by lane, read as ``stype``."""
-            byte = [Signal(cfg.vector_bits, name=f"{name}_plane{k}") for k in range(4)]
-            from_alu = Signal(vector32, name=f"{name}_alu")
-            from_const = Signal(vector32, name=f"{name}_const")
+        def stream_lanes(operand, east, west, name):
+            """The operand's bytes in every lane of ``east``/``west`` (vectors of the same
+            lane count), as four byte planes."""
             # Byte k matters only for types wider than k bytes, whose base is aligned to
             # their size (checked at issue); a byte the type does not use may read anything.
-            for k, plane in enumerate(byte):
-                m.d.comb += plane.eq(aligned_stream(self.east, self.west,
-                                                    operand.kind == OperandKind.WEST,
+            planes = [Signal(len(east[0]), name=f"{name}_plane{k}") for k in range(4)]
+            for k, plane in enumerate(planes):
+                m.d.comb += plane.eq(aligned_stream(east, west, operand.kind == OperandKind.WEST,
                                                     operand.index, k))
-            m.d.comb += [from_alu.eq(results[operand.index]), from_const.eq(consts[operand.index])]
-            value = Signal(vector32, name=name)
-            for lane in range(lanes):
-                from_stream = Cat(*(plane[8 * lane:8 * lane + 8] for plane in byte))
-                raw = Mux(operand.kind == OperandKind.ALU, from_alu[lane],
-                      Mux(operand.kind == OperandKind.CONST,
-                          Mux(operand.index == IMMEDIATE_INDEX, imm, from_const[lane]),
-                          from_stream))
-                m.d.comb += value[lane].eq(read_as(raw.as_signed(), f.stype))
-            return value
+            return planes
 
-        a, b, c = (operand_value(f[name], name) for name in "abc")
+        def select(operand, planes, far, immediate, stype, lane):
+            """One lane of the operand, read as ``stype``: from the stream ``planes``, from
+            ``far`` (an ALU result or constant register) or the immediate."""
+            from_stream = Cat(*(plane[8 * lane:8 * lane + 8] for plane in planes))
+            raw = Mux(operand.kind == OperandKind.ALU, far[lane],
+                  Mux(operand.kind == OperandKind.CONST,
+                      Mux(operand.index == IMMEDIATE_INDEX, immediate, far[lane]),
+                      from_stream))
+            return read_as(raw.as_signed(), stype)
+
+        def far_value(operand, name):
+            """The result or constant register the operand names (whichever it names)."""
+            far = Signal(vector32, name=f"{name}_far")
+            m.d.comb += far.eq(Mux(operand.kind == OperandKind.ALU, results[operand.index],
+                                   consts[operand.index]))
+            return far
 
         # ---- Stage 1: compute (over `fold` cycles) and commit. ----
         # Only the valid bit and the phase are reset; the data registers are qualified by them.
@@ -211,14 +222,60 @@ class VectorAlu(wiring.Component):
         x_dst_en = Signal(reset_less=True)
         x_mask = Signal(streams, reset_less=True)
         x_imm = Signal(signed(OFFSET_BITS), reset_less=True)
-        x_a, x_b, x_c = (Signal(vector32, name=f"x_{name}", reset_less=True) for name in "abc")
         accepted = legal & ~self.cancel
         captured = [x_op.eq(op), x_stype.eq(f.stype), x_dtype.eq(f.dtype), x_dst_en.eq(f.dst_en),
-                    x_dir.eq(f.dst_dir), x_mask.eq(self.dst_mask), x_imm.eq(imm),
-                    x_a.eq(a), x_b.eq(b), x_c.eq(c)]
-        first = Signal()        # the operation's first cycle in stage 1: LDC and LUTW act
-        last = Signal()         # its last: the result is complete
-        m.d.comb += [first.eq(x_valid & (x_phase == 0)), last.eq(x_valid & (x_phase == fold - 1))]
+                    x_dir.eq(f.dst_dir), x_mask.eq(self.dst_mask), x_imm.eq(imm)]
+
+        def chunk(vector, name):
+            """Lanes ``x_phase * width ..`` of ``vector``, the ones computed this cycle."""
+            if fold == 1:
+                return vector
+            picked = Signal(data.ArrayLayout(signed(32), width), name=name)
+            chunks = Array(Cat(*(vector[k * width + p] for p in range(width)))
+                           for k in range(fold))
+            m.d.comb += picked.eq(chunks[x_phase])
+            return picked
+
+        if fold == 1:
+            # The operands, selected whole at issue.
+            operands = []
+            for name in "abc":
+                operand = f[name]
+                planes = stream_lanes(operand, self.east, self.west, name)
+                far = far_value(operand, name)
+                value = Signal(vector32, name=name)
+                for lane in range(lanes):
+                    m.d.comb += value[lane].eq(select(operand, planes, far, imm, f.stype, lane))
+                x_value = Signal(vector32, name=f"x_{name}", reset_less=True)
+                captured.append(x_value.eq(value))
+                operands.append(x_value)
+        else:
+            # Everything an operand may read, registered at issue: the stream registers, and
+            # the result or constant register each operand names (they may change during the
+            # fold). Each cycle then selects one chunk of lanes of each operand.
+            x_east, x_west = ([Signal(cfg.vector_bits, name=f"x_{d}_{s}", reset_less=True)
+                               for s in range(streams)] for d in ("east", "west"))
+            captured += [r.eq(v) for r, v in zip(x_east + x_west, [*self.east, *self.west])]
+            bits = 8 * width
+            chunk_east, chunk_west = ([Signal(bits, name=f"chunk_{d}_{s}") for s in range(streams)]
+                                      for d in ("east", "west"))
+            for piece, whole in zip(chunk_east + chunk_west, x_east + x_west):
+                m.d.comb += piece.eq(Array(whole[k * bits:(k + 1) * bits]
+                                           for k in range(fold))[x_phase])
+            operands = []
+            for name in "abc":
+                x_operand = Signal(f[name].shape(), name=f"x_{name}_operand", reset_less=True)
+                x_far = Signal(vector32, name=f"x_{name}_far", reset_less=True)
+                captured += [x_operand.eq(f[name]), x_far.eq(far_value(f[name], name))]
+                planes = stream_lanes(x_operand, chunk_east, chunk_west, f"chunk_{name}")
+                far = chunk(x_far, f"chunk_{name}_far")
+                value = Signal(data.ArrayLayout(signed(32), width), name=f"chunk_{name}")
+                for p in range(width):
+                    m.d.comb += value[p].eq(select(x_operand, planes, far, x_imm, x_stype, p))
+                operands.append(value)
+
+        last = Signal()         # the operation's last cycle in stage 1: the result is complete
+        m.d.comb += last.eq(x_valid & (x_phase == fold - 1))
         if fold == 1:
             m.d.sync += [x_valid.eq(accepted), *captured]
         else:
@@ -234,25 +291,16 @@ class VectorAlu(wiring.Component):
             if fold > 1:
                 m.d.sync += x_phase.eq(0)
 
-        width = lanes // fold   # lane datapaths
-        m.submodules.table = table = LookupTable(lanes, readers=width)
+        c_a, c_b, c_c = operands   # this cycle's lanes
+        # LUTW writes, and LDC loads, the chunk of operand a of each cycle.
+        m.submodules.table = table = LookupTable(lanes, readers=width, writers=width)
+        entry = Signal(range(LUT_ENTRIES + lanes))
         m.d.comb += [
-            table.write.eq(first & (x_op == VectorOp.LUTW.value)),
-            table.base.eq(x_imm),   # 0 <= imm < 256: checked at issue
-            table.data.eq(x_a),
+            entry.eq(x_imm[:8] + x_phase * width),   # 0 <= imm < 256: checked at issue
+            table.write.eq(x_valid & (x_op == VectorOp.LUTW.value) & (entry < LUT_ENTRIES)),
+            table.base.eq(entry),
+            table.data.eq(c_a),
         ]
-
-        def chunk(vector, name):
-            """Lanes ``x_phase * width ..`` of ``vector``, the ones computed this cycle."""
-            if fold == 1:
-                return vector
-            picked = Signal(data.ArrayLayout(signed(32), width), name=name)
-            chunks = Array(Cat(*(vector[k * width + p] for p in range(width)))
-                           for k in range(fold))
-            m.d.comb += picked.eq(chunks[x_phase])
-            return picked
-
-        c_a, c_b, c_c = chunk(x_a, "chunk_a"), chunk(x_b, "chunk_b"), chunk(x_c, "chunk_c")
         computed = Signal(data.ArrayLayout(signed(32), width))
         for p in range(width):
             m.d.comb += table.index[p].eq(c_a[p][:8])
@@ -292,9 +340,10 @@ class VectorAlu(wiring.Component):
                 m.d.comb += chain_out[s].eq(Mux(mine[s], plane, chain_in[s]))
             m.d.comb += getattr(self, f"{name}_we_out").eq(getattr(self, f"{name}_we_in") | mine)
         m.d.comb += [
-            self.x_ldc.eq(first & (x_op == VectorOp.LDC.value)),
+            self.x_ldc.eq(x_valid & (x_op == VectorOp.LDC.value)),
             self.x_ldc_index.eq(x_imm),
-            self.x_ldc_value.eq(x_a),
+            self.x_ldc_chunk.eq(x_phase),
+            self.x_ldc_value.eq(c_a),
         ]
         return m
 
@@ -413,11 +462,16 @@ class VectorUnit(wiring.Component):
                      self.tap.west_we.eq(chain[0]["west_we"])]
 
         # Constant registers: each may be written by any ALU's LDC (conflicts were dropped, so
-        # at most one per register and cycle; lower-numbered ALUs are applied last anyway).
+        # at most one per register, chunk and cycle; lower-numbered ALUs are applied last
+        # anyway).
+        # A folded ALU's LDC writes one chunk of lanes per cycle.
+        width = cfg.lanes // cfg.vxm_fold
         for k, const in enumerate(consts):
             for alu in reversed(units):
-                with m.If(alu.x_ldc & (alu.x_ldc_index == k)):
-                    m.d.sync += const.eq(alu.x_ldc_value)
+                for q in range(cfg.vxm_fold):
+                    with m.If(alu.x_ldc & (alu.x_ldc_index == k) & (alu.x_ldc_chunk == q)):
+                        m.d.sync += [const[q * width + p].eq(alu.x_ldc_value[p])
+                                     for p in range(width)]
         with m.If(self.clear):
             m.d.sync += [const.eq(0) for const in consts]
         return m
