@@ -7,11 +7,9 @@ one ALU by four operations, each reading the result of the one before::
     MOV  #(value >> 16)          ; the high half, sign-extended
     SHL  alu, #16
     OR   alu, #(value & 0xFFFF)
-    LDC  alu @ register          ; whole two cycles later (unfolded)
+    LDC  alu @ register          ; visible from two cycles later
 
-each :func:`~isa.timing.vxm_latency` cycles after the one before (2 unless the ALUs are folded);
-the register holds the value :func:`~isa.timing.vxm_latency` cycles after the LDC, like a
-result (a folded ALU's LDC writes a chunk of lanes per cycle).
+each :func:`~isa.timing.vxm_latency` cycles after the one before (2 unless the ALUs are folded).
 
 A vector (a per-lane constant, a chunk of a table) comes from SRAM: its four int32 planes are
 read from four slices so that they reach the VXM together, where an ``LDC`` or a ``LUTW``
@@ -21,7 +19,7 @@ takes them.
 from isa.formats import Operand, encode
 from isa.geometry import QueueKind
 from isa.opcodes import DType, MemReadOp, VectorOp
-from isa.timing import vxm_latency
+from isa.timing import VXM_LATENCY, vxm_latency
 
 __all__ = ["wide_constant_cycles", "wide_constant_words", "place_wide_constant",
            "place_vector_load", "place_table"]
@@ -29,9 +27,9 @@ __all__ = ["wide_constant_cycles", "wide_constant_words", "place_wide_constant",
 
 def wide_constant_cycles(config):
     """Cycles from the first operation of a wide constant to its register being readable:
-    four operations, the LDC last, each :func:`~isa.timing.vxm_latency` after the one
-    before."""
-    return 4 * vxm_latency(config)
+    three operations :func:`~isa.timing.vxm_latency` apart, then the LDC (which acts in its
+    first cycle, folded or not)."""
+    return 3 * vxm_latency(config) + VXM_LATENCY
 
 
 def wide_constant_words(value, alu, register):
@@ -116,6 +114,6 @@ def place_table(calendar, name, tensor, alu, earliest):
             QueueKind.VXM_ALU, VectorOp.LUTW, stype=DType.I32, dtype=DType.I32, a=operand,
             imm=v * tensor.lanes), cycle)
         cycle = last + 1
-    ready = last + vxm_latency(calendar.config)   # the last LUTW's last chunk is in place
+    ready = last + VXM_LATENCY      # a LUTW acts in its first cycle, folded or not
     calendar.set_table(alu, name, ready)
     return ready

@@ -39,7 +39,7 @@ from isa.formats import Operand, encode, fits_immediate
 from isa.geometry import Hemisphere, QueueKind
 from isa.legality import stream_group_ok
 from isa.opcodes import DType, Direction, MemReadOp, MemWriteOp, VectorOp
-from isa.timing import (MEM_READ_LATENCY, MEM_WRITE_TO_READ, arrival,
+from isa.timing import (MEM_READ_LATENCY, MEM_WRITE_TO_READ, VXM_LATENCY, arrival,
                         issue_for_arrival, vxm_issue_interval, vxm_latency)
 from .calendar import Transfer
 from .constants import place_table, place_wide_constant, wide_constant_cycles
@@ -354,8 +354,8 @@ class _Scheduler:
             except ScheduleError:
                 calendar.rollback(mark)
                 when += 1
-        # The register holds the whole vector vxm_latency cycles on, like a result.
-        return when + self.latency
+        # An LDC acts in its first cycle, folded or not: readable VXM_LATENCY cycles on.
+        return when + VXM_LATENCY
 
     def read(self, tensor, v, plane, when, stream, direction, count=1, step=1):
         """Reserve the ``count`` READs, one per issue interval from ``when``, that bring plane

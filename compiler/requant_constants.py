@@ -9,7 +9,7 @@ Every function takes the GEMM's scheduler (``gemm``) and reserves on its calenda
 from isa.formats import Operand, encode, fits_immediate
 from isa.geometry import Hemisphere, QueueKind
 from isa.opcodes import DType, VectorOp
-from isa.timing import VXM_LATENCY, vxm_latency
+from isa.timing import VXM_LATENCY
 from .access import Read
 from .constants import place_wide_constant
 from .queues import ScheduleError
@@ -71,8 +71,8 @@ def load_channel_constants(gemm, unit, j):
     when = gemm.start
     ready = 0
     for register, name in ((gemm.held[base], "multiplier"), (gemm.held[base + 1], "shift")):
-        # An LDC in cycle c writes its first lanes at the end of cycle c + 1 (all of them
-        # unfolded): not before the last REQ reading the register's previous contents.
+        # An LDC in cycle c is visible from c + 2: not before the last REQ reading the
+        # register's previous contents.
         when = max(when, gemm.register_busy.get(register, -1) - VXM_LATENCY + 1, 0)
         while True:
             mark = calendar.checkpoint()
@@ -88,7 +88,7 @@ def load_channel_constants(gemm, unit, j):
             a=Operand.stream(direction, stream), imm=register))
         gemm.apply([Read(gemm.columns[name], j, plane, read, slice_index, stream + plane,
                           direction) for plane, (slice_index, read) in enumerate(reads)])
-        ready = when + vxm_latency(calendar.config)   # the whole vector, like a result
+        ready = when + VXM_LATENCY
         when += 1
     gemm.channel_registers[(id(unit), j)] = (gemm.held[base], gemm.held[base + 1], ready)
 

@@ -6,22 +6,24 @@ register; in cycle t + 1 it computes; its result is in the ALU's result register
 neighbouring stream position in cycle t + :data:`~isa.timing.VXM_LATENCY`. Arithmetic:
 :mod:`golden.vector` (RTL form: :mod:`hdl.lane`).
 
-A folded ALU (``vxm_fold`` f > 1) has ``lanes / f`` lane datapaths and table read ports. At
-issue it registers every stream register at its position, and each operand that names a
-result or constant register, whole; then in cycle t + 1 + k it selects chunk k (lanes
-``k lanes / f ..``) of each operand from those registers and computes it, shifting each chunk
-into a staging register; the last chunk and the staged ones form the result in cycle t + f, so
-the result register and the stream see it in cycle t + :func:`~isa.timing.vxm_latency`
-(f + 1). The operand multiplexers are thus ``lanes / f`` lanes wide instead of ``lanes``. The
-ALU accepts an operation every f cycles: one issued sooner raises ``BAD_OPERAND`` (as an MM
-does on a busy matrix unit). LDC and LUTW write their chunk k in cycle t + 1 + k, so the whole
-vector is in place at the end of cycle t + f, like a result.
+A folded ALU (``vxm_fold`` f > 1) has ``lanes / f`` lane datapaths and table ports, and
+computes lanes ``k lanes / f ..`` (chunk k) in cycle t + 1 + k, shifting each chunk into a
+staging register; the last chunk and the staged ones form the result in cycle t + f, so the
+result register and the stream see it in cycle t + :func:`~isa.timing.vxm_latency` (f + 1).
+Its operands still mean what they meant in cycle t, but are selected a chunk at a time, so
+that the multiplexers are ``lanes / f`` lanes wide: at issue the ALU registers every stream
+register at its position and every ALU's result register; the constant registers, which
+only LDC writes, are read chunk k in cycle t + k. An LDC writes chunk k at the end of cycle
+t + 1 + k, so an operation issued in cycle u sees all of an LDC issued in cycle t if t <= u - 2
+and none of it otherwise: exactly the unfolded timing. LUTW writes a chunk per cycle too (the
+table is the ALU's own, whose next LUT reads it from cycle t + f + 1 on). The ALU accepts an
+operation every f cycles: one issued sooner raises ``BAD_OPERAND`` (as an MM does on a busy
+matrix unit).
 
 Every ALU carries a 256-entry int32 lookup table (written by LUTW, read by LUT; a LUTW issued in
 cycle t is seen by a LUT issued in cycle t + 1 or later), banked so that it maps to FPGA LUT RAM
 (:mod:`hdl.table`). The constant registers are shared:
-an LDC issued in cycle t is visible to operands read from cycle t + ``vxm_latency`` (t + 2
-unfolded; folded, chunk k from cycle t + 2 + k).
+an LDC issued in cycle t is visible to operands read from cycle t + 2.
 
 Two writes to one stream register, or to one constant register, in one cycle are a conflict:
 the lower-numbered ALU's instruction takes effect, the other is dropped and raises
@@ -196,22 +198,16 @@ class VectorAlu(wiring.Component):
                                                     operand.index, k))
             return planes
 
-        def select(operand, planes, far, immediate, stype, lane):
-            """One lane of the operand, read as ``stype``: from the stream ``planes``, from
-            ``far`` (an ALU result or constant register) or the immediate."""
+        def select(operand, planes, from_alu, from_const, immediate, stype, lane):
+            """One lane of the operand, read as ``stype``: from the stream ``planes``, the
+            result register ``from_alu``, the constant register ``from_const`` or the
+            immediate, as the operand says."""
             from_stream = Cat(*(plane[8 * lane:8 * lane + 8] for plane in planes))
-            raw = Mux(operand.kind == OperandKind.ALU, far[lane],
+            raw = Mux(operand.kind == OperandKind.ALU, from_alu[lane],
                   Mux(operand.kind == OperandKind.CONST,
-                      Mux(operand.index == IMMEDIATE_INDEX, immediate, far[lane]),
+                      Mux(operand.index == IMMEDIATE_INDEX, immediate, from_const[lane]),
                       from_stream))
             return read_as(raw.as_signed(), stype)
-
-        def far_value(operand, name):
-            """The result or constant register the operand names (whichever it names)."""
-            far = Signal(vector32, name=f"{name}_far")
-            m.d.comb += far.eq(Mux(operand.kind == OperandKind.ALU, results[operand.index],
-                                   consts[operand.index]))
-            return far
 
         # ---- Stage 1: compute (over `fold` cycles) and commit. ----
         # Only the valid bit and the phase are reset; the data registers are qualified by them.
@@ -226,52 +222,69 @@ class VectorAlu(wiring.Component):
         captured = [x_op.eq(op), x_stype.eq(f.stype), x_dtype.eq(f.dtype), x_dst_en.eq(f.dst_en),
                     x_dir.eq(f.dst_dir), x_mask.eq(self.dst_mask), x_imm.eq(imm)]
 
-        def chunk(vector, name):
-            """Lanes ``x_phase * width ..`` of ``vector``, the ones computed this cycle."""
-            if fold == 1:
-                return vector
-            picked = Signal(data.ArrayLayout(signed(32), width), name=name)
-            chunks = Array(Cat(*(vector[k * width + p] for p in range(width)))
-                           for k in range(fold))
-            m.d.comb += picked.eq(chunks[x_phase])
-            return picked
-
         if fold == 1:
             # The operands, selected whole at issue.
             operands = []
             for name in "abc":
                 operand = f[name]
                 planes = stream_lanes(operand, self.east, self.west, name)
-                far = far_value(operand, name)
+                from_alu = Signal(vector32, name=f"{name}_alu")
+                from_const = Signal(vector32, name=f"{name}_const")
+                m.d.comb += [from_alu.eq(results[operand.index]),
+                             from_const.eq(consts[operand.index])]
                 value = Signal(vector32, name=name)
                 for lane in range(lanes):
-                    m.d.comb += value[lane].eq(select(operand, planes, far, imm, f.stype, lane))
+                    m.d.comb += value[lane].eq(select(operand, planes, from_alu, from_const, imm,
+                                                      f.stype, lane))
                 x_value = Signal(vector32, name=f"x_{name}", reset_less=True)
                 captured.append(x_value.eq(value))
                 operands.append(x_value)
         else:
-            # Everything an operand may read, registered at issue: the stream registers, and
-            # the result or constant register each operand names (they may change during the
-            # fold). Each cycle then selects one chunk of lanes of each operand.
+            # What an operand may read, as it is in the issue cycle: the stream registers and
+            # the result registers, registered at issue; the constant registers read chunk k
+            # in cycle t + k (registered, used in cycle t + 1 + k), which sees every LDC
+            # issued up to cycle t - 2 and none after (an LDC writes chunk k in t' + 1 + k).
+            # Each cycle selects one chunk of every source, shared by the three operands.
+            def chunks(whole, bits, phase, name):
+                piece = Signal(bits, name=name)
+                m.d.comb += piece.eq(Array(whole[k * bits:(k + 1) * bits]
+                                           for k in range(fold))[phase])
+                return piece
+
+            bits = 8 * width
             x_east, x_west = ([Signal(cfg.vector_bits, name=f"x_{d}_{s}", reset_less=True)
                                for s in range(streams)] for d in ("east", "west"))
-            captured += [r.eq(v) for r, v in zip(x_east + x_west, [*self.east, *self.west])]
-            bits = 8 * width
-            chunk_east, chunk_west = ([Signal(bits, name=f"chunk_{d}_{s}") for s in range(streams)]
-                                      for d in ("east", "west"))
-            for piece, whole in zip(chunk_east + chunk_west, x_east + x_west):
-                m.d.comb += piece.eq(Array(whole[k * bits:(k + 1) * bits]
-                                           for k in range(fold))[x_phase])
+            x_results = [Signal(32 * lanes, name=f"x_result_{j}", reset_less=True)
+                         for j in range(cfg.vxm_alus)]
+            captured += [r.eq(v) for r, v in zip(x_east + x_west,
+                                                  [*self.east, *self.west])]
+            captured += [r.eq(v.as_value()) for r, v in zip(x_results, self.results)]
+            chunk_east = [chunks(v, bits, x_phase, f"chunk_east_{s}") for s, v in enumerate(x_east)]
+            chunk_west = [chunks(v, bits, x_phase, f"chunk_west_{s}") for s, v in enumerate(x_west)]
+            chunk_results = Array(chunks(v, 32 * width, x_phase, f"chunk_result_{j}")
+                                  for j, v in enumerate(x_results))
+            read_phase = Signal(range(fold + 1))
+            m.d.comb += read_phase.eq(Mux(accepted, 0, x_phase + 1))
+            x_consts = [Signal(32 * width, name=f"x_const_{k}", reset_less=True)
+                        for k in range(cfg.vxm_consts)]
+            m.d.sync += [x_const.eq(chunks(const.as_value(), 32 * width, read_phase,
+                                           f"const_{k}_chunk"))
+                         for k, (x_const, const) in enumerate(zip(x_consts, self.consts))]
+            chunk_consts = Array(x_consts)
+            vector_chunk = data.ArrayLayout(signed(32), width)
             operands = []
             for name in "abc":
                 x_operand = Signal(f[name].shape(), name=f"x_{name}_operand", reset_less=True)
-                x_far = Signal(vector32, name=f"x_{name}_far", reset_less=True)
-                captured += [x_operand.eq(f[name]), x_far.eq(far_value(f[name], name))]
+                captured.append(x_operand.eq(f[name]))
                 planes = stream_lanes(x_operand, chunk_east, chunk_west, f"chunk_{name}")
-                far = chunk(x_far, f"chunk_{name}_far")
-                value = Signal(data.ArrayLayout(signed(32), width), name=f"chunk_{name}")
+                from_alu = Signal(vector_chunk, name=f"chunk_{name}_alu")
+                from_const = Signal(vector_chunk, name=f"chunk_{name}_const")
+                m.d.comb += [from_alu.eq(chunk_results[x_operand.index]),
+                             from_const.eq(chunk_consts[x_operand.index])]
+                value = Signal(vector_chunk, name=f"chunk_{name}")
                 for p in range(width):
-                    m.d.comb += value[p].eq(select(x_operand, planes, far, x_imm, x_stype, p))
+                    m.d.comb += value[p].eq(select(x_operand, planes, from_alu, from_const,
+                                                   x_imm, x_stype, p))
                 operands.append(value)
 
         last = Signal()         # the operation's last cycle in stage 1: the result is complete

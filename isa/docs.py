@@ -88,9 +88,6 @@ def render():
     rows = [["READ", timing.MEM_READ_LATENCY],
             ["every VXM operation", f"vxm_fold + {timing.VXM_LATENCY - 1}"],
             ["VXM operation -> the same ALU's next operation (at least)", "vxm_fold"],
-            ["LDC / LUTW -> the whole constant register / table entries read "
-             "(a folded ALU writes lanes / vxm_fold lanes per cycle)",
-             f"vxm_fold + {timing.VXM_LATENCY - 1}"],
             ["every SXM operation", timing.SXM_LATENCY],
             ["MM", "mxm_fold + 1"],
             ["WRITE -> READ of the same word", timing.MEM_WRITE_TO_READ],

@@ -42,10 +42,8 @@ Vector unit
     result register and at the neighbouring position in cycle t + :func:`vxm_latency`. A folded
     ALU (``vxm_fold`` f > 1) computes ``lanes / f`` lanes per cycle for f cycles: the ALU's next
     operation may issue in cycle t + :func:`vxm_issue_interval` (f); one issued sooner raises
-    ``BAD_OPERAND`` and has no effect. LDC and LUTW write their vector ``lanes / f`` lanes
-    per cycle, lanes ``k lanes / f ..`` at the end of cycle t + 1 + k: the constant register
-    (the table) holds the whole vector from cycle t + :func:`vxm_latency`, like a result, and
-    its first chunk from cycle t + 2 (unfolded, all of it from t + 2).
+    ``BAD_OPERAND`` and has no effect. LDC and LUTW take effect as on an unfolded ALU (the
+    constant is readable from cycle t + 2, the table from cycle t + 1 on).
 
 Matrix unit
     MM issued in cycle t reads its activation in cycle t; its int32 result row is at the

@@ -122,36 +122,29 @@ def test_a_folded_alu_takes_fold_cycles_per_operation():
     assert (result.error_queue, result.error_cycle) == (PLAN.queue("vxm.alu0").number, 7)
 
 
-def test_a_folded_ldc_fills_its_register_a_chunk_per_cycle():
-    # vxm_fold = 4 on 16 lanes: an LDC issued in cycle 0 writes lanes 4k .. 4k + 3 at the end
-    # of cycle 1 + k. ALUs 1, 2 and 3 read the register in cycles 2 (lanes 0..3 loaded), 4
-    # (0..11) and 5 (all of it, vxm_latency cycles after the LDC); each MOV leaves 5 cycles
-    # later.
+def test_a_folded_alu_sees_an_ldc_when_an_unfolded_one_does():
+    # vxm_fold = 4: an LDC issued in cycle 0 is seen by operands read from cycle 2 on, all of
+    # it, and not in cycle 1, as unfolded. Each MOV leaves vxm_latency = 5 cycles later.
     config = CONFIG.derive(vxm_fold=4)
     sim = ArchSim(config)
     assemble("""
         .queue vxm.alu0
             ldc.i32 #1 @ 1          ; c1 = 1 (the immediate is the register number)
         .queue vxm.alu1
-            nop 2
-            mov.i8 c1 -> e0         ; cycle 2: one east in cycle 7
-        .queue vxm.alu2
-            nop 4
-            mov.i8 c1 -> e4         ; cycle 4: in cycle 9
-        .queue vxm.alu3
-            nop 5
-            mov.i8 c1 -> e8         ; cycle 5: in cycle 10
-        .queue mem_e0.wr
-            nop 7
-            write e0 -> 0
             nop 1
-            write e4 -> 1           ; cycle 9
-            write e8 -> 2           ; cycle 10
+            mov.i8 c1 -> e0         ; cycle 1: 0, one east in cycle 6
+        .queue vxm.alu2
+            nop 2
+            mov.i8 c1 -> e4         ; cycle 2: 1, in cycle 7
+        .queue mem_e0.wr
+            nop 6
+            write e0 -> 0
+            write e4 -> 1
     """, config).load_into(sim)
     result = sim.run()
     assert result.errors == 0
-    loaded = [[1] * 4 * k + [0] * (CONFIG.lanes - 4 * k) for k in (1, 3, 4)]
-    assert [list(word) for word in sim.read_sram(E0, 0, 3)] == loaded
+    assert [list(word) for word in sim.read_sram(E0, 0, 2)] == \
+        [[0] * CONFIG.lanes, [1] * CONFIG.lanes]
 
 
 def test_reading_a_stream_one_cycle_early_is_a_program_error():

@@ -111,9 +111,8 @@ class VxmModel:
     def __init__(self, *, fold=FOLD, fault=False):
         self.fault = fault
         self.fold = fold
-        # An operation issued in cycle t acts in cycles t + 1 .. t + fold (LDC and LUTW, a
-        # chunk of lanes each) or t + fold (the others); its ALU refuses operations until
-        # cycle t + interval.
+        # An operation issued in cycle t acts in cycles t + 1 (LDC, LUTW) and t + fold (the
+        # others); its ALU refuses operations until cycle t + interval.
         self.interval = vxm_issue_interval(CONFIG.derive(vxm_fold=fold))
         self.refusing = [0] * ALUS      # cycles from now in which ALU j refuses an operation
         zero = np.zeros(LANES, dtype=np.int64)
@@ -184,15 +183,13 @@ class VxmModel:
             instr, imm, a, b, c, age = entry
             if age == self.fold:
                 del self.inflight[j]
-            width = LANES // self.fold
-            lanes = slice((age - 1) * width, age * width)
             if instr.op is V.LDC:
-                loads.append((imm, lanes, a[lanes]))
+                if age == 1:
+                    loads.append((imm, a))
             elif instr.op is V.LUTW:
-                base = imm + lanes.start
-                if base < LUT_ENTRIES:
-                    self.tables[j] = lut_write(self.tables[j], base, a[lanes])
-                    self.table_known[j][base:base + width] = True
+                if age == 1:
+                    self.tables[j] = lut_write(self.tables[j], imm, a)
+                    self.table_known[j][imm:imm + LANES] = True
             elif age == self.fold:
                 if instr.op is V.LUT:
                     assert self.table_known[j][a & (LUT_ENTRIES - 1)].all(), \
@@ -212,9 +209,8 @@ class VxmModel:
             east_next, west_next = [0] * STREAMS, [0] * STREAMS
             results, self.consts, issued = [zero] * ALUS, [zero] * CONSTS, {}
             self.inflight = {}
-        for index, lanes, values in loads:
-            self.consts[index] = self.consts[index].copy()
-            self.consts[index][lanes] = values
+        for index, value in loads:
+            self.consts[index] = value
         self.results = results
         self.refusing = [max(0, r - 1) for r in self.refusing]
         for j in issued:

@@ -4,12 +4,10 @@ the constant registers they share.
 An operation issued in cycle ``t`` reads its operands in ``t`` (stage 0) and computes in
 ``t + 1`` .. ``t + f`` (``f = vxm_fold``, 1 unfolded); its result is in the ALU's result
 register, and on its stream at the neighbouring position, in ``t + f + 1``
-(:func:`~isa.timing.vxm_latency`). LDC and LUTW write their vector ``lanes / f`` lanes per
-cycle, lanes ``k lanes / f ..`` in ``t + 1 + k`` (unfolded, all of it in ``t + 1``). An ALU
-accepts an operation every :func:`~isa.timing.vxm_issue_interval` cycles; one issued sooner
-raises ``BAD_OPERAND`` and has no effect. Registers written in a cycle (results, constants,
-table entries) change at its end, so every read in a cycle sees the values of the cycle
-before.
+(:func:`~isa.timing.vxm_latency`). LDC and LUTW act in ``t + 1``. An ALU accepts an operation
+every :func:`~isa.timing.vxm_issue_interval` cycles; one issued sooner raises ``BAD_OPERAND``
+and has no effect. Registers written in a cycle (results, constants, table entries) change at
+its end, so every read in a cycle sees the values of the cycle before.
 """
 
 import numpy as np
@@ -60,17 +58,17 @@ class VectorUnit(UnitModel):
         return bool(self._inflight)
 
     def advance(self, cycle, fabric):
-        """Stage 1 of the operations in flight: LDC and LUTW write one chunk of lanes in each
-        of their cycles, the others compute and send in their last; register writes are
-        buffered for :meth:`commit`."""
-        width = self.config.lanes // self.config.vxm_fold
+        """Stage 1 of the operations in flight: LDC and LUTW act in their first cycle, the
+        others compute and send in their last; register writes are buffered for
+        :meth:`commit`."""
         for alu, (first, last, instr, imm, a, b, c) in list(self._inflight.items()):
             op = instr.op
-            lanes = slice((cycle - first) * width, (cycle - first + 1) * width)
             if op is VectorOp.LDC:
-                self._commits.append(("const", imm, lanes, a[lanes]))
+                if cycle == first:
+                    self._commits.append(("const", imm, a))
             elif op is VectorOp.LUTW:
-                self._commits.append(("table", alu, imm + lanes.start, a[lanes]))
+                if cycle == first:
+                    self._commits.append(("table", alu, imm, a))
             elif cycle == last:
                 if op is VectorOp.LUT:
                     self.checks.require(self.tables_ok[alu][a & (LUT_ENTRIES - 1)].all(),
@@ -121,17 +119,16 @@ class VectorUnit(UnitModel):
 
     def commit(self):
         """End of the cycle: result, constant and table registers take their new values."""
+        lanes = self.config.lanes
         for commit in self._commits:
             if commit[0] == "result":
                 self.results[commit[1]] = commit[2]
             elif commit[0] == "const":
-                _, register, lanes, values = commit
-                self.consts[register][lanes] = values
+                self.consts[commit[1]] = commit[2]
             else:
                 _, alu, base, values = commit
-                if base < LUT_ENTRIES:
-                    self.tables[alu] = vector.lut_write(self.tables[alu], base, values)
-                    self.tables_ok[alu][base:base + len(values)] = True
+                self.tables[alu] = vector.lut_write(self.tables[alu], base, values)
+                self.tables_ok[alu][base:base + max(0, min(lanes, LUT_ENTRIES - base))] = True
         self._commits = []
 
     def _operand(self, operand, stype, imm, cycle, fabric, alu):
