@@ -13,13 +13,18 @@ Tables (all numbers measured in this run):
    (cycles x MXMs x lanes^2)), and for M = 1 the ratio to the weight-streaming bounds: weight
    bytes over what the streams can carry to the MXMs per cycle, and over what the MEM slices
    can read per cycle.
-4. Transformer layers (``--no-layers`` leaves them out): all-MiniLM-L6-v2's layer 0 as an
-   encoder layer at 16 and 128 tokens against the MXM bound, and as a decoder (a prompt, then
-   one token at a time) against the weight-streaming bound (:mod:`commands.bench_layers`).
+4. Transformer layers (``--no-layers`` leaves them out, as does a preset with folded units):
+   all-MiniLM-L6-v2's layer 0 as an encoder layer at 16 and 128 tokens against the MXM bound,
+   and as a decoder (a prompt, then one token at a time) against the weight-streaming bound
+   (:mod:`commands.bench_layers`).
 5. The chip-to-chip link (``--no-link`` leaves it out): payload bandwidth, latency and block
    lock of two links on Verilator (:mod:`commands.bench_link`).
-6. Multi-chip systems (``--no-system`` leaves them out): a GEMM split over two chips against
-   the same GEMM on one (:mod:`commands.bench_system`).
+6. Multi-chip systems (``--no-system`` leaves them out, as does a preset with folded units):
+   a GEMM split over two chips against the same GEMM on one (:mod:`commands.bench_system`).
+7. On a chip with folded units (``PRESET=fpga``): a MiniLM-sized GEMM's cycles and MXM
+   utilisation at the folded rates, and its time at the board's clock and at the Fmax of the
+   last ``make fpga`` (:mod:`commands.bench_fpga`). The GEMM table's shapes are scaled down
+   there to what the preset's SRAM and queues hold.
 """
 
 import argparse
@@ -32,9 +37,9 @@ from sim.env import BUILD
 from sim.runner import build_model
 from sim.verilog import config_directory, export_chip
 from verification.compare import compare_runs
-from verification.gemm_cases import ACCEPTANCE_SHAPES, gemm_case
 from verification.system import run_programs_on_rtl
 from .arguments import add_config_arguments, config_from_arguments
+from .bench_fpga import bench_cases, fpga_table, is_folded
 from .bench_layers import layer_table
 from .bench_link import link_table
 from .bench_system import SHAPE, system_table
@@ -82,7 +87,7 @@ def main(argv=None):
                                        clean=True)
 
     say("compiling the GEMMs ...")
-    cases = [gemm_case(config, *shape, seed=7, per_channel=True) for shape in ACCEPTANCE_SHAPES]
+    cases = bench_cases(config, say)
     say("running them on the golden simulator ...")
     golden = [ArchSim(config).execute(case.program) for case in cases]
     say("running them on the RTL ...")
@@ -95,9 +100,13 @@ def main(argv=None):
         if not comparison.ok:
             raise SystemExit(f"the bench measures only correct runs:\n{comparison.report()}")
 
-    layers = None if args.no_layers else layer_table(say, _table)
+    # Tables 4 and 6 are for unfolded chips: the layers run on `minilm`, and the multi-chip
+    # GEMM's operands do not fit a folded (FPGA) preset's SRAM.
+    folded = is_folded(config)
+    layers = None if args.no_layers or folded else layer_table(say, _table)
     link = None if args.no_link else link_table(say, _table)
-    system = None if args.no_system else system_table(say, _table, config)
+    system = None if args.no_system or folded else system_table(say, _table, config)
+    fpga = fpga_table(say, _table, config) if folded else None
     speed_case = max(zip(cases, results), key=lambda pair: pair[1].cycles)
     say(f"running the first {args.amaranth_cycles} cycles of {speed_case[0].name} on "
         f"Amaranth's simulator ...")
@@ -155,6 +164,12 @@ def main(argv=None):
               f"second chip's half gathered over the links (golden simulator cycles, equal to "
               f"every chip's prediction; outputs bit-exact)")
         print(system)
+    if fpga is not None:
+        print()
+        print(f"7. The folded units of preset {config.name!r}: a MiniLM-sized GEMM (compiled "
+              f"with SRAM and queues deep enough to hold it; cycles are the compiler's "
+              f"prediction, which the RTL regression holds to)")
+        print(fpga)
     return 0
 
 
