@@ -13,12 +13,12 @@ result register and the stream see it in cycle t + :func:`~isa.timing.vxm_latenc
 Its operands still mean what they meant in cycle t, but are selected a chunk at a time, so
 that the multiplexers are ``lanes / f`` lanes wide: at issue the ALU registers every stream
 register at its position and every ALU's result register; the constant registers, which
-only LDC writes, are read chunk k in cycle t + k. An LDC writes chunk k at the end of cycle
-t + 1 + k, so an operation issued in cycle u sees all of an LDC issued in cycle t if t <= u - 2
-and none of it otherwise: exactly the unfolded timing. LUTW writes a chunk per cycle too (the
-table is the ALU's own, whose next LUT reads it from cycle t + f + 1 on). The ALU accepts an
-operation every f cycles: one issued sooner raises ``BAD_OPERAND`` (as an MM does on a busy
-matrix unit).
+only LDC writes, are read chunk k in cycle t + k (from LUT RAM, :mod:`hdl.constants`). An LDC
+writes chunk k at the end of cycle t + 1 + k, so an operation issued in cycle u sees all of an
+LDC issued in cycle t if t <= u - 2 and none of it otherwise: exactly the unfolded timing.
+LUTW writes a chunk per cycle too (the table is the ALU's own, whose next LUT reads it from
+cycle t + f + 1 on). The ALU accepts an operation every f cycles: one issued sooner raises
+``BAD_OPERAND`` (as an MM does on a busy matrix unit).
 
 Every ALU carries a 256-entry int32 lookup table (written by LUTW, read by LUT; a LUTW issued in
 cycle t is seen by a LUT issued in cycle t + 1 or later), banked so that it maps to FPGA LUT RAM
@@ -39,6 +39,7 @@ from isa.formats import FORMATS, INSTRUCTIONS
 from isa.host import ErrorFlag
 from isa.opcodes import DType, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
 from .cells import CellLibrary, place
+from .constants import ConstantFile
 from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature,
                          stream_bundle)
 from .lane import lane_result, read_as
@@ -61,6 +62,12 @@ def _vector32(config):
     return data.ArrayLayout(signed(32), config.lanes)
 
 
+def _const_chunks(config):
+    """One chunk of every constant register of a folded VXM."""
+    chunk = data.ArrayLayout(signed(32), config.lanes // config.vxm_fold)
+    return data.ArrayLayout(chunk, config.vxm_consts)
+
+
 class VectorAlu(wiring.Component):
     """One VXM ALU: decode, operand read, a two-stage lane array and a lookup table.
 
@@ -72,6 +79,11 @@ class VectorAlu(wiring.Component):
     results : In(vector32).array(vxm_alus)
         Every ALU's result register (this one's included).
     consts : In(vector32).array(vxm_consts)
+        The constant registers (an unfolded ALU).
+    const_chunks : In(ArrayLayout(ArrayLayout(signed(32), lanes / vxm_fold), vxm_consts))
+        Chunk ``const_phase`` of every constant register (a folded ALU; :mod:`hdl.constants`).
+    const_phase : Out(range(vxm_fold))
+        The chunk of the constant registers a folded ALU reads this cycle.
     clear : In(1)
     cancel : In(1)
         Drop this cycle's instruction (a conflict with a lower-numbered ALU).
@@ -87,20 +99,27 @@ class VectorAlu(wiring.Component):
         Stream outputs of the higher-numbered ALUs (a daisy chain).
     east_out, east_we_out, west_out, west_we_out : Out
         The same with this ALU's stage-1 result written over them.
-    x_ldc, x_ldc_index, x_ldc_chunk, x_ldc_value : Out
-        Stage 1 writes ``x_ldc_value`` to lanes ``x_ldc_chunk * lanes / vxm_fold ..`` of
-        constant register ``x_ldc_index``.
+    x_ldc, x_ldc_index, x_ldc_value : Out
+        Stage 1 writes ``x_ldc_value`` to constant register ``x_ldc_index``: to its chunk
+        ``x_ldc_chunk`` (an Out of a folded ALU), lanes ``x_ldc_chunk * lanes / vxm_fold ..``.
     """
 
     def __init__(self, config):
         self.config = check_config("VectorAlu", config)
         vector32 = _vector32(config)
+        fold = config.vxm_fold
+        if fold == 1:
+            constants = {"consts": In(vector32).array(config.vxm_consts)}
+        else:
+            constants = {"const_chunks": In(_const_chunks(config)),
+                         "const_phase": Out(range(fold)),
+                         "x_ldc_chunk": Out(range(fold))}
         super().__init__({
             "issue":       In(IssueSignature()),
             "east":        stream_bundle(config, In),
             "west":        stream_bundle(config, In),
             "results":     In(vector32).array(config.vxm_alus),
-            "consts":      In(vector32).array(config.vxm_consts),
+            **constants,
             "clear":       In(1),
             "cancel":      In(1),
             "check":       Out(ERROR_BITS),
@@ -120,7 +139,6 @@ class VectorAlu(wiring.Component):
             "west_we_out": Out(config.streams),
             "x_ldc":       Out(1),
             "x_ldc_index": Out(4),
-            "x_ldc_chunk": Out(range(max(2, config.vxm_fold))),
             "x_ldc_value": Out(data.ArrayLayout(signed(32), config.lanes // config.vxm_fold)),
         })
 
@@ -183,8 +201,6 @@ class VectorAlu(wiring.Component):
         ]
 
         # ---- Stage 0: read the operands. ----
-        results = Array(r.as_value() for r in self.results)
-        consts = Array(k.as_value() for k in self.consts)
         width = lanes // fold   # lane datapaths
 
         def stream_lanes(operand, east, west, name):
@@ -230,8 +246,9 @@ class VectorAlu(wiring.Component):
                 planes = stream_lanes(operand, self.east, self.west, name)
                 from_alu = Signal(vector32, name=f"{name}_alu")
                 from_const = Signal(vector32, name=f"{name}_const")
-                m.d.comb += [from_alu.eq(results[operand.index]),
-                             from_const.eq(consts[operand.index])]
+                m.d.comb += [
+                    from_alu.eq(Array(r.as_value() for r in self.results)[operand.index]),
+                    from_const.eq(Array(k.as_value() for k in self.consts)[operand.index])]
                 value = Signal(vector32, name=name)
                 for lane in range(lanes):
                     m.d.comb += value[lane].eq(select(operand, planes, from_alu, from_const, imm,
@@ -263,13 +280,12 @@ class VectorAlu(wiring.Component):
             chunk_west = [chunks(v, bits, x_phase, f"chunk_west_{s}") for s, v in enumerate(x_west)]
             chunk_results = Array(chunks(v, 32 * width, x_phase, f"chunk_result_{j}")
                                   for j, v in enumerate(x_results))
-            read_phase = Signal(range(fold + 1))
-            m.d.comb += read_phase.eq(Mux(accepted, 0, x_phase + 1))
+            # The chunk of the constant registers read this cycle, for the next one.
+            m.d.comb += [self.const_phase.eq(Mux(accepted, 0, x_phase + 1)),
+                         self.x_ldc_chunk.eq(x_phase)]
             x_consts = [Signal(32 * width, name=f"x_const_{k}", reset_less=True)
                         for k in range(cfg.vxm_consts)]
-            m.d.sync += [x_const.eq(chunks(const.as_value(), 32 * width, read_phase,
-                                           f"const_{k}_chunk"))
-                         for k, (x_const, const) in enumerate(zip(x_consts, self.consts))]
+            m.d.sync += [x_const.eq(self.const_chunks[k]) for k, x_const in enumerate(x_consts)]
             chunk_consts = Array(x_consts)
             vector_chunk = data.ArrayLayout(signed(32), width)
             operands = []
@@ -355,7 +371,6 @@ class VectorAlu(wiring.Component):
         m.d.comb += [
             self.x_ldc.eq(x_valid & (x_op == VectorOp.LDC.value)),
             self.x_ldc_index.eq(x_imm),
-            self.x_ldc_chunk.eq(x_phase),
             self.x_ldc_value.eq(c_a),
         ]
         return m
@@ -400,9 +415,15 @@ class VectorUnit(wiring.Component):
         vector32 = _vector32(cfg)
         alus = cfg.vxm_alus
         streams = range(cfg.streams)
-        # Zeroed by `clear` at program start, so no reset.
-        consts = [Signal(vector32, name=f"const_{k}", reset_less=True)
-                  for k in range(cfg.vxm_consts)]
+        fold = cfg.vxm_fold
+        if fold == 1:
+            # Zeroed by `clear` at program start, so no reset.
+            consts = [Signal(vector32, name=f"const_{k}", reset_less=True)
+                      for k in range(cfg.vxm_consts)]
+        else:
+            m.submodules.consts = constant_file = ConstantFile(
+                cfg.vxm_consts, fold, cfg.lanes // fold, alus)
+            m.d.comb += constant_file.clear.eq(self.clear)
         results = [Signal(vector32, name=f"result_{j}") for j in range(alus)]
         # Stream outputs pass from the highest-numbered ALU down to ALU 0, each writing its
         # result over them: lower-numbered ALUs take priority (conflicts are dropped at issue
@@ -438,7 +459,8 @@ class VectorUnit(wiring.Component):
                 **{f"east__{s}": self.tap.east[s] for s in streams},
                 **{f"west__{s}": self.tap.west[s] for s in streams},
                 **{f"results__{k}": result for k, result in enumerate(results)},
-                **{f"consts__{k}": const for k, const in enumerate(consts)},
+                **({f"consts__{k}": const for k, const in enumerate(consts)} if fold == 1
+                   else {"const_chunks": constant_file.value[j]}),
                 **chain_ports(chain[j + 1], "in"),
                 **chain_ports(chain[j], "out"),
             }
@@ -475,16 +497,18 @@ class VectorUnit(wiring.Component):
                      self.tap.west_we.eq(chain[0]["west_we"])]
 
         # Constant registers: each may be written by any ALU's LDC (conflicts were dropped, so
-        # at most one per register, chunk and cycle; lower-numbered ALUs are applied last
-        # anyway).
-        # A folded ALU's LDC writes one chunk of lanes per cycle.
-        width = cfg.lanes // cfg.vxm_fold
-        for k, const in enumerate(consts):
-            for alu in reversed(units):
-                for q in range(cfg.vxm_fold):
-                    with m.If(alu.x_ldc & (alu.x_ldc_index == k) & (alu.x_ldc_chunk == q)):
-                        m.d.sync += [const[q * width + p].eq(alu.x_ldc_value[p])
-                                     for p in range(width)]
-        with m.If(self.clear):
-            m.d.sync += [const.eq(0) for const in consts]
+        # at most one per register and cycle; lower-numbered ALUs are applied last anyway).
+        if fold == 1:
+            for k, const in enumerate(consts):
+                for alu in reversed(units):
+                    with m.If(alu.x_ldc & (alu.x_ldc_index == k)):
+                        m.d.sync += const.eq(alu.x_ldc_value)
+            with m.If(self.clear):
+                m.d.sync += [const.eq(0) for const in consts]
+        else:
+            for j, alu in enumerate(units):
+                write = constant_file.write[j]
+                m.d.comb += [write.en.eq(alu.x_ldc), write.index.eq(alu.x_ldc_index),
+                             write.chunk.eq(alu.x_ldc_chunk), write.data.eq(alu.x_ldc_value),
+                             constant_file.read_chunk[j].eq(alu.const_phase)]
         return m
