@@ -7,8 +7,8 @@ each is ``f`` entries of one chunk, written at most once per cycle by each ALU a
 ALU at its own chunk. That is LUT RAM: one memory per writing ALU and register (a RAM primitive
 has one write port), ``f`` entries deep, which Yosys duplicates per reading ALU; 16 entries of 4
 bits is one ECP5 ``TRELLIS_DPR16X4``. A live-value table says, per register and chunk, which
-ALU wrote it last and whether anyone has since :attr:`clear`: a chunk no ALU wrote since reads
-as zero, as the flip-flop registers of an unfolded VXM are zeroed at program start. Two ALUs
+ALU wrote it last and whether any did since the last :attr:`clear`: a chunk none wrote since
+reads as zero, as the flip-flop registers of an unfolded VXM are zeroed at program start. Two ALUs
 never write one chunk of one register in the same cycle: their LDCs would have been issued in
 the same cycle, a conflict the VXM drops at issue.
 """

@@ -68,10 +68,13 @@ def read_vcd_header(handle):
 
 
 def _select(variables, patterns):
+    """The variables matching ``patterns``. A pattern of :data:`DEFAULT_SIGNALS` may match
+    nothing (a chip with one VXM ALU has its result only as ``vxm.unit.alu0.result``); any other
+    pattern names signals the user asked for, and must match."""
     kept = [v for v in variables if v.path is not None and
             any(fnmatch.fnmatchcase(v.path, pattern) for pattern in patterns)]
-    unmatched = [p for p in patterns
-                 if not any(fnmatch.fnmatchcase(v.path, p) for v in kept)]
+    unmatched = [p for p in patterns if p not in DEFAULT_SIGNALS and
+                 not any(fnmatch.fnmatchcase(v.path, p) for v in kept)]
     if unmatched:
         raise WavesError(f"no signal of the chip matches {', '.join(map(repr, unmatched))}")
     return kept
