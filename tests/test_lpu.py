@@ -205,9 +205,10 @@ def sampled(path, names):
 
 @pytest.mark.verilator
 def test_run_writes_a_waveform_of_a_window(tmp_path):
-    # The example on `tiny`, without the matrix units and with two ALUs (a traced build of
-    # a quarter of the time; the example uses neither): mem_w0 reads in cycles 0..3, the ADDs
-    # issue in cycles 2..5.
+    # The example on `tiny` without the matrix units and with two ALUs: a traced build in
+    # about a quarter of the time (the example uses one ALU; with two the VXM keeps the
+    # `result_<alu>` signals looked for below). mem_w0 reads in cycles 0..3, the ADDs issue in
+    # cycles 2..5.
     waves = tmp_path / "add.vcd"
     status, out, err = lpu("run", EXAMPLE, "--engine", "rtl", "--preset", "tiny",
                            "--set", "mxms=0", "--set", "vxm_alus=2",
