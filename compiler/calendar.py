@@ -136,13 +136,17 @@ class Calendar:
         return [c + k for c in range(cycle, cycle + count * (gap + 1), gap + 1)
                 for k in range(occupancy)]
 
+    def _clear(self, number, cycles):
+        """Whether queue ``number`` has no reservation in any of ``cycles``."""
+        taken = self._taken[number]
+        return not any(c in taken for c in cycles)
+
     def queue_free(self, queue, cycle, count=1, gap=0):
         """Whether ``queue`` (a name or number) has no reservation in the ``count`` cycles from
         ``cycle``, ``gap + 1`` apart (on a folded VXM ALU or matrix unit: in the cycles the
         operations occupy)."""
         number = self._number(queue)
-        taken = self._taken[number]
-        return cycle >= 0 and not any(c in taken for c in self._slots(number, cycle, count, gap))
+        return cycle >= 0 and self._clear(number, self._slots(number, cycle, count, gap))
 
     def first_busy(self, queue, cycle, count=1):
         """The first reserved cycle of ``queue`` in ``cycle .. cycle + count - 1``, or
@@ -155,8 +159,7 @@ class Calendar:
     def next_free(self, queue, cycle):
         """The first cycle from ``cycle`` on in which ``queue`` can take an instruction."""
         number = self._number(queue)
-        taken = self._taken[number]
-        while any(c in taken for c in self._slots(number, cycle, 1, 0)):
+        while not self._clear(number, self._slots(number, cycle, 1, 0)):
             cycle += 1
         return cycle
 
@@ -191,8 +194,7 @@ class Calendar:
         would."""
         number = self._number(queue)
         cycles = range(cycle, cycle + count + self._occupancy.get(number, 1) - 1)
-        taken = self._taken[number]
-        if cycle < 0 or any(c in taken for c in cycles):
+        if cycle < 0 or not self._clear(number, cycles):
             raise ScheduleError(f"{self.plan.queues[number].name} is already busy in cycles "
                                 f"{cycle}..{cycle + count - 1}")
         self._take(number, cycles)

@@ -240,15 +240,16 @@ class VectorAlu(wiring.Component):
 
         if fold == 1:
             # The operands, selected whole at issue.
+            results = Array(r.as_value() for r in self.results)
+            consts = Array(k.as_value() for k in self.consts)
             operands = []
             for name in "abc":
                 operand = f[name]
                 planes = stream_lanes(operand, self.east, self.west, name)
                 from_alu = Signal(vector32, name=f"{name}_alu")
                 from_const = Signal(vector32, name=f"{name}_const")
-                m.d.comb += [
-                    from_alu.eq(Array(r.as_value() for r in self.results)[operand.index]),
-                    from_const.eq(Array(k.as_value() for k in self.consts)[operand.index])]
+                m.d.comb += [from_alu.eq(results[operand.index]),
+                             from_const.eq(consts[operand.index])]
                 value = Signal(vector32, name=name)
                 for lane in range(lanes):
                     m.d.comb += value[lane].eq(select(operand, planes, from_alu, from_const, imm,
