@@ -273,10 +273,11 @@ class _GemmScheduler:
     def setup(self):
         cfg = self.cfg
         streams = cfg.streams
-        if streams < 12:
-            raise ScheduleError(f"GEMM needs at least 12 streams per direction, the "
-                                f"configuration has {streams}")
         out_planes = self.out_dtype.bytes
+        if streams < out_planes + 2:
+            raise ScheduleError(f"GEMM with {self.out_dtype.name} output needs at least "
+                                f"{out_planes + 2} streams per direction, the configuration "
+                                f"has {streams}")
         # Per direction: emitted int32 rows of the units on the other side (4 streams, in
         # the other hemisphere only, so weight rows may share them in the unit's own),
         # requantised rows to the MEM slices (the top out_planes), activations (1, below

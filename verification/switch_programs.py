@@ -76,12 +76,14 @@ def switch_program(config, seed=0):
         if op is SwitchOp.PERM:
             mapping = rng.integers(0, lanes + 8, lanes)           # some out of range: fill
             map_planes = vector.to_bytes(mapping, DType.I16)
-            fields.update(map=8, amount=0)
+            # The map's two planes on westward streams 4 and 5: PERM moves at most int16
+            # (streams 0 and 1), and results go eastward.
+            fields.update(map=4, amount=0)
             for b in range(2):
                 unit = west[len(west) - 1 - b]
                 images.append((plan.sram_index(unit), 2 * number + 1, map_planes[b][None, :]))
                 _read(calendar, unit, issue_for_arrival(at, MEM_READ_LATENCY, unit.position,
-                                                        sxm.position), 2 * number + 1, 8 + b,
+                                                        sxm.position), 2 * number + 1, 4 + b,
                       Direction.WEST)
         calendar.issue("sxm_w0.sxm", at, encode(QueueKind.SXM, op, **fields))
         out = _expected_move(op, values, amount, vector.wrap(fill, dtype), mapping)
