@@ -20,7 +20,7 @@ from collections import defaultdict
 
 from isa.geometry import QueueKind, floorplan
 from isa.timing import (MEM_READ_LATENCY, MEM_WRITE_TO_READ, arrival, issue_for_arrival,
-                        mxm_issue_interval, vxm_issue_interval)
+                        mxm_issue_interval, sxm_issue_interval, vxm_issue_interval)
 from isa.opcodes import Direction
 from .queues import QueueBuilder, QueueOverflow, ScheduleError
 from .sram import SramAllocator
@@ -87,9 +87,10 @@ class Calendar:
         self.journal = Journal()
         self.builders = {q.number: QueueBuilder(q) for q in self.plan.queues}
         self._taken = defaultdict(set)          # queue number -> occupied cycles
-        # Queue number -> cycles one instruction occupies it: a folded VXM ALU or matrix unit
-        # takes an operation every issue interval, the other units one per cycle.
+        # Queue number -> cycles one instruction occupies it: a folded VXM ALU, switch unit or
+        # matrix unit takes an operation every issue interval, the other units one per cycle.
         interval = {QueueKind.VXM_ALU: vxm_issue_interval(config),
+                    QueueKind.SXM: sxm_issue_interval(config),
                     QueueKind.MXM_COMPUTE: mxm_issue_interval(config)}
         self._occupancy = {q.number: interval[q.kind] for q in self.plan.queues
                            if interval.get(q.kind, 1) > 1}

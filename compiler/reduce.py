@@ -18,7 +18,7 @@ first ALUs and switch unit that are free, so several rows are in flight at once.
 from isa.formats import Operand, encode
 from isa.geometry import Hemisphere, QueueKind
 from isa.opcodes import DType, MemReadOp, MemWriteOp, SwitchOp, VectorOp
-from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY, vxm_latency
+from isa.timing import MEM_WRITE_TO_READ, sxm_latency, vxm_latency
 from .access import Write, place_write
 from .calendar import Transfer
 from .queues import ScheduleError
@@ -203,7 +203,7 @@ class _RowReduction:
             kept = self.delay_line(out, send, sxm)
             at_sxm = out.arrival
             back = calendar.free_group(toward_vxm, DType.I32.bytes, sxm.position, self.vxm,
-                                       at_sxm, SXM_LATENCY)
+                                       at_sxm, sxm_latency(calendar.config))
             if kept is None or back is None or not self.issue(
                     f"{sxm.name}.sxm", at_sxm, SwitchOp.ROT, queue_kind=QueueKind.SXM,
                     src=out.streams[0], src_dir=toward_sxm, dst=back.streams[0],

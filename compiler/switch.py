@@ -10,7 +10,7 @@ dimension of a new key to every lane to append it to the cache of transposed key
 from isa.formats import encode
 from isa.geometry import QueueKind
 from isa.opcodes import DType, MemReadOp
-from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY, arrival
+from isa.timing import MEM_WRITE_TO_READ, arrival, sxm_latency
 from .access import Write, place_write
 from .queues import ScheduleError
 
@@ -58,6 +58,7 @@ def _try(schedule, x, vector, slice_index, out, out_vector, op, amount, sxm, cyc
     queue = f"{sxm.name}.sxm"
     if not calendar.queue_free(queue, cycle):
         return None
+    latency = sxm_latency(schedule.config)
     toward_sxm = sxm.hemisphere.away_from_centre
     written = x.written.get((vector, 0))
     for stream in range(schedule.config.streams):
@@ -74,11 +75,11 @@ def _try(schedule, x, vector, slice_index, out, out_vector, op, amount, sxm, cyc
     write = None
     for target in sorted(targets, key=lambda i: (calendar.sram.used(i), i)):
         unit = plan.mem_units[target]
-        written_back = arrival(cycle, SXM_LATENCY, sxm.position, unit.position)
+        written_back = arrival(cycle, latency, sxm.position, unit.position)
         if not calendar.queue_free(f"{unit.name}.wr", written_back):
             continue
         returning = calendar.free_group(away, 1, sxm.position, unit.position, cycle,
-                                        SXM_LATENCY)
+                                        latency)
         if returning is not None:
             calendar.hold(f"{unit.name}.wr", written_back)
             write = Write(out, out_vector, 0, written_back, target, returning.streams[0], away)

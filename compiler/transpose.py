@@ -34,7 +34,7 @@ from isa.config import SUPERLANE
 from isa.formats import encode
 from isa.geometry import QueueKind
 from isa.opcodes import DType, MemReadOp, SwitchOp, VectorOp
-from isa.timing import MEM_WRITE_TO_READ, SXM_LATENCY
+from isa.timing import MEM_WRITE_TO_READ, sxm_latency
 from .access import Write, place_write
 from .calendar import Transfer
 from .elementwise import place_graph
@@ -184,7 +184,7 @@ class _Transpose:
             slice_index = self.slices[j]
             unit = self.plan.mem_units[slice_index]
             transfer = Transfer(away, [base + j], sxm.position, unit.position, cycle,
-                                SXM_LATENCY)
+                                sxm_latency(self.config))
             if not calendar.transfer_free(transfer) or \
                     not calendar.queue_free(f"{unit.name}.wr", transfer.arrival):
                 return None

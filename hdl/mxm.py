@@ -142,12 +142,16 @@ class MatrixUnit(wiring.Component):
         with m.If(self.load.valid):
             m.d.comb += self.load_error.eq(load_flag)
         arriving = _load_shifter(m, cfg, self.tap.east, self.tap.west, ld, row)
+        # A legal load's rows lie in 0 .. lanes - 1 (checked above; an illegal one loads
+        # nothing), so which rows it fills needs only their low bits: narrow comparators.
+        first, end = Signal(range(lanes)), Signal(range(lanes + 1))
+        m.d.comb += [first.eq(row), end.eq(first + ld.count)]
         for k in range(lanes):
-            hit = load_go & is_lw & (row <= k) & (k < row + ld.count)
+            hit = load_go & is_lw & (first <= k) & (k < end)
             with m.If(hit):
                 m.d.sync += shadow[k].eq(arriving[k])
         for b in range(4):
-            with m.If(load_go & is_lb & (row <= b) & (b < row + ld.count)):
+            with m.If(load_go & is_lb & (first <= b) & (b < end)):
                 bias_plane = arriving[b]
                 for lane in range(lanes):
                     m.d.sync += shadow_bias[32 * lane + 8 * b:32 * lane + 8 * b + 8].eq(
@@ -234,10 +238,12 @@ class MatrixUnit(wiring.Component):
             column_sums.append(_tree_sum(m, products, f"col{n}"))
         sum_bits = len(column_sums[0])
 
-        # Accumulator SRAM: read the row one cycle before the MM finishes; forward the row the
-        # previous MM wrote in that cycle (the SRAM returns the old word then).
+        # Accumulator SRAM: read the row in the MM's issue cycle, for the cycle after it (the
+        # unfolded MM's only cycle; a folded MM's phase 0, where the old row or the bias
+        # starts the partial sums, so one adder per column serves every phase). Forward the
+        # row the previous MM wrote in the issue cycle (the SRAM returns the old word then).
         m.submodules.acc = acc = Sram(32 * lanes, cfg.mxm_acc_depth, blackbox=self.blackbox)
-        read_row = Mux(go, acc_row, x_row) if fold == 1 else x_row
+        read_row = Mux(go, acc_row, x_row)
         m.d.comb += acc.raddr.eq(read_row)
         wrote_row = Signal.like(x_row)
         wrote_data = Signal(32 * lanes, reset_less=True)
@@ -249,20 +255,21 @@ class MatrixUnit(wiring.Component):
         old = Signal(32 * lanes)
         m.d.comb += old.eq(Mux(forward, wrote_data, acc.rdata))
 
-        # Partial sums across the fold phases.
+        # The new row: the old row (or the bias) plus the column sums, accumulated across the
+        # fold phases from phase 0 on.
         new = Signal(32 * lanes)
         for n in range(lanes):
-            running = Signal(32, name=f"running_{n}")
             column = sign_extend(column_sums[n].as_unsigned(), sum_bits)
+            start = Mux(x_accumulate, old[32 * n:32 * n + 32], bias[32 * n:32 * n + 32])
             if fold == 1:
-                m.d.comb += running.eq(column)
+                m.d.comb += new[32 * n:32 * n + 32].eq((start + column)[:32])
             else:
                 partial = Signal(32, name=f"partial_{n}", reset_less=True)
-                m.d.comb += running.eq((Mux(phase == 0, 0, partial) + column)[:32])
+                running = Signal(32, name=f"running_{n}")
+                m.d.comb += running.eq((Mux(phase == 0, start, partial) + column)[:32])
                 with m.If(busy):
                     m.d.sync += partial.eq(running)
-            start = Mux(x_accumulate, old[32 * n:32 * n + 32], bias[32 * n:32 * n + 32])
-            m.d.comb += new[32 * n:32 * n + 32].eq((start + running)[:32])
+                m.d.comb += new[32 * n:32 * n + 32].eq(running)
         m.d.comb += [acc.we.eq(finishing), acc.waddr.eq(x_row), acc.wdata.eq(new)]
 
         # Emit: the new row's four byte planes on four streams, one cycle after it is formed.

@@ -4,6 +4,12 @@ Lane movements (SHUP, SHDN, ROT, BCAST, PERM) move the ``dtype.bytes`` planes of
 group together; TRANS transposes 16 x 16 int8 blocks across 16 streams. An operation issued in
 cycle t reads its streams in cycle t and is computed and registered in the same cycle; its
 result is at the neighbouring position in cycle t + :data:`~isa.timing.SXM_LATENCY`.
+
+With ``sxm_fold = f`` the unit moves ``lanes / f`` lanes per cycle (one ``lanes``-way
+multiplexer per plane byte of those lanes instead of one per plane byte of every lane): it
+registers its sources in the issue cycle, moves a chunk of lanes in each of the next f cycles
+and sends in the last, at :func:`~isa.timing.sxm_latency`; it takes an operation every f
+cycles and flags one issued sooner (``BAD_OPERAND``, as a busy matrix unit does).
 Semantics: :mod:`golden.switch`.
 """
 
@@ -53,13 +59,13 @@ class SwitchUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
-        lanes, streams, vb = cfg.lanes, cfg.streams, cfg.vector_bits
+        lanes, streams, vb, fold = cfg.lanes, cfg.streams, cfg.vector_bits, cfg.sxm_fold
         f = data.View(FORMATS["switch"].layout, self.issue.word)
         op = f.op
         amount = Signal(signed(OFFSET_BITS + 1))
         m.d.comb += amount.eq(f.amount + self.issue.offset)
 
-        # ---- Checks (isa.legality). ----
+        # ---- Checks (isa.legality), then a folded unit's busy check. ----
         def group_ok(base, size):
             return ((base & (size - 1)) == 0) & (base + size <= streams)
 
@@ -73,8 +79,11 @@ class SwitchUnit(wiring.Component):
         move_ok = (group_ok(f.src, size) & group_ok(f.dst, size) &
                    Mux(is_perm, group_ok(f.map, 2), (amount >= 0) & (amount < lanes)))
         legal_op = op.matches(*(o.value for o in SwitchOp))
+        busy = Signal()             # a folded operation is computing ...
+        finishing = Signal()        # ... in its last cycle (it accepts the next one then)
         flag = Mux(~legal_op, ErrorFlag.ILLEGAL_OPCODE,
-                   Mux(~type_ok | ~Mux(is_trans, trans_ok, move_ok), ErrorFlag.BAD_OPERAND, 0))
+                   Mux(~type_ok | ~Mux(is_trans, trans_ok, move_ok), ErrorFlag.BAD_OPERAND,
+                       Mux(busy & ~finishing, ErrorFlag.BAD_OPERAND, 0)))
         go = Signal()
         m.d.comb += go.eq(self.issue.valid & (flag == 0))
         with m.If(self.issue.valid):
@@ -83,9 +92,10 @@ class SwitchUnit(wiring.Component):
         # ---- Sources: up to 16 adjacent planes, and the map. ----
         # Plane k matters only when the group is wider than k (checked above: a group starts
         # at a multiple of its size; TRANS reads 16 from a multiple of 16), which narrows its
-        # candidates (see hdl.streams).
+        # candidates (see hdl.streams). Without 16 streams there is no TRANS, and only the 4
+        # planes a move reads matter.
         east, west = self.tap.east, self.tap.west
-        count = min(SUPERLANE, streams)
+        count = SUPERLANE if streams >= SUPERLANE else min(4, streams)
         source = [Signal(vb, name=f"source_{k}") for k in range(count)]
         for k, plane in enumerate(source):
             m.d.comb += plane.eq(aligned_stream(east, west, f.src_dir == Direction.WEST, f.src, k,
@@ -94,57 +104,40 @@ class SwitchUnit(wiring.Component):
         m.d.comb += [plane.eq(aligned_stream(east, west, f.map_dir == Direction.WEST, f.map, k,
                                              alignment=2))
                      for k, plane in enumerate(map_planes)]
-
-        # ---- Lane movements: out[l] = in[index[l]] where valid[l], else the fill. ----
         # The fill: the 16-bit immediate wrapped to the element type, as 32 bits.
         fill32 = Signal(32)
         m.d.comb += fill32.eq(Mux(f.dtype == DType.I8, sign_extend(f.fill, 8),
                                   sign_extend(f.fill, 16)))
-        moved = [Signal(vb, name=f"moved_{b}") for b in range(4)]
-        source_lanes = [Array(source[b][8 * lane:8 * lane + 8] for lane in range(lanes))
-                        for b in range(min(4, count))]
-        for lane in range(lanes):
-            index = Signal(range(2 * lanes), name=f"index_{lane}")
-            valid = Signal(name=f"valid_{lane}")
-            mapped = Cat(map_planes[0][8 * lane:8 * lane + 8], map_planes[1][8 * lane:8 * lane + 8])
-            with m.Switch(op):
-                with m.Case(SwitchOp.SHUP.value):
-                    m.d.comb += [index.eq(lane - amount), valid.eq(lane >= amount)]
-                with m.Case(SwitchOp.SHDN.value):
-                    m.d.comb += [index.eq(lane + amount), valid.eq(lane + amount < lanes)]
-                with m.Case(SwitchOp.ROT.value):
-                    m.d.comb += [index.eq(Mux(lane + amount >= lanes, lane + amount - lanes,
-                                              lane + amount)), valid.eq(1)]
-                with m.Case(SwitchOp.BCAST.value):
-                    m.d.comb += [index.eq(amount), valid.eq(1)]
-                with m.Case(SwitchOp.PERM.value):
-                    m.d.comb += [index.eq(mapped), valid.eq(mapped < lanes)]
-            for b, lane_source in enumerate(source_lanes):
-                m.d.comb += moved[b][8 * lane:8 * lane + 8].eq(
-                    Mux(valid, lane_source[index], fill32[8 * b:8 * b + 8]))
+        # A legal move's amount is below `lanes` (checked above; an illegal one sends nothing),
+        # so the lane arithmetic needs only its low bits: narrow adders and comparators, not
+        # ones as wide as the offset-adjusted immediate.
+        short = Signal(range(lanes))
+        m.d.comb += short.eq(amount)
 
-        # ---- Register the result; send it next cycle. ----
-        result = [Signal(vb, name=f"result_{k}", reset_less=True) for k in range(count)]
-        x_valid = Signal()
+        # Where the result goes, kept from the issue until it is sent.
         x_dst = Signal(5, reset_less=True)
         x_dir = Signal(Direction, reset_less=True)
         x_size = Signal(range(SUPERLANE + 1), reset_less=True)
-        m.d.sync += [x_valid.eq(go), x_dst.eq(f.dst), x_dir.eq(f.dst_dir),
-                     x_size.eq(Mux(is_trans, SUPERLANE, size))]
-        for k in range(count):
-            if streams >= SUPERLANE:
-                # TRANS: out[j][16 s + i] = in[i][16 s + j].
-                transposed = Cat(source[i][8 * (SUPERLANE * s + k):8 * (SUPERLANE * s + k) + 8]
-                                 for s in range(lanes // SUPERLANE) for i in range(SUPERLANE))
-            else:
-                transposed = Const(0, vb)
-            m.d.sync += result[k].eq(Mux(is_trans, transposed,
-                                         moved[k % 4] if k < 4 else 0))
-        with m.If(self.clear):
-            m.d.sync += x_valid.eq(0)
+        with m.If(go):
+            m.d.sync += [x_dst.eq(f.dst), x_dir.eq(f.dst_dir),
+                         x_size.eq(Mux(is_trans, SUPERLANE, size))]
+        if fold == 1:
+            # Computed from the streams and registered in the issue cycle, sent in the next.
+            moved = _move(m, op, source, map_planes, short, fill32, range(lanes), lanes)
+            result = [Signal(vb, name=f"result_{k}", reset_less=True) for k in range(count)]
+            for k in range(count):
+                m.d.sync += result[k].eq(Mux(is_trans, _transposed(source, k, lanes),
+                                             moved[k] if k < 4 else 0))
+            send = Signal()
+            m.d.sync += send.eq(go)
+            with m.If(self.clear):
+                m.d.sync += send.eq(0)
+        else:
+            result, send = self._folded(m, go, busy, finishing, op, is_trans, source,
+                                        map_planes, short, fill32, count)
 
         we = Signal(streams)
-        m.d.comb += we.eq(Mux(x_valid, ((1 << x_size) - 1) << x_dst, 0))
+        m.d.comb += we.eq(Mux(send, ((1 << x_size) - 1) << x_dst, 0))
         for s in range(streams):
             # An aligned group of n streams carries plane s mod n at stream s.
             plane = Mux(x_size == SUPERLANE, result[s % count],
@@ -154,3 +147,96 @@ class SwitchUnit(wiring.Component):
         m.d.comb += [self.tap.east_we.eq(Mux(x_dir == Direction.EAST, we, 0)),
                      self.tap.west_we.eq(Mux(x_dir == Direction.WEST, we, 0))]
         return m
+
+    def _folded(self, m, go, busy, finishing, op, is_trans, source, map_planes, short, fill32,
+                count):
+        """A folded unit (``sxm_fold = f``): the issue cycle registers the sources and the
+        operation; in each of the next f cycles ``lanes / f`` lanes of every plane are moved
+        (phase p: lanes ``p lanes / f ..``), into result registers, except the last chunk,
+        which goes straight onto the streams with the rest in the last cycle. Returns the
+        result planes and the cycle that sends them."""
+        cfg = self.config
+        lanes, vb, fold = cfg.lanes, cfg.vector_bits, cfg.sxm_fold
+        block = lanes // fold
+        phase = Signal(range(fold))
+        m.d.comb += finishing.eq(busy & (phase == fold - 1))
+        with m.If(go):
+            m.d.sync += [busy.eq(1), phase.eq(0)]
+        with m.Elif(finishing):
+            m.d.sync += busy.eq(0)
+        with m.Elif(busy):
+            m.d.sync += phase.eq(phase + 1)
+        with m.If(self.clear):
+            m.d.sync += busy.eq(0)
+
+        def kept(signal, name):
+            register = Signal.like(signal, name=name, reset_less=True)
+            with m.If(go):
+                m.d.sync += register.eq(signal)
+            return register
+
+        x_source = [kept(plane, f"x_source_{k}") for k, plane in enumerate(source)]
+        x_map = [kept(plane, f"x_map_{k}") for k, plane in enumerate(map_planes)]
+        x_op, x_trans = kept(op, "x_op"), kept(is_trans, "x_trans")
+        x_short, x_fill = kept(short, "x_short"), kept(fill32, "x_fill")
+
+        # This cycle's lanes: phase * block + i.
+        chunk = [phase * block + i for i in range(block)]
+        moved = _move(m, x_op, x_source, x_map, x_short, x_fill, chunk, lanes)
+        # The earlier chunks wait in registers for the last one.
+        waiting = [Signal(vb - 8 * block, name=f"waiting_{b}", reset_less=True)
+                   for b in range(4)]
+        for p in range(fold - 1):
+            with m.If(busy & (phase == p)):
+                for b in range(4):
+                    m.d.sync += waiting[b][8 * block * p:8 * block * (p + 1)].eq(moved[b])
+        result = [Signal(vb, name=f"result_{k}") for k in range(count)]
+        for k in range(count):
+            move = Cat(waiting[k], moved[k]) if k < 4 else 0
+            m.d.comb += result[k].eq(Mux(x_trans, _transposed(x_source, k, lanes), move))
+        return result, finishing
+
+
+def _move(m, op, source, map_planes, short, fill32, chunk, lanes):
+    """Lane movements of the lanes ``chunk`` (ints, or expressions of a folded unit's phase):
+    ``out[l] = in[index[l]]`` where ``valid[l]``, else the fill. Returns 4 planes of
+    ``len(chunk)`` lanes each."""
+    source_lanes = [Array(source[b][8 * lane:8 * lane + 8] for lane in range(lanes))
+                    for b in range(min(4, len(source)))]
+    moved = [[] for _ in range(4)]
+    for i, lane in enumerate(chunk):
+        index = Signal(range(lanes), name=f"index_{i}")
+        valid = Signal(name=f"valid_{i}")
+        if isinstance(lane, int):
+            here = lane
+            mapped = Cat(map_planes[0][8 * lane:8 * lane + 8],
+                         map_planes[1][8 * lane:8 * lane + 8])
+        else:
+            here = Signal(range(lanes), name=f"lane_{i}")
+            m.d.comb += here.eq(lane)
+            mapped = Cat(Array(map_planes[0][8 * k:8 * k + 8] for k in range(lanes))[here],
+                         Array(map_planes[1][8 * k:8 * k + 8] for k in range(lanes))[here])
+        up = here + short          # SHDN's and ROT's source lane, before wrapping
+        with m.Switch(op):
+            with m.Case(SwitchOp.SHUP.value):
+                m.d.comb += [index.eq(here - short), valid.eq(here >= short)]
+            with m.Case(SwitchOp.SHDN.value):
+                m.d.comb += [index.eq(up), valid.eq(up < lanes)]
+            with m.Case(SwitchOp.ROT.value):
+                m.d.comb += [index.eq(Mux(up >= lanes, up - lanes, up)), valid.eq(1)]
+            with m.Case(SwitchOp.BCAST.value):
+                m.d.comb += [index.eq(short), valid.eq(1)]
+            with m.Case(SwitchOp.PERM.value):
+                m.d.comb += [index.eq(mapped), valid.eq(mapped < lanes)]
+        for b in range(4):
+            byte = (source_lanes[b][index] if b < len(source_lanes) else Const(0, 8))
+            moved[b].append(Mux(valid, byte, fill32[8 * b:8 * b + 8]))
+    return [Cat(*lanes_) for lanes_ in moved]
+
+
+def _transposed(source, k, lanes):
+    """TRANS output plane ``k``: ``out[k][16 s + i] = in[i][16 s + k]`` (needs 16 planes)."""
+    if len(source) < SUPERLANE:
+        return Const(0, 8 * lanes)
+    return Cat(source[i][8 * (SUPERLANE * s + k):8 * (SUPERLANE * s + k) + 8]
+               for s in range(lanes // SUPERLANE) for i in range(SUPERLANE))

@@ -59,6 +59,10 @@ class ChipConfig:
         gives each ALU ``lanes / f`` physical lanes that compute the vector ``lanes / f``
         lanes per cycle (for FPGAs; latency and issue interval in :mod:`isa.timing`). Must
         divide ``lanes``.
+    sxm_fold : int
+        Cycles a switch unit computes an operation over: 1 moves every lane in one cycle;
+        ``f`` > 1 moves ``lanes / f`` lanes per cycle (for FPGAs; latency and issue interval
+        in :mod:`isa.timing`). Must divide ``lanes``.
     mxms : int
         Matrix units per hemisphere, at the hemisphere's edge (0 for a vector-only core).
     mxm_acc_depth : int
@@ -83,6 +87,7 @@ class ChipConfig:
     vxm_alus: int = 8
     vxm_consts: int = 8
     vxm_fold: int = 1
+    sxm_fold: int = 1
     mxms: int = 1
     mxm_acc_depth: int = 128
     mxm_fold: int = 1
@@ -126,6 +131,9 @@ class ChipConfig:
         need(self.vxm_fold >= 1 and self.lanes % self.vxm_fold == 0,
              f"VXM fold must be a positive divisor of the lane count {self.lanes}, "
              f"not {self.vxm_fold}")
+        need(self.sxm_fold >= 1 and self.lanes % self.sxm_fold == 0,
+             f"SXM fold must be a positive divisor of the lane count {self.lanes}, "
+             f"not {self.sxm_fold}")
         need(self.mxm_fold >= 1 and self.lanes % self.mxm_fold == 0,
              f"Matrix unit fold must be a positive divisor of the lane count {self.lanes}, "
              f"not {self.mxm_fold}")
@@ -185,8 +193,8 @@ PRESETS = {
     # VXM ALUs folded to the same rate (one lane datapath each, one operation every 16
     # cycles: a GEMM's requantisation keeps pace). See docs/fpga.md for what it takes.
     "fpga": DEFAULT.derive(name="fpga", lanes=16, streams=8, mem_slices=4, words=2048,
-                           vxm_alus=2, vxm_consts=8, vxm_fold=16, mxms=1, mxm_acc_depth=64,
-                           mxm_fold=16,
+                           vxm_alus=2, vxm_consts=8, vxm_fold=16, sxm_fold=16, mxms=1,
+                           mxm_acc_depth=64, mxm_fold=16,
                            queue_depth=512),
 }
 

@@ -45,6 +45,13 @@ Vector unit
     ``BAD_OPERAND`` and has no effect. LDC and LUTW take effect as on an unfolded ALU (the
     constant is readable from cycle t + 2, the table from cycle t + 1 on).
 
+Switch unit
+    A switch operation issued in cycle t reads its streams in cycle t; its result is at the
+    neighbouring position in cycle t + :func:`sxm_latency`. A folded switch unit (``sxm_fold``
+    f > 1) moves ``lanes / f`` lanes per cycle for f cycles: its next operation may issue in
+    cycle t + :func:`sxm_issue_interval` (f); one issued sooner raises ``BAD_OPERAND`` and has
+    no effect.
+
 Matrix unit
     MM issued in cycle t reads its activation in cycle t; its int32 result row is at the
     neighbouring position in cycle t + :func:`mxm_latency`. It occupies the multiplier array
@@ -59,7 +66,8 @@ from .opcodes import LinkOp, MatrixOp, SwitchOp, VectorOp
 __all__ = [
     "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY", "SXM_LATENCY",
     "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS",
-    "LINK_RECEIVE_LATENCY", "vxm_latency", "vxm_issue_interval", "mxm_latency",
+    "LINK_RECEIVE_LATENCY", "vxm_latency", "vxm_issue_interval", "sxm_latency",
+    "sxm_issue_interval", "mxm_latency",
     "mxm_issue_interval", "link_config", "link_latency", "link_send_interval", "latency",
     "arrival", "issue_for_arrival",
 ]
@@ -80,8 +88,9 @@ ECC_READ_LATENCY = 0
 #: VXM operations share this latency, so an ALU's results never collide. A folded ALU's is
 #: :func:`vxm_latency`.
 VXM_LATENCY = 2
-#: Switch operation issued in cycle t reads its streams in cycle t; its result is at the
-#: neighbouring position in cycle t + 2 (it is computed and registered in cycle t).
+#: Switch operation issued in cycle t on an unfolded switch unit (``sxm_fold = 1``) reads its
+#: streams in cycle t; its result is at the neighbouring position in cycle t + 2 (it is
+#: computed and registered in cycle t). A folded unit's is :func:`sxm_latency`.
 SXM_LATENCY = 2
 #: LW / LB issued in cycle t: an MM with ``install`` issued in cycle t + 1 or later uses them.
 LOAD_TO_INSTALL = 1
@@ -108,6 +117,18 @@ def vxm_latency(config):
 def vxm_issue_interval(config):
     """Fewest cycles between two operations of one VXM ALU: ``vxm_fold``."""
     return config.vxm_fold
+
+
+def sxm_latency(config):
+    """Cycles from a switch operation's issue to its result at the neighbouring position:
+    :data:`SXM_LATENCY` unfolded; folded, one cycle to register the streams, then
+    ``sxm_fold`` cycles of moving lanes, the last of which sends."""
+    return SXM_LATENCY + config.sxm_fold - 1
+
+
+def sxm_issue_interval(config):
+    """Fewest cycles between two operations of one switch unit: ``sxm_fold``."""
+    return config.sxm_fold
 
 
 def mxm_latency(config):
@@ -139,12 +160,12 @@ def link_send_interval(config):
 
 def latency(op, config=None):
     """Cycles from issue to the result at the neighbouring stream position (``config`` is
-    needed for the matrix unit, whose latency depends on its fold; without it a VXM
-    operation's is the unfolded ALU's)."""
+    needed for the matrix unit, whose latency depends on its fold; without it a VXM or
+    switch operation's is the unfolded unit's)."""
     if isinstance(op, VectorOp):
         return VXM_LATENCY if config is None else vxm_latency(config)
     if isinstance(op, SwitchOp):
-        return SXM_LATENCY
+        return SXM_LATENCY if config is None else sxm_latency(config)
     if op is MatrixOp.MM:
         if config is None:
             raise ValueError("the matrix unit's latency depends on the configuration")

@@ -122,6 +122,46 @@ def test_a_folded_alu_takes_fold_cycles_per_operation():
     assert (result.error_queue, result.error_cycle) == (PLAN.queue("vxm.alu0").number, 7)
 
 
+def test_a_folded_switch_unit_takes_fold_cycles_per_operation():
+    # sxm_fold = 4: a ROT issued in cycle 4 leaves in cycle 4 + 5 (one east in cycle 9, not
+    # 6); the unit takes its next operation in cycle 8, not sooner.
+    config = CONFIG.derive(sxm_fold=4)
+    W1 = PLAN.sram_index(PLAN.unit("mem_w1"))   # distance 3 east of sxm_w0
+    W3 = PLAN.sram_index(PLAN.unit("mem_w3"))   # one east of sxm_w0
+    program = """
+        .queue mem_w1.rd
+            read 0 -> w0            ; cycles 0-4: at sxm_w0 in cycles 4-8
+            repeat 4, 0
+        .queue sxm_w0.sxm
+            nop 4
+            rot.i8 w0 -> e4, 1      ; cycle 4: one east in cycle 9
+            nop 3
+            rot.i8 w0 -> e8, 2      ; cycle 8: one east in cycle 13
+        .queue mem_w3.wr
+            nop 9
+            write e4 -> 7           ; cycle 9
+            nop 3
+            write e8 -> 8           ; cycle 13
+    """
+    lanes = np.arange(CONFIG.lanes, dtype=np.uint8)
+    sim = ArchSim(config)
+    sim.load_sram(W1, 0, lanes[None, :])
+    assemble(program, config).load_into(sim)
+    result = sim.run()
+    assert result.errors == 0 and result.cycles == 14
+    assert [list(word) for word in sim.read_sram(W3, 7, 2)] == \
+        [list(np.roll(lanes, -1)), list(np.roll(lanes, -2))]
+    # One cycle sooner is refused: BAD_OPERAND, and the ROT has no effect.
+    early = program.replace("nop 3\n            rot.i8", "nop 2\n            rot.i8", 1)
+    sim = ArchSim(config, strict=False)
+    sim.load_sram(W1, 0, lanes[None, :])
+    assemble(early, config).load_into(sim)
+    result = sim.run()
+    assert result.errors == ErrorFlag.BAD_OPERAND
+    assert (result.error_queue, result.error_cycle) == (PLAN.queue("sxm_w0.sxm").number, 7)
+    assert list(sim.read_sram(W3, 8, 1)[0]) == [0] * CONFIG.lanes
+
+
 def test_a_folded_alu_sees_an_ldc_when_an_unfolded_one_does():
     # vxm_fold = 4: an LDC issued in cycle 0 is seen by operands read from cycle 2 on, all of
     # it, and not in cycle 1, as unfolded. Each MOV leaves vxm_latency = 5 cycles later.

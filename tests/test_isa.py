@@ -29,6 +29,7 @@ from isa.timing import arrival, issue_for_arrival
     ({"mxm_fold": 3}, "Matrix unit fold must be a positive divisor of the lane count 32, not 3"),
     ({"vxm_fold": 0}, "VXM fold must be a positive divisor of the lane count 32, not 0"),
     ({"vxm_fold": 6}, "VXM fold must be a positive divisor of the lane count 32, not 6"),
+    ({"sxm_fold": 5}, "SXM fold must be a positive divisor of the lane count 32, not 5"),
     ({"queue_depth": 1}, "Queue depth must be between 2 and 65536, not 1"),
     ({"lanes": "32"}, "Parameter lanes must be an integer, not '32'"),
     ({"lanes": True}, "Parameter lanes must be an integer, not True"),

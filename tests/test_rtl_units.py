@@ -34,6 +34,7 @@ FAULT_CASES = {
     "mxm": "random_programs_match_the_model",
     "mxm_folded": "random_programs_match_the_model",
     "sxm": "random_operations_match_the_model",
+    "sxm_folded": "random_operations_match_the_model",
     "chip_host": "program_matches_the_golden_simulator",
 }
 
@@ -110,6 +111,12 @@ def test_mxm_folded():
 
 def test_sxm():
     run_unit("sxm")
+
+
+def test_sxm_folded():
+    """The switch unit with ``sxm_fold = 4``: latency, issue interval, busy flags, clear, and
+    every operation against the model (verification/tb_sxm.py)."""
+    run_unit("sxm_folded")
 
 
 @pytest.mark.parametrize("unit", sorted(FAULT_CASES))

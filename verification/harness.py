@@ -31,6 +31,7 @@ from isa import preset
 from sim.verilog import export_component
 
 __all__ = ["UNIT_CONFIG", "MXM_CONFIG", "FOLDED_CONFIG", "VXM_FOLDED_CONFIG", "SXM_CONFIG",
+           "SXM_FOLDED_CONFIG",
            "UNIT_CONFIGS", "unit_config", "FABRIC_POSITIONS", "ProbeUnit", "FabricHarness",
            "mem_harness", "vxm_harness", "mxm_harness", "sxm_harness", "UNITS", "export_unit"]
 
@@ -48,9 +49,11 @@ VXM_FOLDED_CONFIG = UNIT_CONFIG.derive(name="unit_vxm_folded", vxm_fold=4)
 #: The switch harness: 16 streams (TRANS needs 16) and two superlanes (32 lanes), so that
 #: TRANS transposes more than one block.
 SXM_CONFIG = UNIT_CONFIG.derive(name="unit_sxm", lanes=32, streams=16)
+#: The folded switch harness: 8 lanes moved per cycle, 4 cycles per operation.
+SXM_FOLDED_CONFIG = SXM_CONFIG.derive(name="unit_sxm_folded", sxm_fold=4)
 #: ``{unit name: configuration}`` of the harnesses that do not use :data:`UNIT_CONFIG`.
 UNIT_CONFIGS = {"mxm": MXM_CONFIG, "mxm_folded": FOLDED_CONFIG, "vxm_folded": VXM_FOLDED_CONFIG,
-                "sxm": SXM_CONFIG}
+                "sxm": SXM_CONFIG, "sxm_folded": SXM_FOLDED_CONFIG}
 #: Positions in the fabric harness.
 FABRIC_POSITIONS = 4
 
@@ -187,6 +190,7 @@ UNITS = {
     "mxm":    (mxm_harness, "verification.tb_mxm"),
     "mxm_folded": (mxm_harness, "verification.tb_mxm"),
     "sxm":    (sxm_harness, "verification.tb_sxm"),
+    "sxm_folded": (sxm_harness, "verification.tb_sxm"),
 }
 
 

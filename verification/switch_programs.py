@@ -13,7 +13,8 @@ from isa.config import SUPERLANE
 from isa.formats import encode
 from isa.geometry import Hemisphere, QueueKind, floorplan
 from isa.opcodes import DType, Direction, MemReadOp, MemWriteOp, SwitchOp
-from isa.timing import MEM_READ_LATENCY, SXM_LATENCY, arrival, issue_for_arrival
+from isa.timing import (MEM_READ_LATENCY, arrival, issue_for_arrival, sxm_issue_interval,
+                        sxm_latency)
 
 __all__ = ["switch_program"]
 
@@ -90,12 +91,12 @@ def switch_program(config, seed=0):
         out_planes = vector.to_bytes(out, dtype)
         for b in range(dtype.bytes):
             unit = west[b]
-            when = arrival(at, SXM_LATENCY, sxm.position, unit.position)
+            when = arrival(at, sxm_latency(config), sxm.position, unit.position)
             _write(calendar, unit, when, 100 + number, 4 + b, Direction.EAST)
             name = f"move{number}.{b}"
             outputs.append(Region(name, plan.sram_index(unit), 100 + number, 1))
             expected[name] = out_planes[b][None, :]
-        cycle = at + 2
+        cycle = at + sxm_issue_interval(config) + 1
     if len(plan.mem_units) >= SUPERLANE and config.streams >= SUPERLANE:
         cycle = _transpose(config, plan, calendar, rng, images, outputs, expected, cycle)
     queues, predicted = calendar.programs()
@@ -123,7 +124,7 @@ def _transpose(config, plan, calendar, rng, images, outputs, expected, cycle):
             for j in range(SUPERLANE):
                 transposed[j, SUPERLANE * s + i] = data[i, SUPERLANE * s + j]
     for j, unit in enumerate(slices):
-        when = arrival(at, SXM_LATENCY, sxm.position, unit.position)
+        when = arrival(at, sxm_latency(config), sxm.position, unit.position)
         _write(calendar, unit, when, 600, j, Direction.EAST)
         name = f"transpose.{j}"
         outputs.append(Region(name, plan.sram_index(unit), 600, 1))

@@ -1,4 +1,6 @@
-"""cocotb testbench of the SXM at its stream position (:func:`~verification.harness.sxm_harness`).
+"""cocotb testbench of the SXM at its stream position (:func:`~verification.harness.sxm_harness`):
+``lpu_sxm`` unfolded, and ``lpu_sxm_folded`` (:data:`~verification.harness.SXM_FOLDED_CONFIG`,
+``sxm_fold = 4``), which takes an operation every 4 cycles and flags one issued sooner.
 
 Oracle: :class:`SxmModel`, written from the :class:`~isa.opcodes.SwitchOp` definitions
 (``out[l] = in[l - amount]`` and so on), the ``switch`` format and the SXM legality rules
@@ -8,9 +10,10 @@ check hand-computed values.
 
 The testbench drives the stream registers at the SXM (``east_in``/``west_in``) and the issue
 port, and observes the registers one position downstream (``east_next``/``west_next``), where a
-result must be :data:`~isa.timing.SXM_LATENCY` cycles after its issue, and the error output.
+result must be :func:`~isa.timing.sxm_latency` cycles after its issue, and the error output.
 """
 
+import os
 import random
 
 import cocotb
@@ -23,11 +26,14 @@ from isa.geometry import QueueKind
 from isa.host import ErrorFlag
 from isa.legality import check_word
 from isa.opcodes import DType, Direction, SwitchOp, opcode_of
-from isa.timing import SXM_LATENCY
+from isa.timing import sxm_issue_interval, sxm_latency
 from .harness import unit_config
 from .scoreboard import FAULT, StreamBench, pack, reset, unpack
 
-CONFIG = unit_config("sxm")
+UNIT = os.environ.get("COCOTB_TOPLEVEL", "lpu_sxm").removeprefix("lpu_")
+CONFIG = unit_config(UNIT)
+#: Cycles from issue to the result downstream, and between two operations.
+LATENCY, FOLD = sxm_latency(CONFIG), sxm_issue_interval(CONFIG)
 LANES, STREAMS, BITS = CONFIG.lanes, CONFIG.streams, CONFIG.vector_bits
 SXM = QueueKind.SXM
 S = SwitchOp
@@ -78,19 +84,29 @@ def wrapped(value, dtype):
 class SxmModel:
     """The SXM and the two stream hops its outputs feed, one cycle per :meth:`step`.
 
-    ``fault`` rotates the wrong way, ``out[l] = in[(l - amount) mod lanes]`` (a deliberate
-    error).
+    An operation takes effect unless illegal or issued within :data:`FOLD` cycles of the last
+    one that did (``BAD_OPERAND``); it sends :data:`LATENCY` - 1 cycles after its issue, unless
+    a ``clear`` comes first. ``fault`` rotates the wrong way,
+    ``out[l] = in[(l - amount) mod lanes]`` (a deliberate error).
     """
 
     def __init__(self, *, fault=False):
         self.fault = fault
-        self.sending = None         # (direction, first stream, words) sent this cycle
+        self.cycle = 0
+        self.free = 0               # first cycle an operation may take effect
+        self.flight = []            # (cycle it sends, direction, first stream, words)
         self.east_next = list(ZERO)
         self.west_next = list(ZERO)
         self.covered = set()        # (op, dtype, amount) of the operations that took effect
 
+    def flag(self, issue):
+        flag = self.legality(issue)
+        if issue is not None and not flag and self.cycle < self.free:
+            return int(BAD)
+        return flag
+
     @staticmethod
-    def flag(issue):
+    def legality(issue):
         if issue is None:
             return 0
         word, offset = issue
@@ -162,19 +178,23 @@ class SxmModel:
         """Advance one cycle: ``issue`` is ``(word, offset)`` or ``None``, ``east``/``west``
         the stream registers at the SXM. Returns the error output of this cycle;
         :attr:`east_next`/:attr:`west_next` then hold the next cycle's downstream registers."""
+        t = self.cycle
         flag = self.flag(issue)
         east_next, west_next = list(east), list(west)
-        if self.sending is not None:
-            direction, first, words = self.sending
-            (east_next if direction is E else west_next)[first:first + len(words)] = words
-        sending = None
-        if issue is not None and not flag and not clear:
+        for when, direction, first, words in self.flight:
+            if when == t:
+                (east_next if direction is E else west_next)[first:first + len(words)] = words
+        self.flight = [entry for entry in self.flight if entry[0] > t]
+        if issue is not None and not flag:
             f = FORMATS["switch"].unpack(issue[0])
-            sending = (f["dst_dir"], f["dst"], self.result(*issue, east, west))
+            self.flight.append((t + LATENCY - 1, f["dst_dir"], f["dst"],
+                                self.result(*issue, east, west)))
+            self.free = t + FOLD
         if clear:
             east_next, west_next = list(ZERO), list(ZERO)
-        self.sending = sending
+            self.flight, self.free = [], 0
         self.east_next, self.west_next = east_next, west_next
+        self.cycle = t + 1
         return flag
 
 
@@ -212,11 +232,11 @@ class SxmBench(StreamBench):
 
     async def result_of(self, issue, direction, first, count, **streams):
         """Issue ``issue`` alone, wait for its result and return streams ``first .. first +
-        count - 1`` of ``direction`` downstream, :data:`SXM_LATENCY` cycles after the issue."""
+        count - 1`` of ``direction`` downstream, :data:`LATENCY` cycles after the issue."""
         t = self.cycle
         await self.step(issue, **streams)
-        await self.idle(SXM_LATENCY)
-        registers = self.seen[t + SXM_LATENCY][1 if direction is E else 2]
+        await self.idle(LATENCY)
+        registers = self.seen[t + LATENCY][1 if direction is E else 2]
         return registers[first:first + count]
 
 
@@ -271,8 +291,8 @@ def split_amount(rng, amount):
 @cocotb.test()
 async def result_latency_and_untouched_streams(dut):
     """SHUP issued in cycle t: its result is on its destination stream one position
-    downstream in cycle t + 2, and only there and then; every other register passes
-    unchanged. Hand-written values."""
+    downstream in cycle t + 2 (t + 5 folded 4 times), and only there and then; every other
+    register passes unchanged. Hand-written values."""
     bench = await started(dut)
     rng = random.Random(1)
     passing = [rng.getrandbits(BITS) for _ in range(STREAMS)]
@@ -281,11 +301,11 @@ async def result_latency_and_untouched_streams(dut):
     t = bench.cycle
     await bench.step(sxm_word(S.SHUP, src=3, dst=5, dst_dir=W, amount=1, fill=-1),
                      east=east, west=passing)
-    await bench.idle(3, east=passing, west=passing)
-    for cycle in range(t + 1, t + 4):
+    await bench.idle(LATENCY + 1, east=passing, west=passing)
+    for cycle in range(t + 1, t + LATENCY + 2):
         _, east_next, west_next = bench.seen[cycle]
         expected = list(passing)
-        if cycle == t + SXM_LATENCY:
+        if cycle == t + LATENCY:
             expected[5] = pack([0xFF] + list(range(1, LANES)))
         assert west_next == expected, f"cycle {cycle}"
         assert east_next == (east if cycle == t + 1 else passing), f"cycle {cycle}"
@@ -296,7 +316,7 @@ async def result_latency_and_untouched_streams(dut):
 async def every_lane_movement_and_type(dut):
     """SHUP, SHDN, ROT, BCAST and PERM on I8, I16 and I32 elements, with amounts 0, lanes - 1
     and random ones (some reached through the REPEAT offset), many fills, random aligned groups
-    and directions, issued back to back on edge-heavy data."""
+    and directions, issued back to back (every FOLD cycles) on edge-heavy data."""
     bench = await started(dut)
     rng = random.Random(2)
     for _ in range(3):
@@ -317,7 +337,8 @@ async def every_lane_movement_and_type(dut):
                         target[fields["map"]:fields["map"] + 2] = map_words
                     error, _, _ = await bench.step((word, offset), east=east, west=west)
                     assert error == 0
-    await bench.idle(SXM_LATENCY)
+                    await bench.idle(FOLD - 1)
+    await bench.idle(LATENCY)
     shifts = [S.SHUP, S.SHDN, S.ROT, S.BCAST]
     expected = {(op, dtype, amount) for op in shifts for dtype in DType for amount in
                 (0, LANES - 1, None)} | {(S.PERM, dtype, None) for dtype in DType}
@@ -406,7 +427,8 @@ async def transpose_of_sixteen_streams(dut):
         await bench.step(sxm_word(S.TRANS, src_dir=rng.choice([E, W]),
                                   dst_dir=rng.choice([E, W])),
                          east=random_words(rng), west=random_words(rng))
-    await bench.idle(SXM_LATENCY)
+        await bench.idle(FOLD - 1)
+    await bench.idle(LATENCY)
     bench.board.check()
 
 
@@ -469,33 +491,64 @@ async def illegal_operands_are_flagged_without_effect(dut):
     for word, offset, flag in illegal_operations():
         error, _, _ = await bench.step((word, offset), east=passing, west=passing)
         assert error == flag, f"{word:#018x}+{offset}"
-    await bench.idle(SXM_LATENCY)
+    await bench.idle(LATENCY)
     assert all(seen[1] == passing and seen[2] == passing
                for seen in bench.seen[first + 1:]), "an illegal operation sent"
     for word, offset in LEGAL_EDGES:
         error, _, _ = await bench.step((word, offset))
         assert error == 0, f"{word:#018x}+{offset}"
-    await bench.idle(SXM_LATENCY)
+        await bench.idle(FOLD - 1)
+    await bench.idle(LATENCY)
     bench.board.check()
 
 
 @cocotb.test()
 async def clear_drops_a_result_in_flight(dut):
     """``clear`` in an operation's issue cycle drops it; ``clear`` in the next cycle zeroes
-    the registers it would have reached. Hand-checked."""
+    the registers downstream, and a folded unit sends nothing after it (nor is it busy).
+    Hand-checked."""
     bench = await started(dut)
     rng = random.Random(7)
     passing = [rng.getrandbits(BITS) for _ in range(STREAMS)]
     word = sxm_word(S.BCAST, dst=2, amount=3)
     t = bench.cycle
     await bench.step(word, east=passing, west=passing, clear=1)
-    await bench.idle(SXM_LATENCY + 1)
-    assert bench.seen[t + SXM_LATENCY][1] == passing
+    await bench.idle(LATENCY + 1)
+    assert bench.seen[t + LATENCY][1] == passing
     t = bench.cycle
     await bench.step(word)
     await bench.step(clear=1)
-    await bench.idle(SXM_LATENCY)
-    assert bench.seen[t + SXM_LATENCY][1] == ZERO
+    error, _, _ = await bench.step(word)        # the cleared unit takes an operation at once
+    assert error == 0
+    await bench.idle(LATENCY)
+    assert bench.seen[t + 2][1] == ZERO
+    assert bench.seen[t + LATENCY][1] == (ZERO if LATENCY == 2 else passing)
+    bench.board.check()
+
+
+@cocotb.test(skip=FOLD == 1)
+async def a_folded_unit_flags_an_operation_while_busy(dut):
+    """Folded: an operation issued 1 .. FOLD - 1 cycles after one that took effect raises
+    ``BAD_OPERAND`` and sends nothing; one issued FOLD cycles after it takes effect, and both
+    results arrive LATENCY cycles after their issues. Hand-checked: BCAST of lane 1 of
+    lanes 1 .. lanes is all 2s, and BCAST of lane 0 all 1s."""
+    bench = await started(dut)
+    rng = random.Random(9)
+    passing = [rng.getrandbits(BITS) for _ in range(STREAMS)]
+    east = list(passing)
+    east[0] = pack(range(1, LANES + 1))
+    t = bench.cycle
+    error, _, _ = await bench.step(sxm_word(S.BCAST, dst=2, amount=1), east=east, west=passing)
+    assert error == 0
+    for _ in range(FOLD - 1):
+        error, _, _ = await bench.step(sxm_word(S.BCAST, dst=3, amount=2))
+        assert error == BAD
+    error, _, _ = await bench.step(sxm_word(S.BCAST, dst=4, amount=0))
+    assert error == 0
+    await bench.idle(LATENCY, east=passing, west=passing)
+    assert bench.seen[t + LATENCY][1][2] == pack([2] * LANES)
+    assert bench.seen[t + FOLD + LATENCY][1][4] == pack([1] * LANES)
+    assert all(seen[1][3] == passing[3] for seen in bench.seen[t + 1:]), "a flagged one sent"
     bench.board.check()
 
 
@@ -539,7 +592,7 @@ async def random_operations_match_the_model(dut):
         error, _, _ = await bench.step(issue, east=east, west=west,
                                        clear=int(rng.random() < 0.01))
         flags.add(error)
-    await bench.idle(SXM_LATENCY)
+    await bench.idle(LATENCY)
     assert flags == {0, ILLEGAL, BAD}
     assert {op for op, _, _ in bench.model.covered} == set(SwitchOp)
     bench.board.check()

@@ -208,7 +208,9 @@ class ChipModel:
                 if flag:
                     flags[number] = flags.get(number, ErrorFlag(0)) | flag
             else:
-                model.issue(instr, offset, cycle, self.queues.queues[number].name, fabric)
+                flag = model.issue(instr, offset, cycle, self.queues.queues[number].name, fabric)
+                if flag:
+                    flags[number] = flags.get(number, ErrorFlag(0)) | flag
         if vxm_issues:
             self.vxm.issue(vxm_issues, cycle, fabric, flags)
         for mxm in self.mxms:
