@@ -89,5 +89,5 @@ class ConstantFile(wiring.Component):
             for k in range(registers):
                 c = self.read_chunk[p]
                 latest = Array(read[p][k])[Array(owner[k])[c]]
-                m.d.comb += self.value[p][k].eq(Mux(live[k].bit_select(c, 1), latest, 0))
+                m.d.comb += self.value[p][k].eq(Mux((live[k] >> c)[0], latest, 0))
         return m

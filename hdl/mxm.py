@@ -147,7 +147,8 @@ class MatrixUnit(wiring.Component):
         first, end = Signal(range(lanes)), Signal(range(lanes + 1))
         m.d.comb += [first.eq(row), end.eq(first + ld.count)]
         for k in range(lanes):
-            hit = load_go & is_lw & (first <= k) & (k < end)
+            from_first = 1 if k == lanes - 1 else first <= k     # (every row is <= the last)
+            hit = load_go & is_lw & from_first & (k < end)
             with m.If(hit):
                 m.d.sync += shadow[k].eq(arriving[k])
         for b in range(4):

@@ -219,7 +219,10 @@ def _move(m, op, source, map_planes, short, fill32, chunk, lanes):
         up = here + short          # SHDN's and ROT's source lane, before wrapping
         with m.Switch(op):
             with m.Case(SwitchOp.SHUP.value):
-                m.d.comb += [index.eq(here - short), valid.eq(here >= short)]
+                # (The last lane is always at or above the amount.)
+                last = isinstance(here, int) and here == lanes - 1
+                at_or_above = 1 if last else here >= short
+                m.d.comb += [index.eq(here - short), valid.eq(at_or_above)]
             with m.Case(SwitchOp.SHDN.value):
                 m.d.comb += [index.eq(up), valid.eq(up < lanes)]
             with m.Case(SwitchOp.ROT.value):

@@ -246,6 +246,17 @@ async def started(dut):
     return bench
 
 
+async def started_with_counting_lanes(dut, seed, stream):
+    """A started bench, random stream words (``passing``), and the same words with lanes
+    1 .. lanes on ``stream`` (``east``)."""
+    bench = await started(dut)
+    rng = random.Random(seed)
+    passing = [rng.getrandbits(BITS) for _ in range(STREAMS)]
+    east = list(passing)
+    east[stream] = pack(range(1, LANES + 1))
+    return bench, passing, east
+
+
 #: Element values every movement must carry intact, per type.
 EDGES = {I8: [-128, 127, 0, -1, 1],
          I16: [-32768, 32767, -128, 127, 128, -129, 0, -1, 255, 256],
@@ -293,11 +304,7 @@ async def result_latency_and_untouched_streams(dut):
     """SHUP issued in cycle t: its result is on its destination stream one position
     downstream in cycle t + 2 (t + 5 folded 4 times), and only there and then; every other
     register passes unchanged. Hand-written values."""
-    bench = await started(dut)
-    rng = random.Random(1)
-    passing = [rng.getrandbits(BITS) for _ in range(STREAMS)]
-    east = list(passing)
-    east[3] = pack(range(1, LANES + 1))
+    bench, passing, east = await started_with_counting_lanes(dut, 1, 3)
     t = bench.cycle
     await bench.step(sxm_word(S.SHUP, src=3, dst=5, dst_dir=W, amount=1, fill=-1),
                      east=east, west=passing)
@@ -532,11 +539,7 @@ async def a_folded_unit_flags_an_operation_while_busy(dut):
     ``BAD_OPERAND`` and sends nothing; one issued FOLD cycles after it takes effect, and both
     results arrive LATENCY cycles after their issues. Hand-checked: BCAST of lane 1 of
     lanes 1 .. lanes is all 2s, and BCAST of lane 0 all 1s."""
-    bench = await started(dut)
-    rng = random.Random(9)
-    passing = [rng.getrandbits(BITS) for _ in range(STREAMS)]
-    east = list(passing)
-    east[0] = pack(range(1, LANES + 1))
+    bench, passing, east = await started_with_counting_lanes(dut, 9, 0)
     t = bench.cycle
     error, _, _ = await bench.step(sxm_word(S.BCAST, dst=2, amount=1), east=east, west=passing)
     assert error == 0
