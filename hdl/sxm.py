@@ -114,16 +114,21 @@ class SwitchUnit(wiring.Component):
         short = Signal(range(lanes))
         m.d.comb += short.eq(amount)
 
-        # Where the result goes, kept from the issue until it is sent.
-        x_dst = Signal(5, reset_less=True)
-        x_dir = Signal(Direction, reset_less=True)
+        # Where the result goes, kept from the issue until it is sent: the streams it
+        # overwrites in each direction (decoded at the issue, so that sending needs no
+        # arithmetic), and its group size.
         x_size = Signal(range(SUPERLANE + 1), reset_less=True)
+        x_east_we = Signal(streams, reset_less=True)
+        x_west_we = Signal(streams, reset_less=True)
+        group = Signal(streams)
+        m.d.comb += group.eq(((1 << Mux(is_trans, SUPERLANE, size)) - 1) << f.dst)
         with m.If(go):
-            m.d.sync += [x_dst.eq(f.dst), x_dir.eq(f.dst_dir),
-                         x_size.eq(Mux(is_trans, SUPERLANE, size))]
+            m.d.sync += [x_size.eq(Mux(is_trans, SUPERLANE, size)),
+                         x_east_we.eq(Mux(f.dst_dir == Direction.EAST, group, 0)),
+                         x_west_we.eq(Mux(f.dst_dir == Direction.WEST, group, 0))]
         if fold == 1:
             # Computed from the streams and registered in the issue cycle, sent in the next.
-            moved = _move(m, op, source, map_planes, short, fill32, range(lanes), lanes)
+            moved = _move(m, op, source, map_planes, short, fill32, lanes)
             result = [Signal(vb, name=f"result_{k}", reset_less=True) for k in range(count)]
             for k in range(count):
                 m.d.sync += result[k].eq(Mux(is_trans, _transposed(source, k, lanes),
@@ -136,16 +141,14 @@ class SwitchUnit(wiring.Component):
             result, send = self._folded(m, go, busy, finishing, op, is_trans, source,
                                         map_planes, short, fill32, count)
 
-        we = Signal(streams)
-        m.d.comb += we.eq(Mux(send, ((1 << x_size) - 1) << x_dst, 0))
         for s in range(streams):
             # An aligned group of n streams carries plane s mod n at stream s.
             plane = Mux(x_size == SUPERLANE, result[s % count],
                     Mux(x_size == 4, result[s % 4],
                     Mux(x_size == 2, result[s % 2], result[0])))
             m.d.comb += [self.tap.east_out[s].eq(plane), self.tap.west_out[s].eq(plane)]
-        m.d.comb += [self.tap.east_we.eq(Mux(x_dir == Direction.EAST, we, 0)),
-                     self.tap.west_we.eq(Mux(x_dir == Direction.WEST, we, 0))]
+        m.d.comb += [self.tap.east_we.eq(Mux(send, x_east_we, 0)),
+                     self.tap.west_we.eq(Mux(send, x_west_we, 0))]
         return m
 
     def _folded(self, m, go, busy, finishing, op, is_trans, source, map_planes, short, fill32,
@@ -169,9 +172,14 @@ class SwitchUnit(wiring.Component):
         with m.If(self.clear):
             m.d.sync += busy.eq(0)
 
+        # The operation's sources and fields are captured in every cycle the unit could take
+        # an operation, issued or not (an idle unit's captures are never used): the enable of
+        # these 800-odd registers does not wait for the issue's decode.
+        capture = ~busy | finishing
+
         def kept(signal, name):
             register = Signal.like(signal, name=name, reset_less=True)
-            with m.If(go):
+            with m.If(capture):
                 m.d.sync += register.eq(signal)
             return register
 
@@ -180,9 +188,23 @@ class SwitchUnit(wiring.Component):
         x_op, x_trans = kept(op, "x_op"), kept(is_trans, "x_trans")
         x_short, x_fill = kept(short, "x_short"), kept(fill32, "x_fill")
 
-        # This cycle's lanes: phase * block + i.
-        chunk = [phase * block + i for i in range(block)]
-        moved = _move(m, x_op, x_source, x_map, x_short, x_fill, chunk, lanes)
+        # Which source lane (or the fill) each lane of this cycle's chunk takes was worked out
+        # in the cycle before, so that a cycle holds only the lane multiplexers: phase p moves
+        # lanes p * block + i. Phase 0's come from the issuing operation's own fields, the
+        # next phase's from the kept ones; the issue decides between them only at the end.
+        index, valid = [], []
+        for i in range(block):
+            lane = Signal(range(lanes), name=f"next_lane_{i}")
+            m.d.comb += lane.eq((phase + 1) * block + i)
+            first_index, first_valid = _source_lane(m, op, short, map_planes, i, lanes,
+                                                    f"first_{i}")
+            next_index, next_valid = _source_lane(m, x_op, x_short, x_map, lane, lanes,
+                                                  f"next_{i}")
+            index.append(Signal.like(next_index, name=f"x_index_{i}", reset_less=True))
+            valid.append(Signal(name=f"x_valid_{i}", reset_less=True))
+            m.d.sync += [index[i].eq(Mux(go, first_index, next_index)),
+                         valid[i].eq(Mux(go, first_valid, next_valid))]
+        moved = _pick(x_source, index, valid, x_fill, lanes)
         # The earlier chunks wait in registers for the last one.
         waiting = [Signal(vb - 8 * block, name=f"waiting_{b}", reset_less=True)
                    for b in range(4)]
@@ -197,44 +219,48 @@ class SwitchUnit(wiring.Component):
         return result, finishing
 
 
-def _move(m, op, source, map_planes, short, fill32, chunk, lanes):
-    """Lane movements of the lanes ``chunk`` (ints, or expressions of a folded unit's phase):
-    ``out[l] = in[index[l]]`` where ``valid[l]``, else the fill. Returns 4 planes of
-    ``len(chunk)`` lanes each."""
+def _move(m, op, source, map_planes, short, fill32, lanes):
+    """Every lane's movement in one cycle: ``out[l] = in[index[l]]`` where ``valid[l]``, else
+    the fill. Returns 4 planes."""
+    picks = [_source_lane(m, op, short, map_planes, lane, lanes, lane) for lane in range(lanes)]
+    return _pick(source, [i for i, _ in picks], [v for _, v in picks], fill32, lanes)
+
+
+def _source_lane(m, op, short, map_planes, lane, lanes, name):
+    """``(index, valid)``: the source lane output lane ``lane`` (an int, or a signal of a
+    folded unit's phase) takes, and whether it takes one rather than the fill."""
+    index = Signal(range(lanes), name=f"index_{name}")
+    valid = Signal(name=f"valid_{name}")
+    if isinstance(lane, int):
+        mapped = Cat(map_planes[0][8 * lane:8 * lane + 8], map_planes[1][8 * lane:8 * lane + 8])
+    else:
+        mapped = Cat(Array(map_planes[0][8 * k:8 * k + 8] for k in range(lanes))[lane],
+                     Array(map_planes[1][8 * k:8 * k + 8] for k in range(lanes))[lane])
+    up = lane + short          # SHDN's and ROT's source lane, before wrapping
+    with m.Switch(op):
+        with m.Case(SwitchOp.SHUP.value):
+            # (The last lane is always at or above the amount.)
+            last = isinstance(lane, int) and lane == lanes - 1
+            m.d.comb += [index.eq(lane - short), valid.eq(1 if last else lane >= short)]
+        with m.Case(SwitchOp.SHDN.value):
+            m.d.comb += [index.eq(up), valid.eq(up < lanes)]
+        with m.Case(SwitchOp.ROT.value):
+            m.d.comb += [index.eq(Mux(up >= lanes, up - lanes, up)), valid.eq(1)]
+        with m.Case(SwitchOp.BCAST.value):
+            m.d.comb += [index.eq(short), valid.eq(1)]
+        with m.Case(SwitchOp.PERM.value):
+            m.d.comb += [index.eq(mapped), valid.eq(mapped < lanes)]
+    return index, valid
+
+
+def _pick(source, index, valid, fill32, lanes):
+    """The 4 planes of the lanes whose source lanes are ``index`` (fill where not ``valid``),
+    each ``len(index)`` lanes wide."""
     source_lanes = [Array(source[b][8 * lane:8 * lane + 8] for lane in range(lanes))
                     for b in range(min(4, len(source)))]
-    moved = [[] for _ in range(4)]
-    for i, lane in enumerate(chunk):
-        index = Signal(range(lanes), name=f"index_{i}")
-        valid = Signal(name=f"valid_{i}")
-        if isinstance(lane, int):
-            here = lane
-            mapped = Cat(map_planes[0][8 * lane:8 * lane + 8],
-                         map_planes[1][8 * lane:8 * lane + 8])
-        else:
-            here = Signal(range(lanes), name=f"lane_{i}")
-            m.d.comb += here.eq(lane)
-            mapped = Cat(Array(map_planes[0][8 * k:8 * k + 8] for k in range(lanes))[here],
-                         Array(map_planes[1][8 * k:8 * k + 8] for k in range(lanes))[here])
-        up = here + short          # SHDN's and ROT's source lane, before wrapping
-        with m.Switch(op):
-            with m.Case(SwitchOp.SHUP.value):
-                # (The last lane is always at or above the amount.)
-                last = isinstance(here, int) and here == lanes - 1
-                at_or_above = 1 if last else here >= short
-                m.d.comb += [index.eq(here - short), valid.eq(at_or_above)]
-            with m.Case(SwitchOp.SHDN.value):
-                m.d.comb += [index.eq(up), valid.eq(up < lanes)]
-            with m.Case(SwitchOp.ROT.value):
-                m.d.comb += [index.eq(Mux(up >= lanes, up - lanes, up)), valid.eq(1)]
-            with m.Case(SwitchOp.BCAST.value):
-                m.d.comb += [index.eq(short), valid.eq(1)]
-            with m.Case(SwitchOp.PERM.value):
-                m.d.comb += [index.eq(mapped), valid.eq(mapped < lanes)]
-        for b in range(4):
-            byte = (source_lanes[b][index] if b < len(source_lanes) else Const(0, 8))
-            moved[b].append(Mux(valid, byte, fill32[8 * b:8 * b + 8]))
-    return [Cat(*lanes_) for lanes_ in moved]
+    return [Cat(Mux(ok, source_lanes[b][at] if b < len(source_lanes) else Const(0, 8),
+                    fill32[8 * b:8 * b + 8]) for at, ok in zip(index, valid))
+            for b in range(4)]
 
 
 def _transposed(source, k, lanes):
