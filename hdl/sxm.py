@@ -95,7 +95,7 @@ class SwitchUnit(wiring.Component):
         # candidates (see hdl.streams). Without 16 streams there is no TRANS, and only the 4
         # planes a move reads matter.
         east, west = self.tap.east, self.tap.west
-        count = SUPERLANE if streams >= SUPERLANE else min(4, streams)
+        count = SUPERLANE if streams >= SUPERLANE else 4
         source = [Signal(vb, name=f"source_{k}") for k in range(count)]
         for k, plane in enumerate(source):
             m.d.comb += plane.eq(aligned_stream(east, west, f.src_dir == Direction.WEST, f.src, k,
@@ -155,9 +155,9 @@ class SwitchUnit(wiring.Component):
                 count):
         """A folded unit (``sxm_fold = f``): the issue cycle registers the sources and the
         operation; in each of the next f cycles ``lanes / f`` lanes of every plane are moved
-        (phase p: lanes ``p lanes / f ..``), into result registers, except the last chunk,
-        which goes straight onto the streams with the rest in the last cycle. Returns the
-        result planes and the cycle that sends them."""
+        (phase p: lanes ``p lanes / f ..``) into waiting registers, except the last chunk,
+        which goes straight onto the streams with the others in the last cycle. Returns the
+        result planes and the signal of the cycle that sends them."""
         cfg = self.config
         lanes, vb, fold = cfg.lanes, cfg.vector_bits, cfg.sxm_fold
         block = lanes // fold
