@@ -144,8 +144,8 @@ class Calendar:
 
     def queue_free(self, queue, cycle, count=1, gap=0):
         """Whether ``queue`` (a name or number) has no reservation in the ``count`` cycles from
-        ``cycle``, ``gap + 1`` apart (on a folded VXM ALU or matrix unit: in the cycles the
-        operations occupy)."""
+        ``cycle``, ``gap + 1`` apart (on a folded VXM ALU, switch unit or matrix unit: in the
+        cycles the operations occupy)."""
         number = self._number(queue)
         return cycle >= 0 and self._clear(number, self._slots(number, cycle, count, gap))
 
