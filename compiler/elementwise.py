@@ -22,6 +22,11 @@ How it is scheduled (all timing rules from :mod:`isa.timing`):
   different levels are loaded twice. A tensor an earlier kernel wrote is read where it lies:
   the planes of each vector in one hemisphere, different vectors possibly in different ones.
 - Results leave the VXM on a stream group and are written by slices downstream as they pass.
+  A value flowing into the VXM and one flowing out may share a stream (they pass different
+  positions), and so may values of levels that never reach the VXM in the same cycle (folded
+  ALUs): the calendar checks every transfer, and 4 streams per direction suffice.
+- A node and the MOVs widening its operands run in one pass, unless the VXM has too few ALUs
+  for them: then the widened values go through SRAM too.
 - A graph needing more ALUs (or slices, or streams) than the chip has is split into passes by
   level; values crossing a pass boundary go through SRAM.
 - Scalar constants are immediates when they fit 26 bits; wider ones and per-lane constant
@@ -30,6 +35,7 @@ How it is scheduled (all timing rules from :mod:`isa.timing`):
   free on the calendar and every word it reads has been written.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,7 +240,12 @@ class _Scheduler:
                 operands.append(operand)
             self.operands[id(node)] = tuple(operands)
             group.append(node)
-            self.groups.append(group)
+            if len(group) <= self.config.vxm_alus:
+                self.groups.append(group)
+            else:
+                # Too few ALUs for the node and its widening MOVs at once: each runs in a
+                # pass of its own, the widened values going through SRAM.
+                self.groups.extend([n] for n in group)
             nodes.extend(group)
         # Which group each node belongs to: a group always runs in one pass.
         self.group_of = {id(n): id(group[-1]) for group in self.groups for n in group}
@@ -422,15 +433,36 @@ class _Scheduler:
 
     # ---- Resources. ----
 
-    def stream_group(self, used, direction, planes):
+    def stream_class(self, level):
+        """Levels whose vectors can meet on a stream at the VXM share a class: vector ``v`` of
+        level ``r`` is there at ``t0 + at(r, v)``, and ``at(r1, v1) == at(r2, v2)`` needs
+        ``r1 - r2`` to be a multiple of ``interval / gcd(interval, latency)`` (every level, 1,
+        when the ALUs are not folded)."""
+        return level % (self.interval // math.gcd(self.interval, self.latency))
+
+    def free_group(self, used, direction, planes, segment, level):
+        """The lowest aligned group of ``planes`` streams of ``direction`` free in ``used`` on
+        ``segment`` (``"in"``: from the MEM slices to the VXM; ``"out"``: from the VXM on)
+        for the vectors of ``level``'s class, or ``None``. Values flowing in and out use
+        disjoint positions of a stream, so the two segments never meet."""
         dtype = DType.of_bytes(planes)
+        key = (direction, segment, self.stream_class(level))
         for base in range(0, self.config.streams, planes):
-            group = {(direction, base + k) for k in range(planes)}
-            if stream_group_ok(self.config, base, dtype) and not group & used:
-                used |= group
+            if stream_group_ok(self.config, base, dtype) and \
+                    not any((*key, base + k) in used for k in range(planes)):
                 return base
-        raise ScheduleError(f"no {planes} free adjacent {direction.name.lower()}ward streams "
-                            f"left in one pass")
+        return None
+
+    def stream_group(self, used, direction, planes, segment, level):
+        """Claim :meth:`free_group` in ``used``; raises :class:`ScheduleError` when there is
+        none."""
+        base = self.free_group(used, direction, planes, segment, level)
+        if base is None:
+            raise ScheduleError(f"no {planes} free adjacent {direction.name.lower()}ward "
+                                f"streams left in one pass")
+        key = (direction, segment, self.stream_class(level))
+        used.update((*key, base + k) for k in range(planes))
+        return base
 
     def by_free_slices(self, busy):
         """The hemispheres, the one with more slices outside ``busy`` first."""
@@ -553,12 +585,15 @@ class _Scheduler:
          self.temporaries) = saved
         self.calendar.rollback(mark)
 
-    def input_tensor(self, operand, read_busy, planes):
+    def input_tensor(self, operand, read_busy, planes, streams_free=lambda side: True):
         """The tensor a pass reads input ``operand`` from: the one an earlier kernel wrote, or
-        a new copy the host loads (only the ``planes`` planes the pass reads)."""
+        a new copy the host loads (only the ``planes`` planes the pass reads), in a hemisphere
+        whose streams towards the VXM have room (``streams_free(hemisphere)``) where one
+        does."""
         if operand.name in self.external:
             return self.external[operand.name]
-        for hemisphere in self.by_free_slices(read_busy):
+        order = sorted(self.by_free_slices(read_busy), key=lambda side: not streams_free(side))
+        for hemisphere in order:
             slices = self.free_slices(read_busy, hemisphere, planes)
             if slices:
                 break
@@ -670,7 +705,9 @@ class _Scheduler:
                 tensor = self.stored[(id(operand), id(reader))]
             else:
                 # Only the planes this pass reads are loaded (the low ones).
-                tensor = self.input_tensor(operand, read_busy, planes)
+                tensor = self.input_tensor(operand, read_busy, planes, lambda side: (
+                    self.free_group(used_streams, side.toward_centre, planes, "in",
+                                    key[1]) is not None))
             flow = self.flow(operand, tensor, planes)
             slices = {tensor.location(source, b)[0] for source in set(flow.sources)
                       for b in range(planes)}
@@ -679,7 +716,8 @@ class _Scheduler:
                     raise _SharedSlice(operand.name, set(read_busy))
                 raise ScheduleError("two values one pass reads share a MEM slice")
             read_busy |= slices
-            flow.bases = {side: self.stream_group(used_streams, side.toward_centre, planes)
+            flow.bases = {side: self.stream_group(used_streams, side.toward_centre, planes,
+                                                  "in", key[1])
                           for side in dict.fromkeys(flow.sides)}
             flows[key] = flow
 
@@ -710,7 +748,8 @@ class _Scheduler:
                                     f"of the pass writes")
             write_busy |= set(chosen)
             sides = [self.hemisphere_of(tensor.location(v, 0)[0]) for v in range(self.vectors)]
-            bases = {side: self.stream_group(used_streams, side.away_from_centre, planes)
+            bases = {side: self.stream_group(used_streams, side.away_from_centre, planes,
+                                             "out", level[id(node)])
                      for side in dict.fromkeys(sides)}
             if id(node) in self.outputs:
                 self.output_store[name] = tensor
@@ -964,12 +1003,19 @@ class _Scheduler:
     def free_streams(self, t0, flows, outflows, level, first, end):
         """Choose every flow's and outflow's stream groups (one per hemisphere it uses) for
         vectors ``first .. end - 1`` of a pass whose vector 0 enters in ``t0``: the lowest
-        ones on which all its transfers are free, apart from the pass's other groups. Sets
-        their ``bases``; returns whether every group found one."""
+        ones on which all its transfers are free, on the calendar and of the pass's other
+        groups (which may share a stream where their values pass at other cycles or
+        positions). Sets their ``bases``; returns whether every group found one."""
         calendar = self.calendar
         plan = self.plan
         leg = calendar.leg
-        used = set()
+        taken = {}                      # (direction, stream, phase) -> spans of the pass
+
+        def pass_free(direction, stream, legs):
+            return not any(lo <= hi and any(a <= hi and lo <= b for a, b in
+                                            taken.get((direction, stream, phase), ()))
+                           for phase, lo, hi in legs)
+
         groups = []
         for (node_id, lvl), flow in flows.items():
             for side in dict.fromkeys(flow.sides[first:end]):
@@ -1005,11 +1051,13 @@ class _Scheduler:
             if previous is not None:
                 bases = [previous] + [b for b in bases if b != previous]
             for base in bases:
-                if any((direction, base + b) in used for b in range(planes)):
-                    continue
-                if all(calendar.legs_free(direction, base + b, legs[b]) for b in range(planes)):
+                if all(pass_free(direction, base + b, legs[b]) and
+                       calendar.legs_free(direction, base + b, legs[b])
+                       for b in range(planes)):
                     owner.bases[side] = base
-                    used.update((direction, base + b) for b in range(planes))
+                    for b in range(planes):
+                        for phase, lo, hi in legs[b]:
+                            taken.setdefault((direction, base + b, phase), []).append((lo, hi))
                     break
             else:
                 return False

@@ -15,9 +15,10 @@ fit its accumulators), N-tile and K-tile in turn::
   next tile installs them: with ``f Mb >= lanes / slices`` the array never waits.
 - MMs accumulate across K-tiles in accumulator rows ``0 .. Mb - 1``; the first K-tile starts
   from the bias (loaded byte plane by byte plane with LB), the last emits the int32 row.
-- Emitted rows flow to the VXM, where one ALU per matrix unit requantises them (REQ; the
-  multiplier and shift per output channel come from constant registers, reloaded for each
-  N-tile) and sends them to a MEM slice that writes them.
+- Emitted rows flow to the VXM, where one ALU per matrix unit (units share one when the VXM
+  has fewer) requantises them (REQ; the multiplier and shift per output channel come from
+  constant registers, reloaded for each N-tile) and sends them to a MEM slice that writes
+  them.
 
 Every tile is placed transactionally on the program's :class:`~compiler.calendar.Calendar`
 (queue slots, MEM ports, stream registers in space-time): if anything is taken at the planned
@@ -274,17 +275,21 @@ class _GemmScheduler:
         cfg = self.cfg
         streams = cfg.streams
         out_planes = self.out_dtype.bytes
-        if streams < out_planes + 2:
-            raise ScheduleError(f"GEMM with {self.out_dtype.name} output needs at least "
-                                f"{out_planes + 2} streams per direction, the configuration "
-                                f"has {streams}")
         # Per direction: emitted int32 rows of the units on the other side (4 streams, in
         # the other hemisphere only, so weight rows may share them in the unit's own),
         # requantised rows to the MEM slices (the top out_planes), activations (1, below
-        # them), weight rows (the rest, from 0).
+        # them), weight rows (the rest, from 0). With fewer streams than that, the
+        # requantised rows share the weight rows' streams (the calendar keeps every transfer
+        # apart, so a clash only moves one to a later cycle), and the activations keep the
+        # top one.
         act = streams - out_planes - 1
-        roles = {"result": list(range(0, 4)), "act": act, "weights": list(range(act)),
-                 "out": list(range(act + 1, streams))}
+        if act >= 1:
+            out = list(range(act + 1, streams))
+        else:
+            act = streams - 1
+            out = list(range(out_planes))
+        roles = {"result": list(range(0, DType.I32.bytes)), "act": act,
+                 "weights": list(range(act)), "out": out}
         mems = self.plan.mem_units
         # Activations stream every cycle during the multiplies; take them all from the east
         # hemisphere, so the west one has cycles in which all its slices are free (an int32
@@ -295,10 +300,10 @@ class _GemmScheduler:
         units = len(self.plan.mxm_units)
         if len(east) < units:
             raise ScheduleError("GEMM needs a MEM slice per matrix unit in the east hemisphere")
+        # Each unit requantises on an ALU of its own where the VXM has one per unit; with
+        # fewer, units share (a unit emits one row per output row and column tile, after all
+        # its K-tiles, so a shared ALU is rarely the bound).
         alus = cfg.vxm_alus
-        if alus < units:
-            raise ScheduleError(f"GEMM needs one VXM ALU per matrix unit ({units}), "
-                                f"the VXM has {alus}")
         self.units = []
         for index in self.unit_indexes:
             unit = self.plan.mxm_units[index]
@@ -306,8 +311,9 @@ class _GemmScheduler:
             # leaves free can deliver a weight row too (it travels through the VXM).
             own = [i for i, u in enumerate(mems) if u.hemisphere is unit.hemisphere]
             other = [i for i in range(len(mems)) if i not in own]
-            ldc_alu = units + index if alus > 2 * units else index
-            self.units.append(_Unit(unit, own, other, east[index], index, ldc_alu, roles))
+            alu = index % alus
+            ldc_alu = units + index if alus > 2 * units else alu
+            self.units.append(_Unit(unit, own, other, east[index], alu, ldc_alu, roles))
         for j in range(self.nt):
             self.units[j % len(self.units)].tiles.append(j)
         self.shared_out = self.shared_out_slices()

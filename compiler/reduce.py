@@ -2,7 +2,8 @@
 lanes, on the VXM and an SXM.
 
 For each row, one ALU (``x``) combines the row's vectors as they arrive from SRAM (a second ALU
-widens narrower types to int32 first), then reduces across lanes with a rotate tree: ``x``
+widens narrower types to int32 first; a VXM of one ALU widens the whole tensor into SRAM
+beforehand, with an elementwise ``MOV``), then reduces across lanes with a rotate tree: ``x``
 sends its partial result to a switch unit, which rotates it by 1, 2, 4, ... lanes and sends it
 back, and ``x`` combines the two. After ``log2(lanes)`` rounds every lane holds the total,
 which ``x`` sends to four MEM slices (one int32 byte plane each)::
@@ -10,9 +11,12 @@ which ``x`` sends to four MEM slices (one int32 byte plane each)::
     x:   OP tile0 .. OP tile(n-1) -> SXM     OP rotated -> SXM   ...   OP rotated -> SRAM
     SXM:                      ROT 1               ROT 2        ...
 
-``x`` holds its partial result in its result register for the whole tree, so the kernel
-reserves its slots in between. Rows are placed one by one, each at the first cycle and on the
-first ALUs and switch unit that are free, so several rows are in flight at once.
+No ALU waits for the round trip: on the way to the switch unit, four MEM slices keep the
+partial result's planes and read them back to reach the VXM with the rotated copy, where any
+free ALU combines the two. (With 4 streams per direction, which carry one int32 value at a
+time, a MOV holds the rotated copy in its result register for an ALU latency, and the kept
+copy follows.) Rows are placed one by one, each at the first cycle and on the first ALUs and
+switch unit that are free, so several rows are in flight at once.
 """
 
 from isa.formats import Operand, encode
@@ -21,6 +25,8 @@ from isa.opcodes import DType, MemReadOp, MemWriteOp, SwitchOp, VectorOp
 from isa.timing import MEM_WRITE_TO_READ, sxm_latency, vxm_latency
 from .access import Write, place_write
 from .calendar import Transfer
+from .elementwise import place_graph
+from .graph import Graph
 from .queues import ScheduleError
 from .tensors import Tensor
 
@@ -60,8 +66,13 @@ class _RowReduction:
         if len(self.plan.mem_units) < 2 * DType.I32.bytes:
             raise ScheduleError("a row reduction writes its int32 result to four MEM slices "
                                 "of a hemisphere")
-        self.tensor = tensor
+        self.schedule = schedule
         self.avoid = set(avoid)
+        #: A copy of the input widened to int32 first, when one ALU cannot widen as it adds.
+        self.widened = None
+        if tensor.dtype is not DType.I32 and tensor.tiles > 1 and config.vxm_alus < 2:
+            tensor = self.widened = _widened(schedule, tensor, start, self.avoid)
+        self.tensor = tensor
         self.combine = REDUCTIONS[kind]
         self.start = start
         self.vxm = self.plan.vxm_unit.position
@@ -83,9 +94,6 @@ class _RowReduction:
     def place(self):
         alus = self.calendar.config.vxm_alus
         step = 2 if self.widen else 1
-        if alus < step:
-            raise ScheduleError(f"a row reduction of {self.tensor.dtype.name} needs {step} "
-                                f"VXM ALUs, the VXM has {alus}")
         pairs = [(x, x + 1 if self.widen else None) for x in range(0, alus - step + 1, step)]
         # Rows go in order: each from the cycle at which the one before it starts.
         cycle = self.start
@@ -108,6 +116,8 @@ class _RowReduction:
             else:
                 raise ScheduleError(f"could not place the reduction of row {row} in "
                                     f"{_ATTEMPTS} cycles")
+        if self.widened is not None:
+            self.schedule.release(self.widened)
         return self.out
 
     def ports_wait(self, row, c):
@@ -210,14 +220,25 @@ class _RowReduction:
                     dst_dir=toward_vxm, dtype=DType.I32, amount=1 << k):
                 return None
             send = back.arrival
+            rotated = Operand.stream(toward_vxm, back.streams[0])
             again = self.read_back(kept, send, toward_vxm)
-            alu = next((f"vxm.alu{a}" for a in range(calendar.config.vxm_alus)
-                        if calendar.queue_free(f"vxm.alu{a}", send)), None)
+            if again is None:
+                # The streams towards the VXM cannot carry the kept copy beside the rotated
+                # one (4 streams per direction hold one int32 value): a MOV keeps the rotated
+                # copy in its ALU's result register for an ALU latency, and the kept one
+                # arrives then.
+                mover = self.free_alu(send)
+                if mover is None or not self.issue(mover, send, VectorOp.MOV, a=rotated,
+                                                   **_I32):
+                    return None
+                rotated = Operand.alu(int(mover.removeprefix("vxm.alu")))
+                send += self.latency
+                again = self.read_back(kept, send, toward_vxm)
+            alu = self.free_alu(send)
             if again is None or alu is None:
                 return None
             op = combine
-            fields = dict(a=Operand.stream(toward_vxm, back.streams[0]),
-                          b=Operand.stream(toward_vxm, again), **_I32)
+            fields = dict(a=rotated, b=Operand.stream(toward_vxm, again), **_I32)
         # 3. The total, in every lane, to four slices of one hemisphere.
         for hemisphere in (Hemisphere.EAST, Hemisphere.WEST):
             writes = self.place_result(row, alu, send, op, fields, hemisphere)
@@ -305,6 +326,11 @@ class _RowReduction:
             calendar.rollback(mark)
         return None
 
+    def free_alu(self, cycle):
+        """The queue of the first VXM ALU free in ``cycle``, or ``None``."""
+        return next((f"vxm.alu{a}" for a in range(self.calendar.config.vxm_alus)
+                     if self.calendar.queue_free(f"vxm.alu{a}", cycle)), None)
+
     def arrive(self, v, when):
         """Reserve the READs that bring vector ``v`` of the input to the VXM in cycle
         ``when``; returns its operand, or ``None`` if a port or stream is taken or a word is
@@ -354,6 +380,15 @@ class _RowReduction:
         self.tensor.read(max(self.reads))
         for write in writes:
             place_write(self.calendar, write)
+
+
+def _widened(schedule, tensor, start, avoid):
+    """``tensor`` widened to int32 by the VXM (a graph of one ``MOV``), in slices outside
+    ``avoid``."""
+    graph = Graph(shape=tensor.shape)
+    graph.output("wide", graph.op(VectorOp.MOV, graph.input("x", tensor.dtype),
+                                  dtype=DType.I32))
+    return place_graph(schedule, graph, {"x": tensor}, start=start, avoid=avoid)[0]["wide"]
 
 
 def place_row_reduction(schedule, tensor, kind, *, start=0, name=None, padded=False, avoid=()):

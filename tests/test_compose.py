@@ -58,11 +58,13 @@ def test_row_reductions(preset_name, kind):
     check(reduction_case(preset(preset_name), kind, rows=5, seed=4))
 
 
+@pytest.mark.parametrize("preset_name", ["tiny", "fpga"])
 @pytest.mark.parametrize("dtype", [DType.I8, DType.I16, DType.I32])
-def test_reduction_of_wide_rows_of_every_type(dtype):
-    """Rows of three vectors, narrower types widened to int32 before they are added; the sums
-    wrap in int32 like the VXM's ADD."""
-    config = preset("tiny")
+def test_reduction_of_wide_rows_of_every_type(dtype, preset_name):
+    """Rows of three vectors, narrower types widened to int32 before they are added (by a
+    second ALU as they arrive; on `fpga`, whose VXM has one ALU, by a pass of the whole tensor
+    first); the sums wrap in int32 like the VXM's ADD."""
+    config = preset(preset_name)
     lanes = config.lanes
     schedule = Schedule(config)
     x = schedule.input("x", planar_tensor(schedule.calendar.sram, "x", dtype, (4, 3 * lanes),
@@ -74,6 +76,7 @@ def test_reduction_of_wide_rows_of_every_type(dtype):
     values[0] = hi                      # the int32 rows overflow and wrap
     totals = vector.wrap(values.sum(axis=1), DType.I32)
     result, regions = run(kernel.bind({"x": values}))
+    assert result.errors == 0
     assert result.cycles == kernel.predicted_cycles
     np.testing.assert_array_equal(kernel.unbind(regions)["sum"],
                                   np.repeat(totals[:, None], lanes, axis=1))

@@ -110,6 +110,47 @@ def test_per_lane_constants_and_wide_scalars():
         np.testing.assert_array_equal(outputs[name], expected[name])
 
 
+def check_graph(graph, config, inputs):
+    """Compile ``graph`` for ``config``, run it on the golden simulator with ``inputs`` and
+    check it: no error, the predicted cycles, the NumPy outputs. Returns the kernel."""
+    kernel = compile_graph(graph, config)
+    result, regions = simulate(kernel.program(inputs), config)
+    assert result.errors == 0
+    assert result.cycles == kernel.predicted_cycles
+    outputs = kernel.decode_outputs(regions)
+    for name, expected in evaluate_graph(graph, inputs, config.lanes).items():
+        np.testing.assert_array_equal(outputs[name], expected, err_msg=name)
+    return kernel
+
+
+def test_four_streams_carry_a_pass_of_int32_values():
+    # `fpga` has 4 streams per direction: one int32 value at a time. a + b, all int32, runs
+    # in one pass: a and b come from opposite hemispheres, and the result leaves on the
+    # streams that brought one of them (values flow into and out of the VXM over different
+    # positions).
+    config = preset("fpga")
+    assert config.streams == DType.I32.bytes
+    g = Graph(48)
+    g.output("y", g.op(VectorOp.ADD, g.input("a", DType.I32), g.input("b", DType.I32)))
+    rng = np.random.default_rng(2)
+    inputs = {name: rng.integers(-(1 << 31), 1 << 31, 48) for name in "ab"}
+    assert check_graph(g, config, inputs).passes == 1
+
+
+def test_levels_of_a_folded_pass_share_streams():
+    # With folded ALUs, vector v of level r reaches the VXM in t0 + f v + (f + 1) r: two levels
+    # less than f apart never arrive in one cycle, so their operands may share a direction's
+    # streams. Here c (level 1) shares them with a or b (level 0), in one pass (8 MEM slices
+    # per hemisphere hold the three int32 inputs).
+    config = preset("tiny").derive(streams=4, vxm_fold=4, mem_slices=8)
+    g = Graph(40)
+    a, b, c = (g.input(name, DType.I32) for name in "abc")
+    g.output("y", g.op(VectorOp.SUB, g.op(VectorOp.ADD, a, b), c))
+    rng = np.random.default_rng(3)
+    inputs = {name: rng.integers(-(1 << 31), 1 << 31, 40) for name in "abc"}
+    assert check_graph(g, config, inputs).passes == 1
+
+
 # The hand-written program uses three ALUs, more than the `fpga` preset has.
 @pytest.mark.parametrize("preset_name", ["tiny", "default"])
 def test_hand_written_program(preset_name):

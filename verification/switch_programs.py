@@ -71,20 +71,22 @@ def switch_program(config, seed=0):
             images.append((plan.sram_index(unit), address, planes[b][None, :]))
             _read(calendar, unit, issue_for_arrival(at, MEM_READ_LATENCY, unit.position,
                                                     sxm.position), address, b, Direction.WEST)
-        fields = {"src": 0, "src_dir": Direction.WEST, "dst": 4, "dst_dir": Direction.EAST,
+        # Results go eastward on the top int32 group (the sources come westward).
+        dst = config.streams - DType.I32.bytes
+        fields = {"src": 0, "src_dir": Direction.WEST, "dst": dst, "dst_dir": Direction.EAST,
                   "dtype": dtype, "amount": amount, "fill": fill, "map": 0,
                   "map_dir": Direction.WEST}
         if op is SwitchOp.PERM:
             mapping = rng.integers(0, lanes + 8, lanes)           # some out of range: fill
             map_planes = vector.to_bytes(mapping, DType.I16)
-            # The map's two planes on westward streams 4 and 5: PERM moves at most int16
-            # (streams 0 and 1), and results go eastward.
-            fields.update(map=4, amount=0)
+            # The map's two planes on westward streams 2 and 3: PERM moves at most int16
+            # (streams 0 and 1).
+            fields.update(map=2, amount=0)
             for b in range(2):
                 unit = west[len(west) - 1 - b]
                 images.append((plan.sram_index(unit), 2 * number + 1, map_planes[b][None, :]))
                 _read(calendar, unit, issue_for_arrival(at, MEM_READ_LATENCY, unit.position,
-                                                        sxm.position), 2 * number + 1, 4 + b,
+                                                        sxm.position), 2 * number + 1, 2 + b,
                       Direction.WEST)
         calendar.issue("sxm_w0.sxm", at, encode(QueueKind.SXM, op, **fields))
         out = _expected_move(op, values, amount, vector.wrap(fill, dtype), mapping)
@@ -92,7 +94,7 @@ def switch_program(config, seed=0):
         for b in range(dtype.bytes):
             unit = west[b]
             when = arrival(at, sxm_latency(config), sxm.position, unit.position)
-            _write(calendar, unit, when, 100 + number, 4 + b, Direction.EAST)
+            _write(calendar, unit, when, 100 + number, dst + b, Direction.EAST)
             name = f"move{number}.{b}"
             outputs.append(Region(name, plan.sram_index(unit), 100 + number, 1))
             expected[name] = out_planes[b][None, :]
