@@ -17,7 +17,7 @@ Board top (:class:`BoardTop`, ULX3S 85F via ``amaranth-boards``):
 """
 
 from amaranth import *
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
 from isa.host import xfer_bits
@@ -104,12 +104,18 @@ class BoardTop(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
-        uart = platform.request("uart", 0)
-        button = platform.request("button_fire", 0)
-        leds = [platform.request("led", i) for i in range(8)]
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_rx = uart_rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx = uart_tx = io.Buffer("o", uart.tx)
+        m.submodules.button = button = io.Buffer("i", platform.request("button_fire", 0,
+                                                                        dir="-"))
+        leds = []
+        for i in range(8):
+            m.submodules[f"led_{i}"] = led = io.Buffer("o", platform.request("led", i, dir="-"))
+            leds.append(led)
 
         m.submodules.bridge = bridge = UartBridge(self.divisor)
-        m.d.comb += [bridge.rx.eq(uart.rx.i), uart.tx.o.eq(bridge.tx)]
+        m.d.comb += [bridge.rx.eq(uart_rx.i), uart_tx.o.eq(bridge.tx)]
 
         boot = Signal(range(self.BOOT_CYCLES + 1), init=self.BOOT_CYCLES)
         with m.If(boot != 0):

@@ -164,9 +164,11 @@ def _yosys_reader(source):
     return f"read_verilog -defer {source.name}"
 
 
-def synthesize(sources, top, directory, *, progress=None, nodsp=False):
+def synthesize(sources, top, directory, *, progress=None, nodsp=False, primitives=False):
     """Yosys ``synth_ecp5`` of ``sources`` (Verilog and RTLIL files) into
-    ``directory/synth.json``. Returns ``(seconds, cell counts of the netlist)``."""
+    ``directory/synth.json``; with ``primitives``, the sources may instantiate ECP5 cells
+    (such as the board platform's ``SGSR``), whose declarations are read first. Returns
+    ``(seconds, cell counts of the netlist)``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     names = []
@@ -177,6 +179,7 @@ def synthesize(sources, top, directory, *, progress=None, nodsp=False):
             shutil.copyfile(source, target)
         names.append(target)
     script = "\n".join([
+        *([_ECP5_PRIMITIVES] if primitives else []),
         *(_yosys_reader(name) for name in names),
         f"hierarchy -check -top {top}",
         f"synth_ecp5 -top {top} {'-nodsp ' if nodsp else ''}-json synth.json",
@@ -519,23 +522,51 @@ def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_on
     return report
 
 
+#: Declarations of the ECP5 cells a board design instantiates (the platform's ``SGSR``).
+_ECP5_PRIMITIVES = "read_verilog -lib -specify +/ecp5/cells_sim.v +/ecp5/cells_bb.v"
+
+
+def _board_files(config, directory, baud):
+    """Write the amaranth-boards plan of :class:`hdl.board.BoardTop` into ``directory``;
+    returns the names of its RTLIL top and its pin constraints."""
+    plan = board_plan(BoardTop(config, baud=baud))
+    for name, content in plan.files.items():
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(directory / name, mode) as handle:
+            handle.write(content)
+    il = next(name for name in plan.files if name.endswith(".il"))
+    lpf = next(name for name in plan.files if name.endswith(".lpf"))
+    return il, lpf
+
+
+def check_board(config, *, baud=115200, progress=None):
+    """Yosys elaborates the board design of ``config`` (the board top, the exported chip and
+    the ECP5 cells they instantiate) with ``hierarchy -check``: the first step of
+    :func:`build_board`, in seconds. Raises :class:`FpgaError` with the log's error."""
+    chip = export_chip(config, progress=progress)
+    directory = BUILD / "fpga" / f"board-check-{config_directory(config).name}"
+    with locked(directory):
+        il, _ = _board_files(config, directory, baud)
+        shutil.copyfile(chip, directory / chip.name)
+        script = "\n".join([_ECP5_PRIMITIVES, _yosys_reader(directory / chip.name),
+                            _yosys_reader(directory / il),
+                            f"hierarchy -check -top {Path(il).stem}", ""])
+        (directory / "check.ys").write_text(script)
+        _run([tool("yosys"), "-s", "check.ys"], log=directory / "check.log", cwd=directory,
+             progress=progress, show=_show_yosys)
+    return directory / "check.log"
+
+
 def build_board(config, *, baud=115200, seed=1, progress=None):
     """The ULX3S 85F bitstream of :class:`hdl.board.BoardTop` for ``config``; returns the
     :class:`FpgaReport` and the path of the ``.bit`` file."""
     chip = export_chip(config, progress=progress)
     directory = BUILD / "fpga" / f"board-{config_directory(config).name}"
     with locked(directory):
-        plan = board_plan(BoardTop(config, baud=baud))
-        for name, content in plan.files.items():
-            target = directory / name
-            mode = "wb" if isinstance(content, bytes) else "w"
-            with open(target, mode) as handle:
-                handle.write(content)
-        il = next(name for name in plan.files if name.endswith(".il"))
-        lpf = next(name for name in plan.files if name.endswith(".lpf"))
+        il, lpf = _board_files(config, directory, baud)
         top = Path(il).stem
         synth_seconds, cells = synthesize([chip, directory / il], top, directory,
-                                          progress=progress)
+                                          progress=progress, primitives=True)
         pnr_seconds = place_and_route(directory, ULX3S_85F, frequency_mhz=BoardTop.CLOCK_MHZ,
                                       seed=seed, lpf=directory / lpf, progress=progress)
         report = _write_report(directory, config, f"ULX3S ({ULX3S_85F})", BoardTop.CLOCK_MHZ,

@@ -14,7 +14,7 @@ import pytest
 from hdl.table import table_banks
 from isa.config import preset
 from sim import fpga
-from sim.fpga import FpgaError, place_probe, smoke_check
+from sim.fpga import FpgaError, check_board, place_probe, smoke_check
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,11 @@ def test_the_flow_runs_under_tmp(tmp_path, monkeypatch):
     result = _smoke_on(tmp_path, monkeypatch, memory)
     assert result.memories == ["lpu_chip/m"], result.memories
     assert result.log.resolve().is_relative_to(tmp_path.resolve())
+
+
+def test_the_board_design_elaborates():
+    # The ULX3S top (UART bridge, reset, LEDs, and the platform's clock with its SGSR cell)
+    # around the exported chip passes Yosys' hierarchy check: the first step of
+    # `make fpga-board`, which raises FpgaError with Yosys' error otherwise.
+    log = check_board(preset("tiny"))
+    assert "lpu_board" in log.read_text()
