@@ -8,9 +8,11 @@ every memory through the AXI4-Lite transfer registers (``XFER_*`` in :mod:`isa.h
 
 Board top (:class:`BoardTop`, ULX3S 85F via ``amaranth-boards``):
 
-- clock: the 25 MHz oscillator, used directly (:attr:`BoardTop.CLOCK_MHZ`);
-- reset: held for 16 cycles after configuration, and while button F1 (``button_fire 0``) is
-  pressed;
+- clock: :attr:`BoardTop.CLOCK_MHZ` (10 MHz) from the ECP5 PLL, fed by the 25 MHz
+  oscillator: the `fpga` chip's placement estimates 15 MHz at the fastest speed grade, and the
+  ULX3S carries the slowest (docs/fpga.md);
+- reset: held until the PLL locks, for 16 cycles after, and while button F1 (``button_fire
+  0``) is pressed;
 - host: the FTDI USB-serial port through :class:`~hdl.uart.UartBridge` (8N1, 115200 baud by
   default), driven from a PC by :mod:`sim.board_host`;
 - LEDs: 0 running, 1 done, 2 bridge busy, 3 receive overflow, 7 heartbeat (about 1.5 Hz).
@@ -83,12 +85,18 @@ class BoardTop(Elaboratable):
     ----------
     config : ChipConfig
     baud : int
-        UART baud rate; the divisor (25 MHz / baud) must be at least 4.
+        UART baud rate; the divisor (:attr:`CLOCK_MHZ` / baud) must be at least 4.
     """
 
-    #: The board oscillator, which clocks the whole design.
-    CLOCK_MHZ = 25
-    #: Cycles the chip is held in reset after configuration.
+    #: The board oscillator, which feeds the PLL.
+    OSCILLATOR_MHZ = 25
+    #: The PLL's output, which clocks the whole design.
+    CLOCK_MHZ = 10
+    #: ``EHXPLLL`` dividers for :attr:`CLOCK_MHZ` from :attr:`OSCILLATOR_MHZ` (as
+    #: ``ecppll -i 25 -o 10`` gives them): 25 / CLKI_DIV x CLKFB_DIV = 10 MHz, the VCO at
+    #: 10 x CLKOP_DIV = 600 MHz (within its 400 to 800).
+    PLL_DIVIDERS = {"CLKI_DIV": 5, "CLKFB_DIV": 2, "CLKOP_DIV": 60, "CLKOP_CPHASE": 30}
+    #: Cycles the chip is held in reset after the PLL locks.
     BOOT_CYCLES = 16
 
     def __init__(self, config, *, baud=115200):
@@ -104,6 +112,24 @@ class BoardTop(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
+        m.submodules.oscillator = oscillator = io.Buffer("i", platform.request("clk25", dir="-"))
+        m.domains.sync = ClockDomain("sync")
+        locked = Signal()
+        m.submodules.pll = Instance(
+            "EHXPLLL",
+            a_FREQUENCY_PIN_CLKI=str(self.OSCILLATOR_MHZ),
+            a_FREQUENCY_PIN_CLKOP=str(self.CLOCK_MHZ),
+            a_ICP_CURRENT="12", a_LPF_RESISTOR="8", a_MFG_ENABLE_FILTEROPAMP="1",
+            a_MFG_GMCREF_SEL="2",
+            p_PLLRST_ENA="DISABLED", p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED",
+            p_DPHASE_SOURCE="DISABLED", p_OUTDIVIDER_MUXA="DIVA", p_CLKOP_ENABLE="ENABLED",
+            p_CLKOP_FPHASE=0, p_FEEDBK_PATH="CLKOP",
+            **{f"p_{name}": value for name, value in self.PLL_DIVIDERS.items()},
+            i_CLKI=oscillator.i, o_CLKOP=ClockSignal("sync"), i_CLKFB=ClockSignal("sync"),
+            i_RST=0, i_STDBY=0, i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1,
+            i_PHASELOADREG=1, i_PLLWAKESYNC=0, i_ENCLKOP=0, o_LOCK=locked)
+        m.d.comb += ResetSignal("sync").eq(~locked)
+
         uart = platform.request("uart", 0, dir="-")
         m.submodules.uart_rx = uart_rx = io.Buffer("i", uart.rx)
         m.submodules.uart_tx = uart_tx = io.Buffer("o", uart.tx)

@@ -184,16 +184,17 @@ PRESETS = {
                            vxm_alus=16, vxm_consts=16, mxms=2, mxm_acc_depth=512,
                            queue_depth=4096),
     # The FPGA target (LFE5U-85F: 83,640 LUT4, 208 DP16KD, 156 MULT18X18D): the smallest
-    # geometry the compilers schedule. One superlane; 8 streams per direction (the elementwise
-    # scheduler's minimum for the random graphs of verification.programs; GEMM needs 6 for
-    # int32 results, 3 for int8); 2 VXM ALUs (the elementwise scheduler's minimum for random
-    # graphs, and one per matrix unit for GEMM); 8 constant registers (per-channel GEMM needs 4 per
-    # matrix unit); 4 MEM slices of 2048 words per hemisphere (SRAM in 120 block RAMs);
-    # matrix units folded 16 times (16 multipliers each, one activation every 16 cycles), and
-    # VXM ALUs folded to the same rate (one lane datapath each, one operation every 16
-    # cycles: a GEMM's requantisation keeps pace). See docs/fpga.md for what it takes.
-    "fpga": DEFAULT.derive(name="fpga", lanes=16, streams=8, mem_slices=4, words=2048,
-                           vxm_alus=2, vxm_consts=8, vxm_fold=16, sxm_fold=16, mxms=1,
+    # geometry the compilers schedule. One superlane; 4 streams per direction (one int32
+    # value, the fewest the hardware takes: every stream is a 128-bit register at each of the
+    # 13 positions, and every unit multiplexes them); one VXM ALU (an elementwise pass is then
+    # one operation, and the two matrix units requantise on it in turn); 8 constant registers
+    # (per-channel GEMM needs 4 per matrix unit); 4 MEM slices of 2048 words per hemisphere
+    # (an int32 tensor's 4 byte planes; SRAM in 120 block RAMs); matrix units folded 16 times
+    # (16 multipliers each, one activation every 16 cycles), and the ALU and switch units
+    # folded to the same rate (one lane per cycle, one operation every 16 cycles: a GEMM's
+    # requantisation keeps pace). See docs/fpga.md for what it takes.
+    "fpga": DEFAULT.derive(name="fpga", lanes=16, streams=4, mem_slices=4, words=2048,
+                           vxm_alus=1, vxm_consts=8, vxm_fold=16, sxm_fold=16, mxms=1,
                            mxm_acc_depth=64, mxm_fold=16,
                            queue_depth=512),
 }

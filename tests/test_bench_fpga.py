@@ -63,7 +63,7 @@ def test_the_minilm_gemm_time_at_the_board_clock_and_the_placed_fmax(monkeypatch
     text = bench_fpga.fpga_table(lambda message: None, _table, config)
     assert asked == [bench_fpga.MINILM_SHAPE]
     assert "250000" in text and "99.8%" in text
-    assert "10.00 ms" in text                       # 250,000 cycles at 25 MHz
+    assert "25.00 ms" in text                       # 250,000 cycles at 10 MHz
     assert "no place-and-route report for preset 'fpga'" in text
 
     (tmp_path / "report.json").write_text(json.dumps({"fmax_mhz": 62.5}))

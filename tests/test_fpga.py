@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from hdl.board import BoardTop
 from isa.config import preset
 from isa.formats import WORD_BITS
 from sim.fpga import LFE5U_85F, build_board, probe, report_chip
@@ -44,7 +45,8 @@ def test_report_states_fmax_and_critical_path(report):
 def test_board_bitstream_builds():
     result, bitstream = build_board(preset(FPGA_PRESET))
     assert bitstream.stat().st_size > 100_000
-    assert result.fmax_mhz >= 25
+    # The board clocks the chip from its PLL: the placed design must reach that clock.
+    assert result.fmax_mhz >= BoardTop.CLOCK_MHZ
 
 
 def test_probe_separates_a_units_memories():

@@ -54,7 +54,7 @@ CASES = [
     (lambda: UartBridge(8, timeout=100), ValueError,
      "Bridge timeout must be at least two byte times (160 cycles), not 100"),
     (lambda: BoardTop(CONFIG, baud=10_000_000), ValueError,
-     "Baud rate must be at most 6250000 for a 25 MHz clock, not 10000000"),
+     "Baud rate must be at most 2500000 for a 10 MHz clock, not 10000000"),
     (lambda: BoardTop(CONFIG, baud=0), ValueError, "Baud rate must be at least 1, not 0"),
     (lambda: ChipShell("fpga"), TypeError, "ChipShell needs a ChipConfig, not 'fpga'"),
     (lambda: StreamTapSignature(None), TypeError,
