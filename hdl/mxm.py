@@ -22,6 +22,7 @@ from amaranth.lib.wiring import In, Out
 from isa.formats import FORMATS
 from isa.host import ErrorFlag
 from isa.opcodes import Direction, MatrixLoadOp, MatrixOp
+from .fold import fold_phase
 from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
 from .lane import sign_extend
 from .parameters import check_config, check_flag
@@ -196,26 +197,13 @@ class MatrixUnit(wiring.Component):
                 activation.eq(aligned_stream(self.tap.east, self.tap.west,
                                              mm.act_dir == Direction.WEST, mm.act_stream, 0)),
                 x_row.eq(acc_row), x_accumulate.eq(mm.accumulate), x_emit.eq(mm.emit),
-                x_out.eq(mm.out_stream), x_dir.eq(mm.out_dir), busy.eq(1),
+                x_out.eq(mm.out_stream), x_dir.eq(mm.out_dir),
             ]
-        if fold == 1:
-            # Unfolded (the common case): every MM takes one cycle, no phase counter.
-            m.d.comb += finishing.eq(busy)
-            with m.If(busy & ~go):
-                m.d.sync += busy.eq(0)
-        else:
-            phase = Signal(range(fold))
-            with m.If(go):
-                m.d.sync += phase.eq(0)
-            m.d.comb += finishing.eq(busy & (phase == fold - 1))
-            with m.If(busy & ~go):
-                with m.If(finishing):
-                    m.d.sync += busy.eq(0)
-                with m.Else():
-                    m.d.sync += phase.eq(phase + 1)
+        # Its occupancy and fold phase (hdl.fold): unfolded, the common case, an MM takes one
+        # cycle and there is no phase counter.
+        phase = fold_phase(m, fold, go=go, clear=self.clear, busy=busy, finishing=finishing)
         with m.If(self.clear):
-            m.d.sync += [busy.eq(0)] + [w.eq(0) for w in weights + shadow] + \
-                        [bias.eq(0), shadow_bias.eq(0)]
+            m.d.sync += [w.eq(0) for w in weights + shadow] + [bias.eq(0), shadow_bias.eq(0)]
 
         # The multiplier array: rows phase * (lanes / fold) ... of the weights, this cycle.
         block = lanes // fold

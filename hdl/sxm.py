@@ -21,6 +21,7 @@ from isa.config import SUPERLANE
 from isa.formats import FORMATS
 from isa.host import ErrorFlag
 from isa.opcodes import DType, Direction, SwitchOp
+from .fold import fold_phase
 from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
 from .lane import sign_extend
 from .parameters import check_config
@@ -161,16 +162,7 @@ class SwitchUnit(wiring.Component):
         cfg = self.config
         lanes, vb, fold = cfg.lanes, cfg.vector_bits, cfg.sxm_fold
         block = lanes // fold
-        phase = Signal(range(fold))
-        m.d.comb += finishing.eq(busy & (phase == fold - 1))
-        with m.If(go):
-            m.d.sync += [busy.eq(1), phase.eq(0)]
-        with m.Elif(finishing):
-            m.d.sync += busy.eq(0)
-        with m.Elif(busy):
-            m.d.sync += phase.eq(phase + 1)
-        with m.If(self.clear):
-            m.d.sync += busy.eq(0)
+        phase = fold_phase(m, fold, go=go, clear=self.clear, busy=busy, finishing=finishing)
 
         # The operation's sources and fields are captured in every cycle the unit could take
         # an operation, issued or not (an idle unit's captures are never used): the enable of
