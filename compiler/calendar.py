@@ -292,11 +292,25 @@ class Calendar:
         if not self.transfer_free(transfer):
             raise ScheduleError(f"stream conflict: {transfer.direction.name.lower()}ward "
                                 f"streams {transfer.streams} at phase {transfer.phase}")
-        lo, hi = transfer.span
+        leg = [(transfer.phase, *transfer.span)]
         for stream in transfer.streams:
-            spans = self._streams[(transfer.direction, stream, transfer.phase)]
+            self.reserve_legs(transfer.direction, stream, leg)
+
+    def reserve_legs(self, direction, stream, legs):
+        """Reserve ``stream`` of ``direction`` for every ``(phase, lo, hi)`` of ``legs`` (as
+        :meth:`leg` gives them), without checking that it is free. A rollback drops the
+        phases it leaves empty, so that trial reservations do not pile up."""
+        streams = self._streams
+        for phase, lo, hi in legs:
+            key = (direction, stream, phase)
+            spans = streams[key]
             spans.append((lo, hi))
-            self.journal.record(spans.pop)
+
+            def undo(key=key, spans=spans):
+                spans.pop()
+                if not spans:
+                    del streams[key]
+            self.journal.record(undo)
 
     # ---- Scratch words. ----
 

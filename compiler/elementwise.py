@@ -1005,17 +1005,11 @@ class _Scheduler:
         vectors ``first .. end - 1`` of a pass whose vector 0 enters in ``t0``: the lowest
         ones on which all its transfers are free, on the calendar and of the pass's other
         groups (which may share a stream where their values pass at other cycles or
-        positions). Sets their ``bases``; returns whether every group found one."""
+        positions): each group chosen is reserved on the calendar until all are, then
+        released. Sets their ``bases``; returns whether every group found one."""
         calendar = self.calendar
         plan = self.plan
         leg = calendar.leg
-        taken = {}                      # (direction, stream, phase) -> spans of the pass
-
-        def pass_free(direction, stream, legs):
-            return not any(lo <= hi and any(a <= hi and lo <= b for a, b in
-                                            taken.get((direction, stream, phase), ()))
-                           for phase, lo, hi in legs)
-
         groups = []
         for (node_id, lvl), flow in flows.items():
             for side in dict.fromkeys(flow.sides[first:end]):
@@ -1044,24 +1038,26 @@ class _Scheduler:
                                        plan.mem_units[slice_index].position,
                                        t0 + self.at(level[node_id], v), self.latency))
                 groups.append((out, side, direction, out.tensor.planes, legs))
-        for owner, side, direction, planes, legs in groups:
-            # The group chosen for this chunk before, if still free, keeps the words equal.
-            bases = range(0, self.config.streams - planes + 1, planes)
-            previous = owner.bases.get(side)
-            if previous is not None:
-                bases = [previous] + [b for b in bases if b != previous]
-            for base in bases:
-                if all(pass_free(direction, base + b, legs[b]) and
-                       calendar.legs_free(direction, base + b, legs[b])
-                       for b in range(planes)):
-                    owner.bases[side] = base
-                    for b in range(planes):
-                        for phase, lo, hi in legs[b]:
-                            taken.setdefault((direction, base + b, phase), []).append((lo, hi))
-                    break
-            else:
-                return False
-        return True
+        mark = calendar.checkpoint()
+        try:
+            for owner, side, direction, planes, legs in groups:
+                # The group chosen for this chunk before, if still free, keeps the words equal.
+                bases = range(0, self.config.streams - planes + 1, planes)
+                previous = owner.bases.get(side)
+                if previous is not None:
+                    bases = [previous] + [b for b in bases if b != previous]
+                for base in bases:
+                    if all(calendar.legs_free(direction, base + b, legs[b])
+                           for b in range(planes)):
+                        owner.bases[side] = base
+                        for b in range(planes):
+                            calendar.reserve_legs(direction, base + b, legs[b])
+                        break
+                else:
+                    return False
+            return True
+        finally:
+            calendar.rollback(mark)
 
     def ports_free(self, t0, read_runs, flows):
         """``0`` if every read port of vectors' READs is free at ``t0``, else the number of
