@@ -228,15 +228,16 @@ class _RowReduction:
                 # copy in its ALU's result register for an ALU latency, and the kept one
                 # arrives then.
                 mover = self.free_alu(send)
-                if mover is None or not self.issue(mover, send, VectorOp.MOV, a=rotated,
-                                                   **_I32):
+                if mover is None or not self.issue(f"vxm.alu{mover}", send, VectorOp.MOV,
+                                                   a=rotated, **_I32):
                     return None
-                rotated = Operand.alu(int(mover.removeprefix("vxm.alu")))
+                rotated = Operand.alu(mover)
                 send += self.latency
                 again = self.read_back(kept, send, toward_vxm)
-            alu = self.free_alu(send)
-            if again is None or alu is None:
+            free = self.free_alu(send)
+            if again is None or free is None:
                 return None
+            alu = f"vxm.alu{free}"
             op = combine
             fields = dict(a=rotated, b=Operand.stream(toward_vxm, again), **_I32)
         # 3. The total, in every lane, to four slices of one hemisphere.
@@ -327,8 +328,8 @@ class _RowReduction:
         return None
 
     def free_alu(self, cycle):
-        """The queue of the first VXM ALU free in ``cycle``, or ``None``."""
-        return next((f"vxm.alu{a}" for a in range(self.calendar.config.vxm_alus)
+        """The first VXM ALU free in ``cycle``, or ``None``."""
+        return next((a for a in range(self.calendar.config.vxm_alus)
                      if self.calendar.queue_free(f"vxm.alu{a}", cycle)), None)
 
     def arrive(self, v, when):
