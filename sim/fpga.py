@@ -164,12 +164,14 @@ def _yosys_reader(source):
     return f"read_verilog -defer {source.name}"
 
 
-def synthesize(sources, top, directory, *, progress=None, nodsp=False, primitives=False):
-    """Yosys ``synth_ecp5`` of ``sources`` (Verilog and RTLIL files) into
-    ``directory/synth.json``; with ``primitives``, the sources may instantiate ECP5 cells
-    (such as the board platform's ``SGSR``), whose declarations are read first. Returns
-    ``(seconds, cell counts of the netlist)``."""
-    directory = Path(directory)
+#: Declarations of the ECP5 cells a board design instantiates (the platform's ``SGSR``).
+_ECP5_PRIMITIVES = "read_verilog -lib -specify +/ecp5/cells_sim.v +/ecp5/cells_bb.v"
+
+
+def _elaboration(sources, top, directory, primitives):
+    """Copy ``sources`` (Verilog and RTLIL files) into ``directory`` (created if need be);
+    returns the Yosys commands that read them, with the ECP5 cell declarations first if
+    ``primitives``, and check the hierarchy under ``top``."""
     directory.mkdir(parents=True, exist_ok=True)
     names = []
     for source in sources:
@@ -178,10 +180,19 @@ def synthesize(sources, top, directory, *, progress=None, nodsp=False, primitive
         if source.resolve() != target.resolve():
             shutil.copyfile(source, target)
         names.append(target)
+    return [*([_ECP5_PRIMITIVES] if primitives else []),
+            *(_yosys_reader(name) for name in names),
+            f"hierarchy -check -top {top}"]
+
+
+def synthesize(sources, top, directory, *, progress=None, nodsp=False, primitives=False):
+    """Yosys ``synth_ecp5`` of ``sources`` (Verilog and RTLIL files) into
+    ``directory/synth.json``; with ``primitives``, the sources may instantiate ECP5 cells
+    (such as the board platform's ``SGSR``), whose declarations are read first. Returns
+    ``(seconds, cell counts of the netlist)``."""
+    directory = Path(directory)
     script = "\n".join([
-        *([_ECP5_PRIMITIVES] if primitives else []),
-        *(_yosys_reader(name) for name in names),
-        f"hierarchy -check -top {top}",
+        *_elaboration(sources, top, directory, primitives),
         f"synth_ecp5 -top {top} {'-nodsp ' if nodsp else ''}-json synth.json",
         "tee -q -o synth_stat.json stat -json",
         "",
@@ -522,10 +533,6 @@ def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_on
     return report
 
 
-#: Declarations of the ECP5 cells a board design instantiates (the platform's ``SGSR``).
-_ECP5_PRIMITIVES = "read_verilog -lib -specify +/ecp5/cells_sim.v +/ecp5/cells_bb.v"
-
-
 def _board_files(config, directory, baud):
     """Write the amaranth-boards plan of :class:`hdl.board.BoardTop` into ``directory``;
     returns the names of its RTLIL top and its pin constraints."""
@@ -547,11 +554,8 @@ def check_board(config, *, baud=115200, progress=None):
     directory = BUILD / "fpga" / f"board-check-{config_directory(config).name}"
     with locked(directory):
         il, _ = _board_files(config, directory, baud)
-        shutil.copyfile(chip, directory / chip.name)
-        script = "\n".join([_ECP5_PRIMITIVES, _yosys_reader(directory / chip.name),
-                            _yosys_reader(directory / il),
-                            f"hierarchy -check -top {Path(il).stem}", ""])
-        (directory / "check.ys").write_text(script)
+        lines = _elaboration([chip, directory / il], Path(il).stem, directory, True)
+        (directory / "check.ys").write_text("\n".join([*lines, ""]))
         _run([tool("yosys"), "-s", "check.ys"], log=directory / "check.log", cwd=directory,
              progress=progress, show=_show_yosys)
     return directory / "check.log"
