@@ -62,10 +62,11 @@ class ConstantFile(wiring.Component):
         m = Module()
         registers, chunks, ports = self.registers, self.chunks, self.ports
         bits = 32 * self.width
-        # Per register and chunk: written since the last clear, and by which port last.
+        # Per register and chunk: written since the last clear, and by which port last (with
+        # one port, always it: no table, and no zero-width signals in the Verilog).
         live = [Signal(chunks, name=f"live_{k}") for k in range(registers)]
         owner = [[Signal(range(ports), name=f"owner_{k}_{c}") for c in range(chunks)]
-                 for k in range(registers)]
+                 for k in range(registers)] if ports > 1 else None
         read = [[[] for _ in range(registers)] for _ in range(ports)]
         for j, write in enumerate(self.write):
             for k in range(registers):
@@ -78,7 +79,8 @@ class ConstantFile(wiring.Component):
                              port.en.eq(mine)]
                 with m.If(mine):
                     m.d.sync += live[k].bit_select(write.chunk, 1).eq(1)
-                    m.d.sync += Array(owner[k])[write.chunk].eq(j)
+                    if owner is not None:
+                        m.d.sync += Array(owner[k])[write.chunk].eq(j)
                 for p in range(ports):
                     reader = bank.read_port(domain="comb")
                     m.d.comb += reader.addr.eq(self.read_chunk[p])
@@ -88,6 +90,7 @@ class ConstantFile(wiring.Component):
         for p in range(ports):
             for k in range(registers):
                 c = self.read_chunk[p]
-                latest = Array(read[p][k])[Array(owner[k])[c]]
+                latest = (read[p][k][0] if owner is None else
+                          Array(read[p][k])[Array(owner[k])[c]])
                 m.d.comb += self.value[p][k].eq(Mux((live[k] >> c)[0], latest, 0))
         return m

@@ -82,13 +82,32 @@ class SecdedDecoder(wiring.Component):
         # one comparator fires. Raising `single` on a whole-column match only, rather than on
         # any odd-weight syndrome, reports the many triple errors whose syndrome is no column
         # as uncorrectable instead of as corrected.
-        data_flip = Signal(DATA_BITS)
-        check_flip = Signal(CHECK_BITS)
+        #
+        # Each comparator is the AND of two one-hot decodes of the syndrome's halves, shared by
+        # every column (on FPGAs one 3-input LUT per data bit, with its XOR, instead of an
+        # 8-input comparator each).
+        half = CHECK_BITS // 2
+        low_hot = Signal(1 << half)
+        high_hot = Signal(1 << (CHECK_BITS - half))
         m.d.comb += [
-            data_flip.eq(Cat(syndrome == column for column in CHECK_COLUMNS)),
-            check_flip.eq(Cat(syndrome == 1 << j for j in range(CHECK_BITS))),
+            low_hot.eq(1 << syndrome[:half]),
+            high_hot.eq(1 << syndrome[half:]),
+        ]
+
+        def matches(column):
+            return low_hot[column & ((1 << half) - 1)] & high_hot[column >> half]
+
+        # Whether the syndrome is a column at all: for each value of its high half, the set of
+        # low halves that make a column.
+        low_masks = [0] * (1 << (CHECK_BITS - half))
+        for column in (*CHECK_COLUMNS, *(1 << j for j in range(CHECK_BITS))):
+            low_masks[column >> half] |= 1 << (column & ((1 << half) - 1))
+        data_flip = Signal(DATA_BITS)
+        m.d.comb += [
+            data_flip.eq(Cat(matches(column) for column in CHECK_COLUMNS)),
             self.corrected.eq(self.data ^ data_flip),
-            self.single.eq(data_flip.any() | check_flip.any()),
+            self.single.eq(Cat(high_hot[h] & (low_hot & low_masks[h]).any()
+                               for h in range(1 << (CHECK_BITS - half))).any()),
             self.uncorrectable.eq(syndrome.any() & ~self.single),
         ]
         return m

@@ -88,69 +88,66 @@ class InstructionControl(wiring.Component):
         last_offset = Signal(signed(OFFSET_BITS), reset_less=True)
         has_last = Signal()
 
-        # Running off the end of the memory reads as HALT.
-        word = Signal(WORD_BITS)
-        m.d.comb += word.eq(Mux(pc == self.depth, ControlOp.HALT.value, imem.rdata))
-        op = word[:OPCODE_BITS]
+        # Running off the end of the memory reads as HALT. Only the opcode needs the override:
+        # the word is issued only under a unit opcode.
+        word = imem.rdata
+        op = Signal(OPCODE_BITS)
+        m.d.comb += op.eq(Mux(pc == self.depth, ControlOp.HALT.value, word[:OPCODE_BITS]))
         nop = data.View(FORMATS["count"].layout, word)
         rep = data.View(FORMATS["repeat"].layout, word)
+        is_nop = op == ControlOp.NOP.value
 
         advance = Signal()
+        # NOP and REPEAT count down one shared counter: `left` is what remains before this
+        # cycle (the instruction's count in its first cycle), and this cycle's is its last
+        # when `left` is 1. One decrement and one comparison serve both.
         count = Signal(32)
-        m.d.comb += count.eq(Mux(op == ControlOp.NOP.value, nop.count, rep.count))
+        left = Signal(32)
+        last_count = Signal()
+        m.d.comb += [
+            count.eq(Mux(is_nop, nop.count, rep.count)),
+            left.eq(Mux(busy, remaining, count)),
+            last_count.eq(left == 1),
+        ]
+        refused = ~busy & (count == 0)
 
-        def count_down():
-            """Spend one cycle of a counted instruction; advance after its last cycle."""
-            with m.If(~busy):
-                with m.If(count == 1):
-                    m.d.comb += advance.eq(1)
-                with m.Else():
-                    m.d.sync += [busy.eq(1), remaining.eq(count - 1)]
-            with m.Else():
-                m.d.sync += remaining.eq(remaining - 1)
-                with m.If(remaining == 1):
-                    m.d.comb += advance.eq(1)
+        # A REPEAT re-issue: the last unit word, its offset advanced by the stride.
+        offset = Signal(signed(OFFSET_BITS))
+        m.d.comb += [
+            offset.eq(last_offset + rep.stride),
+            self.issue.word.eq(Mux(op == ControlOp.REPEAT.value, last_word, word)),
+        ]
 
         with m.If(state == QueueState.RUN):
             m.d.comb += self.running.eq(1)
             with m.If(op >= FIRST_UNIT_OPCODE):
-                m.d.comb += [
-                    self.issue.valid.eq(1),
-                    self.issue.word.eq(word),
-                    self.issue.offset.eq(0),
-                    advance.eq(1),
-                ]
+                m.d.comb += [self.issue.valid.eq(1), advance.eq(1)]
                 m.d.sync += [last_word.eq(word), last_offset.eq(0), has_last.eq(1)]
             with m.Elif(op == ControlOp.HALT.value):
                 m.d.comb += self.halting.eq(1)
                 m.d.sync += state.eq(QueueState.HALTED)
-            with m.Elif(op == ControlOp.NOP.value):
-                with m.If(~busy & (count == 0)):
+            with m.Elif(is_nop):
+                with m.If(refused):
                     m.d.comb += [self.error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
                 with m.Else():
-                    count_down()
+                    m.d.sync += [busy.eq(1), remaining.eq(left - 1)]
+                    m.d.comb += advance.eq(last_count)
             with m.Elif(op == ControlOp.REPEAT.value):
-                with m.If(~busy & ((count == 0) | ~has_last)):
+                with m.If(refused | (~busy & ~has_last)):
                     m.d.comb += [self.error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
                 with m.Else():
                     # Its first cycle starts with `gap` idle cycles and `count` re-issues left.
-                    left = Signal.like(remaining)
                     wait = Signal.like(idle)
-                    m.d.comb += [left.eq(Mux(busy, remaining, count)),
-                                 wait.eq(Mux(busy, idle, rep.gap))]
+                    m.d.comb += wait.eq(Mux(busy, idle, rep.gap))
                     m.d.sync += busy.eq(1)
                     with m.If(wait == 0):
-                        offset = Signal(signed(OFFSET_BITS))
                         m.d.comb += [
-                            offset.eq(last_offset + rep.stride),
                             self.issue.valid.eq(1),
-                            self.issue.word.eq(last_word),
                             self.issue.offset.eq(offset),
+                            advance.eq(last_count),
                         ]
                         m.d.sync += [last_offset.eq(offset), remaining.eq(left - 1),
                                      idle.eq(rep.gap)]
-                        with m.If(left == 1):
-                            m.d.comb += advance.eq(1)
                     with m.Else():
                         m.d.sync += [remaining.eq(left), idle.eq(wait - 1)]
             with m.Elif(op == ControlOp.SYNC.value):

@@ -49,41 +49,41 @@ def _tree_sum(m, terms, name):
     return terms[0]
 
 
-def _load_shifter(m, config, east, west, ld, row):
+def _load_rotator(m, config, east, west, ld, row):
     """The vectors an LW or LB delivers, by destination: element ``k`` is stream
     ``ld.stream + k - row`` of direction ``ld.dir``, for every ``k`` the load legally fills
     (weight rows ``0 .. lanes - 1``, bias planes ``0 .. 3``); other elements are unspecified.
 
-    Every destination takes the stream at the same offset from itself, so one logarithmic
-    shifter serves them all: about ``log2(lanes + streams)`` two-way multiplexers per
-    destination bit, instead of a ``2 x streams``-way multiplexer each (which was most of the
-    unit's logic on FPGAs).
+    Every destination takes the stream at the same offset ``d = ld.stream - row`` from itself,
+    and a legal load's streams lie in ``0 .. streams - 1``. So with ``P`` the power of two at or
+    above ``streams``, destination ``k`` reads element ``k mod P`` of the streams rotated by
+    ``d mod P``: ``(k mod P + d) mod P = k + d``. One rotator of ``P`` vectors serves every
+    destination: ``log2(P)`` two-way multiplexers per rotated bit, ``P`` vectors wide, instead
+    of a ``2 x streams``-way multiplexer per destination bit (which was most of the unit's
+    logic on FPGAs) or a shifter as wide as the destinations.
     """
-    lanes, streams = config.lanes, config.streams
-    # Destination k reads padded[k + shift]: `lanes - 1` don't-care slots, then the streams.
-    padded = [None] * (lanes - 1) + [
-        Mux(ld.dir == Direction.WEST, west[s], east[s]) for s in range(streams)]
-    shift = Signal(range(len(padded)), name="load_shift")
-    m.d.comb += shift.eq(ld.stream - row + lanes - 1)   # in range whenever the load is legal
-    # Stage `bit` moves by 2**bit; its output covers what the later stages read.
-    needed = [lanes]
-    for bit in reversed(range(1, len(shift))):
-        needed.insert(0, min(len(padded), needed[0] + (1 << bit)))
-    current = padded
-    for bit, length in enumerate(needed):
+    streams = config.streams
+    size = 1 << (streams - 1).bit_length()
+    # Streams above the last (a legal load never reads them) are don't-cares: reuse one.
+    current = [Mux(ld.dir == Direction.WEST, west[s], east[s]) if s < streams else None
+               for s in range(size)]
+    distance = Signal(range(size), name="load_rotation")
+    m.d.comb += distance.eq(ld.stream - row)            # modulo `size`: its low bits
+    for bit in range(len(distance)):
         step = 1 << bit
         following = []
-        for i in range(length):
-            stay = current[i]
-            move = current[i + step] if i + step < len(current) else None
+        for i in range(size):
+            stay, move = current[i], current[(i + step) % size]
             if stay is None or move is None:
                 following.append(move if stay is None else stay)
             else:
-                vector = Signal(config.vector_bits, name=f"load_shift{bit}_{i}")
-                m.d.comb += vector.eq(Mux(shift[bit], move, stay))
+                vector = Signal(config.vector_bits, name=f"load_rotate{bit}_{i}")
+                m.d.comb += vector.eq(Mux(distance[bit], move, stay))
                 following.append(vector)
         current = following
-    return current
+    # More than half the slots are streams, so every don't-care has been replaced by now.
+    assert all(vector is not None for vector in current)
+    return [current[k % size] for k in range(max(config.lanes, 4))]
 
 
 class MatrixUnit(wiring.Component):
@@ -142,7 +142,7 @@ class MatrixUnit(wiring.Component):
         m.d.comb += load_go.eq(self.load.valid & (load_flag == 0))
         with m.If(self.load.valid):
             m.d.comb += self.load_error.eq(load_flag)
-        arriving = _load_shifter(m, cfg, self.tap.east, self.tap.west, ld, row)
+        arriving = _load_rotator(m, cfg, self.tap.east, self.tap.west, ld, row)
         # A legal load's rows lie in 0 .. lanes - 1 (checked above; an illegal one loads
         # nothing), so which rows it fills needs only their low bits: narrow comparators.
         first, end = Signal(range(lanes)), Signal(range(lanes + 1))
@@ -229,20 +229,12 @@ class MatrixUnit(wiring.Component):
 
         # Accumulator SRAM: read the row in the MM's issue cycle, for the cycle after it (the
         # unfolded MM's only cycle; a folded MM's phase 0, where the old row or the bias
-        # starts the partial sums, so one adder per column serves every phase). Forward the
-        # row the previous MM wrote in the issue cycle (the SRAM returns the old word then).
-        m.submodules.acc = acc = Sram(32 * lanes, cfg.mxm_acc_depth, blackbox=self.blackbox)
-        read_row = Mux(go, acc_row, x_row)
-        m.d.comb += acc.raddr.eq(read_row)
-        wrote_row = Signal.like(x_row)
-        wrote_data = Signal(32 * lanes, reset_less=True)
-        wrote = Signal()
-        read_was = Signal.like(x_row)
-        m.d.sync += [read_was.eq(read_row), wrote.eq(acc.we), wrote_row.eq(acc.waddr),
-                     wrote_data.eq(acc.wdata)]
-        forward = wrote & (wrote_row == read_was)
-        old = Signal(32 * lanes)
-        m.d.comb += old.eq(Mux(forward, wrote_data, acc.rdata))
+        # starts the partial sums, so one adder per column serves every phase). The previous
+        # MM may write that row in the same cycle: the SRAM is transparent.
+        m.submodules.acc = acc = Sram(32 * lanes, cfg.mxm_acc_depth, blackbox=self.blackbox,
+                                      transparent=True)
+        m.d.comb += acc.raddr.eq(Mux(go, acc_row, x_row))
+        old = acc.rdata
 
         # The new row: the old row (or the bias) plus the column sums, accumulated across the
         # fold phases from phase 0 on.

@@ -11,7 +11,10 @@ Two implementations with one contract:
 
 Contract: ``rdata`` in cycle t+1 is the word at ``raddr`` in cycle t; a write in cycle t (``we``)
 is visible to reads issued from cycle t+1 on (a read of the same address in cycle t returns the
-old word). Contents are undefined until written.
+old word), or, for a ``transparent`` SRAM, from cycle t on. Contents are undefined until
+written. On an FPGA whose block RAM leaves a same-cycle collision of its two ports undefined
+(ECP5), Yosys adds the logic that keeps either promise; asking for the one a unit needs spares
+the unit its own.
 """
 
 from amaranth import *
@@ -27,10 +30,12 @@ MODULE_NAME = "lpu_sram"
 
 VERILOG = f"""\
 // Simple dual-port SRAM: synchronous read (old data on a same-cycle write), one write port.
+// TRANSPARENT = 1: a same-cycle read of the address written returns the new word instead.
 module {MODULE_NAME} #(
     parameter WIDTH = 8,
     parameter DEPTH = 2,
-    parameter ABITS = 1
+    parameter ABITS = 1,
+    parameter TRANSPARENT = 0
 ) (
     input  wire             clk,
     input  wire [ABITS-1:0] raddr,
@@ -43,7 +48,10 @@ module {MODULE_NAME} #(
     always @(posedge clk) begin
         if (we)
             mem[waddr] <= wdata;
-        rdata <= mem[raddr];
+        if (TRANSPARENT != 0 && we && waddr == raddr)
+            rdata <= wdata;
+        else
+            rdata <= mem[raddr];
     end
 endmodule
 """
@@ -60,6 +68,9 @@ class Sram(wiring.Component):
         Words; at least 2.
     blackbox : bool
         Instantiate ``lpu_sram`` instead of an Amaranth memory (see the module docstring).
+    transparent : bool
+        A read of the address written in the same cycle returns the new word (by default, the
+        old one).
 
     Members
     -------
@@ -70,10 +81,11 @@ class Sram(wiring.Component):
         Write enable, address and data.
     """
 
-    def __init__(self, width, depth, *, blackbox):
+    def __init__(self, width, depth, *, blackbox, transparent=False):
         self.width = check_integer("SRAM width", width, 1)
         self.depth = check_integer("SRAM depth", depth, 2)
         self.blackbox = check_flag("SRAM blackbox", blackbox)
+        self.transparent = check_flag("SRAM transparent", transparent)
         abits = ceil_log2(depth)
         super().__init__({
             "raddr": In(abits),
@@ -89,13 +101,14 @@ class Sram(wiring.Component):
             m.submodules.ram = Instance(
                 MODULE_NAME,
                 p_WIDTH=self.width, p_DEPTH=self.depth, p_ABITS=len(self.raddr),
+                p_TRANSPARENT=int(self.transparent),
                 i_clk=ClockSignal(),
                 i_raddr=self.raddr, o_rdata=self.rdata,
                 i_we=self.we, i_waddr=self.waddr, i_wdata=self.wdata)
         else:
             m.submodules.ram = ram = memory.Memory(shape=self.width, depth=self.depth, init=[])
-            read = ram.read_port()
             write = ram.write_port()
+            read = ram.read_port(transparent_for=[write] if self.transparent else ())
             m.d.comb += [
                 read.addr.eq(self.raddr),
                 self.rdata.eq(read.data),

@@ -14,21 +14,23 @@ from golden.vector import INT32_MAX, INT32_MIN
 from hdl.constants import ConstantFile
 
 CYCLES = 300
-#: (registers, chunks, width, ports) of the simulated files: the `fpga` preset's, and wider
-#: chunks with three ports.
-FILES = [(8, 16, 1, 2), (4, 4, 2, 3)]
+#: (registers, chunks, width, ports) of the simulated files: the `fpga` preset's (one ALU, so
+#: one port and no table of writers), with two ports, and wider chunks with three ports.
+FILES = [(8, 16, 1, 1), (8, 16, 1, 2), (4, 4, 2, 3)]
 
 
 def stimulus(registers, chunks, width, ports, seed):
     """Per cycle: ``(clear, writes, reads)``, ``writes`` a list of ``(index, chunk, data)`` or
     None per port, ``reads`` a chunk per port."""
     rng = random.Random(seed)
+    # A lone port writes every cycle: as often as two ports writing every other cycle each.
+    rate = 1.0 if ports == 1 else 0.5
     cycles = []
     for cycle in range(CYCLES):
         taken, writes = set(), []
         for _ in range(ports):
             target = (rng.randrange(registers), rng.randrange(chunks))
-            if rng.random() < 0.5 and target not in taken:
+            if rng.random() < rate and target not in taken:
                 taken.add(target)
                 writes.append((*target, [rng.randrange(INT32_MIN, INT32_MAX + 1)
                                          for _ in range(width)]))

@@ -46,6 +46,8 @@ CASES = [
     (lambda: Sram(0, 4, blackbox=False), ValueError, "SRAM width must be at least 1, not 0"),
     (lambda: Sram(8, 1, blackbox=False), ValueError, "SRAM depth must be at least 2, not 1"),
     (lambda: Sram(8, 2.5, blackbox=False), TypeError, "SRAM depth must be an integer, not 2.5"),
+    (lambda: Sram(8, 2, blackbox=False, transparent=1), TypeError,
+     "SRAM transparent must be True or False, not 1"),
     (lambda: LookupTable(0), ValueError, "Lookup table lane count must be at least 1, not 0"),
     (lambda: LookupTable(16, banked="no"), TypeError,
      "Lookup table banked must be True or False, not 'no'"),
