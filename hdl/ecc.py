@@ -87,27 +87,28 @@ class SecdedDecoder(wiring.Component):
         # every column (on FPGAs one 3-input LUT per data bit, with its XOR, instead of an
         # 8-input comparator each).
         half = CHECK_BITS // 2
-        low_hot = Signal(1 << half)
-        high_hot = Signal(1 << (CHECK_BITS - half))
+        lows, highs = 1 << half, 1 << (CHECK_BITS - half)
+        low_hot = Signal(lows)
+        high_hot = Signal(highs)
         m.d.comb += [
             low_hot.eq(1 << syndrome[:half]),
             high_hot.eq(1 << syndrome[half:]),
         ]
 
         def matches(column):
-            return low_hot[column & ((1 << half) - 1)] & high_hot[column >> half]
+            return low_hot[column % lows] & high_hot[column >> half]
 
         # Whether the syndrome is a column at all: for each value of its high half, the set of
         # low halves that make a column.
-        low_masks = [0] * (1 << (CHECK_BITS - half))
+        low_masks = [0] * highs
         for column in (*CHECK_COLUMNS, *(1 << j for j in range(CHECK_BITS))):
-            low_masks[column >> half] |= 1 << (column & ((1 << half) - 1))
+            low_masks[column >> half] |= 1 << (column % lows)
         data_flip = Signal(DATA_BITS)
         m.d.comb += [
             data_flip.eq(Cat(matches(column) for column in CHECK_COLUMNS)),
             self.corrected.eq(self.data ^ data_flip),
             self.single.eq(Cat(high_hot[h] & (low_hot & low_masks[h]).any()
-                               for h in range(1 << (CHECK_BITS - half))).any()),
+                               for h in range(highs)).any()),
             self.uncorrectable.eq(syndrome.any() & ~self.single),
         ]
         return m

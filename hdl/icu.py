@@ -96,6 +96,7 @@ class InstructionControl(wiring.Component):
         nop = data.View(FORMATS["count"].layout, word)
         rep = data.View(FORMATS["repeat"].layout, word)
         is_nop = op == ControlOp.NOP.value
+        is_repeat = op == ControlOp.REPEAT.value
 
         advance = Signal()
         # NOP and REPEAT count down one shared counter: `left` is what remains before this
@@ -115,7 +116,7 @@ class InstructionControl(wiring.Component):
         offset = Signal(signed(OFFSET_BITS))
         m.d.comb += [
             offset.eq(last_offset + rep.stride),
-            self.issue.word.eq(Mux(op == ControlOp.REPEAT.value, last_word, word)),
+            self.issue.word.eq(Mux(is_repeat, last_word, word)),
         ]
 
         with m.If(state == QueueState.RUN):
@@ -132,7 +133,7 @@ class InstructionControl(wiring.Component):
                 with m.Else():
                     m.d.sync += [busy.eq(1), remaining.eq(left - 1)]
                     m.d.comb += advance.eq(last_count)
-            with m.Elif(op == ControlOp.REPEAT.value):
+            with m.Elif(is_repeat):
                 with m.If(refused | (~busy & ~has_last)):
                     m.d.comb += [self.error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
                 with m.Else():
