@@ -11,6 +11,7 @@ module on its own with no waiver at all. Clean means: Verilator exits 0 and prin
 import argparse
 import sys
 
+from hdl.sram import MODULE_NAME, UNDEFINED_COLLISION_MODULE
 from sim.lint import lint_chip, lint_sram
 from .arguments import Progress, add_config_arguments, configs_from_arguments
 
@@ -25,9 +26,10 @@ def main(argv=None):
     configs = configs_from_arguments(parser, args)
     progress = Progress()
     failed = 0
-    sram = lint_sram()
-    print(f"lpu_sram (hand-written, no waivers): {sram.summary()}")
-    failed += not sram.clean
+    for module in (MODULE_NAME, UNDEFINED_COLLISION_MODULE):
+        sram = lint_sram(module)
+        print(f"{module} (hand-written, no waivers): {sram.summary()}")
+        failed += not sram.clean
     for config in configs:
         result = lint_chip(config, progress=progress)
         print(f"{config.name}: {result.path}: {result.summary()}")

@@ -8,19 +8,21 @@ every memory through the AXI4-Lite transfer registers (``XFER_*`` in :mod:`isa.h
 
 Board top (:class:`BoardTop`, ULX3S 85F via ``amaranth-boards``):
 
-- clock: :attr:`BoardTop.CLOCK_MHZ` (10 MHz) from the ECP5 PLL, fed by the 25 MHz
-  oscillator: the `fpga` chip's placement estimates 15 MHz at the fastest speed grade, and the
-  ULX3S carries the slowest (docs/fpga.md);
+- clock: :attr:`BoardTop.CLOCK_MHZ` (5 MHz) from the ECP5 PLL, fed by the 25 MHz
+  oscillator: the board design's placement estimates 8 MHz at the ULX3S's speed grade (the
+  slowest), and routing may lose some of it (docs/fpga.md);
 - reset: held until the PLL locks, for 16 cycles after, and while button F1 (``button_fire
   0``) is pressed;
 - host: the FTDI USB-serial port through :class:`~hdl.uart.UartBridge` (8N1, 115200 baud by
   default), driven from a PC by :mod:`sim.board_host`;
-- LEDs: 0 running, 1 done, 2 bridge busy, 3 receive overflow, 7 heartbeat (about 1.5 Hz).
+- LEDs: 0 running, 1 done, 2 bridge busy, 3 receive overflow, 7 heartbeat (toggles about
+  every 0.8 s).
 """
 
 from amaranth import *
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from isa.host import xfer_bits
 from .chip import CHIP_MODULE
@@ -91,11 +93,11 @@ class BoardTop(Elaboratable):
     #: The board oscillator, which feeds the PLL.
     OSCILLATOR_MHZ = 25
     #: The PLL's output, which clocks the whole design.
-    CLOCK_MHZ = 10
-    #: ``EHXPLLL`` dividers for :attr:`CLOCK_MHZ` from :attr:`OSCILLATOR_MHZ` (as
-    #: ``ecppll -i 25 -o 10`` gives them): 25 / CLKI_DIV x CLKFB_DIV = 10 MHz, the VCO at
-    #: 10 x CLKOP_DIV = 600 MHz (within its 400 to 800).
-    PLL_DIVIDERS = {"CLKI_DIV": 5, "CLKFB_DIV": 2, "CLKOP_DIV": 60, "CLKOP_CPHASE": 30}
+    CLOCK_MHZ = 5
+    #: ``EHXPLLL`` dividers for :attr:`CLOCK_MHZ` from :attr:`OSCILLATOR_MHZ`: 25 / CLKI_DIV
+    #: x CLKFB_DIV = 5 MHz (the phase detector at 5 MHz, above its 3.125 minimum), the VCO at
+    #: 5 x CLKOP_DIV = 600 MHz (within its 400 to 800).
+    PLL_DIVIDERS = {"CLKI_DIV": 5, "CLKFB_DIV": 1, "CLKOP_DIV": 120, "CLKOP_CPHASE": 60}
     #: Cycles the chip is held in reset after the PLL locks.
     BOOT_CYCLES = 16
 
@@ -156,7 +158,7 @@ class BoardTop(Elaboratable):
         m.submodules.chip = chip_instance(self.config, clk=ClockSignal(), rst=reset, axi=axi,
                                           running=running, done=done)
 
-        heartbeat = Signal(24)
+        heartbeat = Signal(ceil_log2(self.CLOCK_MHZ * 1_000_000))
         m.d.sync += heartbeat.eq(heartbeat + 1)
         m.d.comb += [
             leds[0].o.eq(running),

@@ -9,8 +9,8 @@ queue halts; the cycle counter then holds that cycle's number, the program lengt
 Errors: each cycle, every queue may raise :class:`~isa.host.ErrorFlag` bits (from its control
 instruction or its unit instruction). They accumulate in the sticky ERRORS register; the first
 one also records its queue number (the lowest, when several queues err in one cycle) and cycle.
-A host transfer refused (while running) or out of range records queue
-:data:`~isa.host.HOST_QUEUE`.
+A host transfer refused (while running, or in the cycle a program starts: a START_AT start can
+race one) or out of range records queue :data:`~isa.host.HOST_QUEUE`.
 
 Links: each link port (:mod:`hdl.link_port`) drives a :class:`~hdl.link.link.SerialLink`
 whose line words are the chip's ``links[k]`` ports. Every link and the chip's epoch counter
@@ -293,8 +293,9 @@ class Chip(wiring.Component):
             m.d.sync += [corrected_count.eq(0), uncorrectable_count.eq(0), first_slice.eq(0),
                          first_address.eq(0), first_cycle.eq(0)]
         with m.If(start):
-            m.d.sync += [running.eq(1), done.eq(0), cycle.eq(0), errors.eq(0),
-                         error_queue.eq(0), error_cycle.eq(0)]
+            # The previous run's errors go; a transfer refused in this cycle is flagged.
+            m.d.sync += [running.eq(1), done.eq(0), cycle.eq(0), errors.eq(new_errors),
+                         error_queue.eq(Mux(any_new, HOST_QUEUE, 0)), error_cycle.eq(0)]
         with m.Elif(host.clear & ~running):
             m.d.sync += [done.eq(0), errors.eq(0), error_queue.eq(0), error_cycle.eq(0)]
 
@@ -308,12 +309,13 @@ class Chip(wiring.Component):
                 (request.space == HostSpace.IMEM) & (request.index < queue_count) &
                 (request.addr < cfg.queue_depth)))
         accepted = Signal()
-        m.d.comb += accepted.eq(request.valid & ~running & in_range)
+        m.d.comb += accepted.eq(request.valid & ~running & ~start & in_range)
         host_ecc = Signal()
         m.d.comb += host_ecc.eq(Cat(ecc_uncorrectable[i] & host_read[i]
                                     for i in range(len(mems))).any())
         transfer_error = Signal(ERROR_BITS)
-        with m.If((request.valid | host.start | host.start_at | host.clear) & running):
+        with m.If(((request.valid | host.start | host.start_at | host.clear) & running) |
+                  (request.valid & start)):
             m.d.comb += transfer_error.eq(ErrorFlag.HOST_BUSY)
         with m.Elif(request.valid & ~in_range):
             m.d.comb += transfer_error.eq(ErrorFlag.ADDRESS_RANGE)

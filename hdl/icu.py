@@ -75,7 +75,11 @@ class InstructionControl(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.imem = imem = Sram(WORD_BITS, self.depth, blackbox=self.blackbox)
+        # The word read in a host write's cycle is never used (idle, the queue reads only for
+        # the host, and a write in the cycle it starts, which could collide with its read of
+        # instruction 0, is dropped): the memory needs no collision logic on an FPGA.
+        m.submodules.imem = imem = Sram(WORD_BITS, self.depth, blackbox=self.blackbox,
+                                        undefined_collision=True)
 
         state = Signal(QueueState)
         pc = Signal(range(self.depth + 1))
@@ -176,7 +180,7 @@ class InstructionControl(wiring.Component):
 
         m.d.comb += [
             self.host.rdata.eq(imem.rdata),
-            imem.we.eq(self.host.we & (state != QueueState.RUN)),
+            imem.we.eq(self.host.we & (state != QueueState.RUN) & ~self.start),
             imem.waddr.eq(self.host.addr),
             imem.wdata.eq(self.host.wdata),
         ]

@@ -122,9 +122,10 @@ class LinkLinesSignature(wiring.Signature):
 class XferSignature(wiring.Signature):
     """The fast load/unload port on the chip top (chip side), one word per cycle.
 
-    A request is taken in every cycle ``valid`` is set (a request while a program runs is
-    dropped and raises :attr:`~isa.host.ErrorFlag.HOST_BUSY`). A read's data appears on
-    ``rdata`` with ``rvalid`` exactly :data:`~isa.timing.HOST_READ_LATENCY` cycles later.
+    A request is taken in every cycle ``valid`` is set (a request while a program runs, or in
+    the cycle it starts, is dropped and raises :attr:`~isa.host.ErrorFlag.HOST_BUSY`). A read's
+    data appears on ``rdata`` with ``rvalid`` exactly :data:`~isa.timing.HOST_READ_LATENCY`
+    cycles later.
 
     Members
     -------

@@ -8,7 +8,7 @@ The load/unload ("transfer") port moves one word of a memory space
 (64 bits). The same transfers are reachable through the registers (``XFER_*``: slow, for a
 board driven over a serial bridge) and through a wide port on the chip top (one word per cycle,
 for simulation and fast hosts). Both are refused, and flagged with
-:attr:`ErrorFlag.HOST_BUSY`, while a program runs.
+:attr:`ErrorFlag.HOST_BUSY`, while a program runs and in the cycle it starts.
 
 Register writes honour the AXI byte strobes; CONTROL acts only on bits whose byte is strobed.
 
@@ -42,7 +42,8 @@ class ErrorFlag(enum.IntFlag):
     BAD_OPERAND = 1 << 1      #: a field out of range: stream, type, operand, register, count
     ADDRESS_RANGE = 1 << 2    #: an SRAM address (after REPEAT's offset) outside 0..words-1
     STREAM_CONFLICT = 1 << 3  #: two results sent to one stream register in one cycle
-    HOST_BUSY = 1 << 4        #: a host transfer, START or CLEAR while a program runs
+    HOST_BUSY = 1 << 4        #: a host transfer, START or CLEAR while a program runs (a
+                              #: transfer also in the cycle it starts)
     #: an SRAM word read (by a program or the host) with an uncorrectable ECC error
     ECC_UNCORRECTABLE = 1 << 5
     #: a RECEIVE in a cycle its link delivers nothing (the frame was lost, corrupt or never

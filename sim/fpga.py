@@ -28,12 +28,13 @@ from amaranth.back import verilog
 from hdl.board import BoardTop, ChipShell, board_plan
 from hdl.chip import CHIP_MODULE
 from .env import BUILD
+from .fpga_globals import promote_file
 from .verilog import config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
            "smoke_check", "probe", "probe_directory", "place_probe", "synthesize",
-           "place_and_route", "parse_utilisation", "parse_pnr_report", "pack_bitstream",
-           "report_chip", "build_board"]
+           "place_and_route", "promote_globals", "parse_utilisation", "parse_pnr_report",
+           "pack_bitstream", "report_chip", "build_board"]
 
 
 @dataclass(frozen=True)
@@ -218,20 +219,43 @@ def _yosys_cells(directory, name, script, top, *, progress=None):
 
 
 #: The placer of whole-chip runs (``make fpga``, ``make fpga-board``). On the ``fpga`` chip at
-#: 86.8% of the logic cells the analytic "static" placer took 18 minutes where HeAP took 31.5,
-#: and left the router fewer over-used wires after its first iteration (148,363 against
-#: 159,347); docs/fpga.md.
-CHIP_PLACER = "static"
+#: 77.7% of the logic cells, not timing-driven, HeAP left the router fewer over-used wires
+#: than the "static" placer after every iteration (66,362 against 75,560 after the fourth), in
+#: about the same time; docs/fpga.md.
+CHIP_PLACER = "heap"
+#: Whether whole-chip runs place and route for timing. router2 scales a connection's
+#: congestion cost by one less its squared criticality (its path's delay over the longest
+#: path's, whatever the target), so the connections of paths nearly as long as the longest
+#: barely avoid congestion. Whole chips are routed for congestion alone, and the report
+#: still states the timing reached (docs/fpga.md).
+CHIP_TIMING_DRIVEN = False
+
+#: The netlist whole-chip runs place: ``synth.json`` with its widest flip-flop controls moved
+#: onto global networks (:mod:`sim.fpga_globals`).
+GLOBAL_NETLIST = "global.json"
+
+
+def promote_globals(directory, *, progress=None):
+    """Write ``directory/GLOBAL_NETLIST`` from ``directory/synth.json``; returns the
+    :class:`~sim.fpga_globals.Promotion` list."""
+    promotions = promote_file(directory / "synth.json", directory / GLOBAL_NETLIST)
+    if progress:
+        for promotion in promotions:
+            progress(f"global network for {promotion.net} "
+                     f"({promotion.loads} flip-flop controls)")
+    return promotions
 
 
 def place_and_route(directory, device, *, frequency_mhz, seed=1, lpf=None, netlist="synth.json",
-                    out_of_context=False, placer="heap", progress=None):
+                    out_of_context=False, placer="heap", timing_driven=True, progress=None):
     """nextpnr-ecp5 (router2) of ``directory/<netlist>`` for ``device``; writes
     ``pnr_report.json`` and (unless ``out_of_context``) ``pnr.config``. Missing
     ``frequency_mhz`` is not an error: the achieved Fmax is what the report states.
     ``out_of_context`` places a module without IO buffers (its ports stay unplaced, so only
     paths between its registers are timed). ``placer`` is nextpnr's (``heap`` or
-    ``static``). Returns the seconds it took."""
+    ``static``). Without ``timing_driven`` nextpnr places and routes for wire length and
+    congestion alone (``--no-tmdriv``), and still reports the timing it reaches. Returns the
+    seconds it took."""
     directory = Path(directory)
     command = [tool("nextpnr-ecp5"), device.nextpnr, "--package", device.package,
                "--speed", str(device.speed), "--json", netlist, "--report", "pnr_report.json",
@@ -241,9 +265,11 @@ def place_and_route(directory, device, *, frequency_mhz, seed=1, lpf=None, netli
         command += ["--lpf", _relative(lpf, directory)]
     # Out of context there is no bitstream to configure.
     command += ["--out-of-context"] if out_of_context else ["--textcfg", "pnr.config"]
+    command += [] if timing_driven else ["--no-tmdriv"]
     if progress:
+        driven = "timing-driven" if timing_driven else "not timing-driven"
         progress(f"placing and routing for {device} at a {frequency_mhz} MHz target "
-                 f"({placer} placer, router2, seed {seed})")
+                 f"({placer} placer, router2, {driven}, seed {seed})")
     try:
         return _run(command, log=directory / "pnr.log", cwd=directory, progress=progress,
                     show=_show_nextpnr)
@@ -433,6 +459,7 @@ class FpgaReport:
     pnr_seconds: float
     synth_cells: dict = field(default_factory=dict)
     top: str = ""
+    globals: list = field(default_factory=list)     #: ["net (N flip-flop controls)"]
 
     def row(self):
         """One row of the docs table."""
@@ -448,8 +475,11 @@ class FpgaReport:
                  "| preset | LUT4 | FF | DSP 18x18 | BRAM 18 Kb | Fmax (MHz) |",
                  "|---|---|---|---|---|---|", self.row(), "",
                  f"Target {self.frequency_target_mhz:g} MHz; synthesis {self.synth_seconds:.0f} s, "
-                 f"place and route {self.pnr_seconds:.0f} s.", "",
-                 f"Critical path ({self.critical_path_ns:.2f} ns):", "", "```"]
+                 f"place and route {self.pnr_seconds:.0f} s.", ""]
+        if self.globals:
+            lines += ["Nets on global networks besides the clock: " +
+                      "; ".join(self.globals) + ".", ""]
+        lines += [f"Critical path ({self.critical_path_ns:.2f} ns):", "", "```"]
         lines += [f"{delay:6.2f} ns  {kind:9s} {where}" for delay, kind, where in
                   self.critical_path]
         lines += ["```", ""]
@@ -487,12 +517,13 @@ def parse_pnr_report(path):
 
 
 def _write_report(directory, config, device, frequency_mhz, synth_seconds, pnr_seconds, cells,
-                  top):
+                  top, promotions=()):
     """The :class:`FpgaReport` of the nextpnr run in ``directory`` (``device`` as the report
     names it), also written there as ``report.json`` and ``report.md``."""
     fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
     report = FpgaReport(config.name, config.summary(), device, frequency_mhz, fmax, utilisation,
-                        steps, total, synth_seconds, pnr_seconds, synth_cells=cells, top=top)
+                        steps, total, synth_seconds, pnr_seconds, synth_cells=cells, top=top,
+                        globals=[f"{p.net} ({p.loads} flip-flop controls)" for p in promotions])
     (directory / "report.json").write_text(json.dumps(asdict(report), indent=1))
     (directory / "report.md").write_text(report.markdown())
     return report
@@ -536,10 +567,12 @@ def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_on
             stamp.write_text(synth_key)
         if synth_only:
             return cells
+        promotions = promote_globals(directory, progress=progress)
         pnr_seconds = place_and_route(directory, device, frequency_mhz=frequency_mhz,
-                                      seed=seed, placer=CHIP_PLACER, progress=progress)
+                                      seed=seed, placer=CHIP_PLACER, netlist=GLOBAL_NETLIST,
+                                      timing_driven=CHIP_TIMING_DRIVEN, progress=progress)
         report = _write_report(directory, config, str(device), frequency_mhz, synth_seconds,
-                               pnr_seconds, cells, ChipShell.MODULE)
+                               pnr_seconds, cells, ChipShell.MODULE, promotions)
     return report
 
 
@@ -581,11 +614,13 @@ def build_board(config, *, baud=115200, seed=1, progress=None):
         top = Path(il).stem
         synth_seconds, cells = synthesize([chip, directory / il], top, directory,
                                           progress=progress, primitives=True)
+        promotions = promote_globals(directory, progress=progress)
         pnr_seconds = place_and_route(directory, ULX3S_85F, frequency_mhz=BoardTop.CLOCK_MHZ,
                                       seed=seed, lpf=directory / lpf, placer=CHIP_PLACER,
+                                      netlist=GLOBAL_NETLIST, timing_driven=CHIP_TIMING_DRIVEN,
                                       progress=progress)
         report = _write_report(directory, config, f"ULX3S ({ULX3S_85F})", BoardTop.CLOCK_MHZ,
-                               synth_seconds, pnr_seconds, cells, top)
+                               synth_seconds, pnr_seconds, cells, top, promotions)
         if report.fmax_mhz < BoardTop.CLOCK_MHZ:
             raise FpgaError(f"the board design reaches {report.fmax_mhz:.1f} MHz, below the "
                             f"board's {BoardTop.CLOCK_MHZ} MHz clock; see "

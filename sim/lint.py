@@ -78,14 +78,15 @@ def lint_chip(config, *, progress=None):
     return lint_file(path, CHIP_MODULE)
 
 
-def lint_sram():
-    """Lint the hand-written ``lpu_sram`` module on its own, without any waiver."""
+def lint_sram(module=sram.MODULE_NAME):
+    """Lint one hand-written SRAM module of :data:`hdl.sram.VERILOG` (``lpu_sram`` or
+    ``lpu_sram_undefined_collision``) on its own, without any waiver."""
     directory = BUILD / "lint"
     with locked(directory):
-        path = directory / f"{sram.MODULE_NAME}.v"
-        if not path.exists() or path.read_text() != sram.VERILOG:
-            path.write_text(sram.VERILOG)
-        return lint_file(path, sram.MODULE_NAME, waivers=None)
+        path = directory / f"{module}.v"
+        if not path.exists() or path.read_text() != sram.MODULES[module]:
+            path.write_text(sram.MODULES[module])
+        return lint_file(path, module, waivers=None)
 
 
 def waiver_rules(path=WAIVERS):

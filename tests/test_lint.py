@@ -8,6 +8,7 @@ preset is linted by ``make lint PRESET=all`` and the slow tier.
 import pytest
 
 from isa.config import PRESETS, preset
+from hdl import sram
 from sim.lint import WAIVERS, lint_chip, lint_file, lint_sram, waiver_rules
 
 FAST_PRESETS = ["tiny", "default"]
@@ -23,8 +24,9 @@ def test_every_waiver_is_scoped_and_has_a_reason():
     assert not any(rule in ("lint", "style", "ALL") for rule, *_ in rules)
 
 
-def test_hand_written_sram_is_clean_without_waivers():
-    result = lint_sram()
+@pytest.mark.parametrize("module", [sram.MODULE_NAME, sram.UNDEFINED_COLLISION_MODULE])
+def test_hand_written_sram_is_clean_without_waivers(module):
+    result = lint_sram(module)
     assert result.clean, result.summary() + "\n" + result.output
 
 

@@ -135,6 +135,10 @@ def test_conflict_with_a_dropped_instruction():
     run_unit("chip_host", testcase="conflict_with_a_dropped_instruction", run_name="conflict")
 
 
+def test_a_transfer_racing_a_start_at_is_refused():
+    run_unit("chip_host", testcase="a_transfer_racing_a_start_at_is_refused", run_name="race")
+
+
 def test_system_runner_runs_consecutive_programs():
     """A second run must not see the first run's DONE, and a shorter program must not run on
     into the previous program's instructions."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hdl import sram
 from hdl.table import table_banks
 from isa.config import preset
 from sim import fpga
@@ -31,13 +32,16 @@ def test_every_sram_is_ram(tiny):
     # Every lpu_sram maps to ECP5 RAM: block RAM (DP16KD), or LUT RAM where Yosys finds that
     # cheaper (a shallow memory such as the matrix unit's accumulators); the MEM slices' and
     # the instruction queues' memories are block RAM.
-    srams = [m for m in tiny.memories if m.endswith("lpu_sram/mem")]
+    names = tuple(f"{module}/mem" for module in sram.MODULES)
+    srams = [m for m in tiny.memories if m.endswith(names)]
     assert srams, f"no lpu_sram memory inferred: {tiny.memories}"
-    assert not [m for m in tiny.unmapped if m.endswith("lpu_sram/mem")]
+    assert not [m for m in tiny.unmapped if m.endswith(names)]
     kinds = {tiny.mapping[m] for m in srams}
     assert kinds <= {"$__DP16KD_", "$__TRELLIS_DPR16X4_"}, tiny.mapping
     block = [m for m in srams if tiny.mapping[m] == "$__DP16KD_"]
     assert len(block) >= 2, tiny.mapping
+    # The instruction queues' memories (undefined collisions) are block RAM too.
+    assert [m for m in block if m.endswith(f"{sram.UNDEFINED_COLLISION_MODULE}/mem")], block
 
 
 def test_no_memory_is_left_in_flip_flops(tiny):
@@ -105,3 +109,47 @@ def test_the_board_design_elaborates():
     # `make fpga-board`, which raises FpgaError with Yosys' error otherwise.
     log = check_board(preset("tiny"))
     assert "lpu_board" in log.read_text()
+
+
+def test_a_wide_reset_goes_on_a_global_network(tmp_path):
+    # The flow's global promotion on a real netlist: 1,024 flip-flops share a synchronous
+    # reset made by a LUT. After promote_globals the netlist nextpnr places has a DCCA in front
+    # of their resets, nextpnr routes it on a global network, and the report is timed.
+    source = tmp_path / "wide.v"
+    source.write_text(
+        "module wide(input clk, input a, input b, input [63:0] d, output [63:0] q);\n"
+        "  wire clear = a & ~b;\n"
+        "  reg [63:0] r [0:15];\n"
+        "  integer i;\n"
+        "  always @(posedge clk)\n"
+        "    for (i = 0; i < 16; i = i + 1)\n"
+        "      if (clear) r[i] <= 0;\n"
+        "      else r[i] <= (i == 0 ? d : r[i - 1]) ^ {r[i][0], r[i][63:1]};\n"
+        "  assign q = r[15];\nendmodule\n")
+    fpga.synthesize([source], "wide", tmp_path)
+    promotions = fpga.promote_globals(tmp_path)
+    assert [p.loads for p in promotions] == [1024]
+    fpga.place_and_route(tmp_path, fpga.LFE5U_85F, frequency_mhz=100,
+                         netlist=fpga.GLOBAL_NETLIST, placer=fpga.CHIP_PLACER,
+                         timing_driven=fpga.CHIP_TIMING_DRIVEN)
+    log = (tmp_path / "pnr.log").read_text()
+    assert f"routing clock net {promotions[0].buffer}.CLKO using global" in log
+    fmax, utilisation, _, _ = fpga.parse_pnr_report(tmp_path / "pnr_report.json")
+    assert utilisation["TRELLIS_FF"][0] >= 1024 and fmax > 0
+
+
+@pytest.mark.parametrize("module, logic", [(sram.MODULE_NAME, True),
+                                           (sram.UNDEFINED_COLLISION_MODULE, False)])
+def test_only_a_defined_collision_costs_logic(tmp_path, module, logic):
+    # A 512 x 64 SRAM maps to two block RAMs. The ECP5's leave a same-cycle read and write of
+    # one address undefined, so keeping lpu_sram's old-word promise costs Yosys flip-flops and
+    # LUTs; lpu_sram_undefined_collision makes none and costs none.
+    (tmp_path / "srams.v").write_text(sram.VERILOG)
+    (tmp_path / "top.v").write_text(
+        "module top(input clk, input [8:0] ra, input [8:0] wa, input we, input [63:0] wd,\n"
+        "           output [63:0] rd);\n"
+        f"  {module} #(.WIDTH(64), .DEPTH(512), .ABITS(9)) ram (.clk(clk), .raddr(ra),\n"
+        "    .rdata(rd), .we(we), .waddr(wa), .wdata(wd));\nendmodule\n")
+    _, cells = fpga.synthesize([tmp_path / "srams.v", tmp_path / "top.v"], "top", tmp_path)
+    assert cells.get("DP16KD") == 2, cells
+    assert bool(cells.get("LUT4", 0) + cells.get("TRELLIS_FF", 0)) == logic, cells

@@ -240,6 +240,57 @@ async def start_at_an_epoch_count(dut):
 
 
 @cocotb.test(**TIMEOUT)
+async def a_transfer_racing_a_start_at_is_refused(dut):
+    """A transfer in the cycle a START_AT start happens is refused like one while the program
+    runs (HOST_BUSY, ERROR_QUEUE = host, ERROR_CYCLE = 0): the instruction queues read
+    instruction 0 in that cycle, and their memories leave a same-cycle read and write of one
+    address undefined. Swept over consecutive cycles around the start, a write of a queue's
+    instruction 0 is either taken before the start (the program runs the new instruction) or
+    refused (the old one runs and stays); never taken with the old instruction run."""
+    bench = ChipBench(dut, CONFIG)
+    await bench.start()
+    queue = bench.plan.queue("vxm.alu0").number
+    old, new = 400, 7
+    program = assemble(f".queue vxm.alu0\n nop {old}\n", CONFIG)
+    word = assemble(f".queue vxm.alu0\n nop {new}\n", CONFIG).instruction_images()[queue][0]
+    count = 300
+    outcomes = []
+
+    async def pulse():
+        dut.epoch.value = 1
+        await RisingEdge(dut.clk)
+        dut.epoch.value = 0
+
+    for delay in range(count - 2, count + 4):
+        await bench.load(program)
+        await bench.write_reg(Reg.CONTROL, Control.CLEAR)
+        # A first pulse keeps the counter below the count while the chip is armed.
+        await pulse()
+        await bench.arm(count)
+        await pulse()
+        for _ in range(delay):
+            await RisingEdge(dut.clk)
+        await bench.write_words(HostSpace.IMEM, queue, 0, [word])
+        await bench.wait_done(2 * old)
+        outcome = await bench.outcome()
+        stored = (await bench.read_words(HostSpace.IMEM, queue, 0, 1))[0]
+        if outcome.errors == ErrorFlag.HOST_BUSY:
+            assert outcome.error_queue == HOST_QUEUE, (delay, outcome)
+            assert (outcome.cycles, stored) == (old, program.instruction_images()[queue][0]), \
+                (delay, outcome, stored)
+            outcomes.append("refused")
+        else:
+            assert (outcome.errors, outcome.cycles, stored) == (0, new, word), \
+                (delay, outcome, stored)
+            outcomes.append("taken")
+    # The sweep straddles the start: taken up to it, refused from it on, with ERROR_CYCLE 0
+    # at the first refusal (the start cycle; the cycle counter is 0 in it).
+    first = outcomes.index("refused")
+    assert first > 0 and outcomes == ["taken"] * first + ["refused"] * (len(outcomes) - first), \
+        outcomes
+
+
+@cocotb.test(**TIMEOUT)
 async def transfers_while_running_are_refused(dut):
     """While a program runs, fast-port and register transfers and START are refused with
     HOST_BUSY (ERROR_QUEUE = host, ERROR_CYCLE = the refused request's cycle) and change
