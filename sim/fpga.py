@@ -1,13 +1,15 @@
 """The FPGA flow: ECP5 synthesis (Yosys ``synth_ecp5``), place-and-route (nextpnr-ecp5,
 router2) and a resource and Fmax report, with the YoWASP tools from PyPI (the command is
-``make fpga``, :mod:`commands.fpga`).
+``make fpga``, :mod:`commands.fpga`). Between the two, whole-chip runs move their widest
+flip-flop controls onto global networks (:mod:`sim.fpga_globals`).
 
 The report design is the exported chip (the very file ``make verilog`` writes) inside a thin
 shell (:class:`hdl.board.ChipShell`) that brings the AXI4-Lite port to pins and leaves the fast
 transfer port idle, as the board does. Outputs go to ``build/fpga/<config>/``: ``synth.log``,
-``synth.json``, ``pnr.log``, ``pnr_report.json`` (nextpnr's own), ``report.json`` and
-``report.md`` (the summary). Both tools print progress on stderr while they run; a synthesis
-or place-and-route failure raises :class:`FpgaError` with the end of the tool's log.
+``synth.json``, ``global.json`` (the netlist placed), ``pnr.log``, ``pnr_report.json``
+(nextpnr's own), ``report.json`` and ``report.md`` (the summary). Both tools print progress on
+stderr while they run; a synthesis or place-and-route failure raises :class:`FpgaError` with
+the end of the tool's log.
 """
 
 import hashlib
@@ -220,8 +222,8 @@ def _yosys_cells(directory, name, script, top, *, progress=None):
 
 #: The placer of whole-chip runs (``make fpga``, ``make fpga-board``). On the ``fpga`` chip at
 #: 77.7% of the logic cells, not timing-driven, HeAP left the router fewer over-used wires
-#: than the "static" placer after every iteration (66,362 against 75,560 after the fourth), in
-#: about the same time; docs/fpga.md.
+#: than the "static" placer after every iteration (66,362 against 75,560 after the fourth),
+#: placing in 9 minutes against 7; docs/fpga.md.
 CHIP_PLACER = "heap"
 #: Whether whole-chip runs place and route for timing. router2 scales a connection's
 #: congestion cost by one less its squared criticality (its path's delay over the longest
@@ -459,7 +461,7 @@ class FpgaReport:
     pnr_seconds: float
     synth_cells: dict = field(default_factory=dict)
     top: str = ""
-    globals: list = field(default_factory=list)     #: ["net (N flip-flop controls)"]
+    global_nets: list = field(default_factory=list)     #: ["net (N flip-flop controls)"]
 
     def row(self):
         """One row of the docs table."""
@@ -476,9 +478,9 @@ class FpgaReport:
                  "|---|---|---|---|---|---|", self.row(), "",
                  f"Target {self.frequency_target_mhz:g} MHz; synthesis {self.synth_seconds:.0f} s, "
                  f"place and route {self.pnr_seconds:.0f} s.", ""]
-        if self.globals:
+        if self.global_nets:
             lines += ["Nets on global networks besides the clock: " +
-                      "; ".join(self.globals) + ".", ""]
+                      "; ".join(self.global_nets) + ".", ""]
         lines += [f"Critical path ({self.critical_path_ns:.2f} ns):", "", "```"]
         lines += [f"{delay:6.2f} ns  {kind:9s} {where}" for delay, kind, where in
                   self.critical_path]
@@ -523,7 +525,8 @@ def _write_report(directory, config, device, frequency_mhz, synth_seconds, pnr_s
     fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
     report = FpgaReport(config.name, config.summary(), device, frequency_mhz, fmax, utilisation,
                         steps, total, synth_seconds, pnr_seconds, synth_cells=cells, top=top,
-                        globals=[f"{p.net} ({p.loads} flip-flop controls)" for p in promotions])
+                        global_nets=[f"{p.net} ({p.loads} flip-flop controls)"
+                                     for p in promotions])
     (directory / "report.json").write_text(json.dumps(asdict(report), indent=1))
     (directory / "report.md").write_text(report.markdown())
     return report
