@@ -106,7 +106,9 @@ class Sram(wiring.Component):
     depth : int
         Words; at least 2.
     blackbox : bool
-        Instantiate ``lpu_sram`` instead of an Amaranth memory (see the module docstring).
+        Instantiate a hand-written Verilog module (``lpu_sram``, or
+        ``lpu_sram_undefined_collision``) instead of an Amaranth memory (see the module
+        docstring).
     transparent : bool
         A read of the address written in the same cycle returns the new word (by default, the
         old one).

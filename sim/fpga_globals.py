@@ -72,12 +72,19 @@ def promote_controls(netlist, *, limit=MAX_PROMOTED, min_loads=MIN_LOADS):
                     if cell["type"] == _FLIP_FLOP and port in CONTROL_PORTS:
                         loads[bit] += 1
     chosen = [(bit, count) for bit, count in loads.most_common(limit) if count >= min_loads]
+    buffers = [f"lpu_global_{i}" for i in range(len(chosen))]
+    clash = [buffer for buffer in buffers if buffer in cells]
+    if clash:
+        raise ValueError(f"the netlist already has a cell {clash[0]}: promoted twice?")
 
+    # New nets are numbered above every bit in use, ports and unconnected names included.
     names = {}
-    for name, entry in top["netnames"].items():
+    for name, entry in (*top["netnames"].items(), *top.get("ports", {}).items()):
         for bit in entry["bits"]:
-            if isinstance(bit, int) and (bit not in names or len(name) < len(names[bit])):
-                names[bit] = name
+            if isinstance(bit, int):
+                highest = max(highest, bit)
+                if bit not in names or len(name) < len(names[bit]):
+                    names[bit] = name
     moved = {bit: highest + 1 + i for i, (bit, _) in enumerate(chosen)}
     for cell in cells.values():
         if cell["type"] == _FLIP_FLOP:
@@ -87,10 +94,7 @@ def promote_controls(netlist, *, limit=MAX_PROMOTED, min_loads=MIN_LOADS):
                     cell["connections"][port] = [moved[bits[0]]]
 
     promotions = []
-    for i, (bit, count) in enumerate(chosen):
-        buffer = f"lpu_global_{i}"
-        if buffer in cells:
-            raise ValueError(f"the netlist already has a cell {buffer}: promoted twice?")
+    for buffer, (bit, count) in zip(buffers, chosen):
         cells[buffer] = {
             "hide_name": 0, "type": "DCCA", "parameters": {}, "attributes": {},
             "port_directions": {"CLKI": "input", "CE": "input", "CLKO": "output"},

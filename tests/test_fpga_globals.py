@@ -101,5 +101,18 @@ def test_bad_input_is_refused():
         promote_controls(netlist(), limit=-1)
     once = netlist()
     promote_controls(once, min_loads=100)
+    before = copy.deepcopy(once)
     with pytest.raises(ValueError, match="promoted twice"):
         promote_controls(once, min_loads=1)
+    assert once == before, "a refused promotion changed the netlist"
+
+
+def test_new_nets_are_numbered_above_every_bit_in_use():
+    # A port bit that no cell uses is still taken: the buffers' outputs must not reuse it.
+    design = netlist()
+    top = design["modules"]["lpu_fpga_top"]
+    top["ports"] = {"spare": {"direction": "input", "bits": [99]}}
+    top["netnames"]["chip.unused"] = {"hide_name": 0, "bits": [98], "attributes": {}}
+    promotions = promote_controls(design, min_loads=100)
+    outputs = [top["cells"][p.buffer]["connections"]["CLKO"][0] for p in promotions]
+    assert outputs == [100, 101]
