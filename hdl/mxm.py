@@ -1,10 +1,11 @@
 """MXM: the weight-stationary matrix unit, a ``lanes x lanes`` int8 array with int32
 accumulators.
 
-Two queues drive it. The load queue fills a shadow copy of the weights (``LW``: up to one row per
-stream per cycle) and of the int32 bias (``LB``: byte planes from up to four streams, so a
-single stream and MEM slice can deliver it plane by plane); an ``MM`` with ``install`` copies
-them into the array in one cycle, so the next tile loads while the current one computes. Each
+Two queues drive it. The load queue fills a shadow copy of the weights (``LW``: up to one row
+per stream per cycle) and of the int32 bias (``LB``: byte planes from up to four streams, so a
+single stream and MEM slice can deliver it plane by plane); an ``MM`` with ``install`` makes
+them the array's in one cycle, so the next tile loads while the current one computes (how the
+weights are stored: :mod:`hdl.weights`). Each
 ``MM`` takes one int8 activation vector ``a`` from a stream and computes, for every output lane
 ``n``,
 ``acc[row][n] = (acc[row][n] if accumulate else bias[n]) + sum_k a[k] * W[k][n]`` (int32,
@@ -28,6 +29,7 @@ from .lane import sign_extend
 from .parameters import check_config, check_flag
 from .sram import Sram
 from .streams import aligned_stream
+from .weights import weight_store
 
 __all__ = ["MatrixUnit"]
 
@@ -121,9 +123,8 @@ class MatrixUnit(wiring.Component):
         m = Module()
         cfg = self.config
         lanes, streams, vb, fold = cfg.lanes, cfg.streams, cfg.vector_bits, cfg.mxm_fold
-        # ---- Weights and bias: shadow (loaded) and active (installed), reset-free data. ----
-        shadow = [Signal(vb, name=f"shadow_{k}", reset_less=True) for k in range(lanes)]
-        weights = [Signal(vb, name=f"weight_{k}", reset_less=True) for k in range(lanes)]
+        # ---- Bias: shadow (loaded) and active (installed), reset-free data; the weights are
+        # in the weight store (hdl.weights). ----
         shadow_bias = Signal(32 * lanes, reset_less=True)
         bias = Signal(32 * lanes, reset_less=True)
 
@@ -147,11 +148,6 @@ class MatrixUnit(wiring.Component):
         # nothing), so which rows it fills needs only their low bits: narrow comparators.
         first, end = Signal(range(lanes)), Signal(range(lanes + 1))
         m.d.comb += [first.eq(row), end.eq(first + ld.count)]
-        for k in range(lanes):
-            from_first = 1 if k == lanes - 1 else first <= k     # (every row is <= the last)
-            hit = load_go & is_lw & from_first & (k < end)
-            with m.If(hit):
-                m.d.sync += shadow[k].eq(arriving[k])
         for b in range(4):
             with m.If(load_go & is_lb & (first <= b) & (b < end)):
                 bias_plane = arriving[b]
@@ -182,7 +178,6 @@ class MatrixUnit(wiring.Component):
 
         # Install at the end of the issue cycle: this MM already multiplies by the new rows.
         with m.If(go & mm.install):
-            m.d.sync += [w.eq(s) for w, s in zip(weights, shadow)]
             m.d.sync += bias.eq(shadow_bias)
 
         # The MM in flight: activation, accumulator row, flags, fold phase.
@@ -203,20 +198,19 @@ class MatrixUnit(wiring.Component):
         # cycle and there is no phase counter.
         phase = fold_phase(m, fold, go=go, clear=self.clear, busy=busy, finishing=finishing)
         with m.If(self.clear):
-            m.d.sync += [w.eq(0) for w in weights + shadow] + [bias.eq(0), shadow_bias.eq(0)]
+            m.d.sync += [bias.eq(0), shadow_bias.eq(0)]
 
         # The multiplier array: rows phase * (lanes / fold) ... of the weights, this cycle.
+        w_now = weight_store(m, cfg, arriving=arriving, load=load_go & is_lw, first=first,
+                             end=end, install=go & mm.install, clear=self.clear, phase=phase)
         block = lanes // fold
         a_lanes = [activation[8 * k:8 * k + 8].as_signed() for k in range(lanes)]
         if fold == 1:
-            a_now, w_now = a_lanes, weights
+            a_now = a_lanes
         else:
             rows_a = [Array(a_lanes[p * block + i] for p in range(fold)) for i in range(block)]
-            rows_w = [Array(weights[p * block + i] for p in range(fold)) for i in range(block)]
             a_now = [Signal(signed(8), name=f"a_{i}") for i in range(block)]
-            w_now = [Signal(vb, name=f"w_{i}") for i in range(block)]
             m.d.comb += [a.eq(rows_a[i][phase]) for i, a in enumerate(a_now)]
-            m.d.comb += [w.eq(rows_w[i][phase]) for i, w in enumerate(w_now)]
         column_sums = []
         for n in range(lanes):
             products = []
