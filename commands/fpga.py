@@ -5,6 +5,7 @@ Fmax report, or the ULX3S bitstream (the flow: :mod:`sim.fpga`).
     python -m commands.fpga --preset tiny --synth-only    # Yosys only: cell counts, no Fmax
     python -m commands.fpga --preset fpga --board         # the ULX3S bitstream (hdl/board.py)
     python -m commands.fpga --preset fpga --probe lpu_vxm_alu --memories drop   # one unit's cells
+    python -m commands.fpga --preset fpga --set mxms=0 --reserve-rows 3   # spread over 2 rows in 3
 """
 
 import argparse
@@ -28,6 +29,9 @@ def main(argv=None):
     parser.add_argument("--board", action="store_true",
                         help="build the ULX3S 85F bitstream instead of the report")
     parser.add_argument("--baud", type=int, default=115200, help="board UART baud rate")
+    parser.add_argument("--reserve-rows", type=int, default=0, metavar="N",
+                        help="reserve one row of logic tiles in N for routing, so that the "
+                             "placer spreads the chip (sim/fpga_spread.py; N >= 2)")
     parser.add_argument("--probe", metavar="MODULE",
                         help="only synthesise MODULE of the export (lpu_vxm_alu, lpu_chip, ...) "
                              "and print its cells (see probe())")
@@ -42,6 +46,10 @@ def main(argv=None):
     config = config_from_arguments(parser, args)
     if args.place and (not args.probe or args.memories != "keep" or args.blackbox):
         parser.error("--place needs --probe MODULE, without --memories or --blackbox")
+    if args.reserve_rows and args.reserve_rows < 2:
+        parser.error(f"--reserve-rows takes a period of at least 2, not {args.reserve_rows}")
+    if args.reserve_rows and (args.probe or args.synth_only):
+        parser.error("--reserve-rows places a whole chip: not with --probe or --synth-only")
     progress = Progress()
     try:
         if args.place:
@@ -60,12 +68,14 @@ def main(argv=None):
             return 0
         if args.board:
             report, bitstream = build_board(config, baud=args.baud, seed=args.seed,
+                                            reserve_period=args.reserve_rows,
                                             progress=progress)
             print(report.markdown())
             print(f"bitstream: {bitstream}")
             return 0
         result = report_chip(config, frequency_mhz=args.freq, seed=args.seed,
-                             synth_only=args.synth_only, progress=progress)
+                             synth_only=args.synth_only, reserve_period=args.reserve_rows,
+                             progress=progress)
     except FpgaError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

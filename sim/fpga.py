@@ -31,6 +31,7 @@ from hdl.board import BoardTop, ChipShell, board_plan
 from hdl.chip import CHIP_MODULE
 from .env import BUILD
 from .fpga_globals import promote_file
+from .fpga_spread import LFE5U_85F_SLICES, SliceGrid, reserve_file
 from .verilog import config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "FpgaReport", "SmokeResult", "tool",
@@ -46,18 +47,20 @@ class Device:
     nextpnr: str        #: nextpnr-ecp5's device option
     package: str
     speed: int
+    slices: SliceGrid   #: its logic tiles (:mod:`sim.fpga_spread`)
 
     def __str__(self):
         return f"{self.name}-{self.speed}{self.package}"
 
 
 #: The report's device: the part on the ULX3S 85F and ECPIX-5 85 boards, fastest speed grade.
-LFE5U_85F = Device("LFE5U-85F", "--85k", "CABGA381", 8)
+LFE5U_85F = Device("LFE5U-85F", "--85k", "CABGA381", 8, LFE5U_85F_SLICES)
 #: The ULX3S 85F board as shipped (speed grade 6).
-ULX3S_85F = Device("LFE5U-85F", "--85k", "CABGA381", 6)
+ULX3S_85F = Device("LFE5U-85F", "--85k", "CABGA381", 6, LFE5U_85F_SLICES)
 
 #: Cell types of the nextpnr utilisation report, by the name the report gives them.
-RESOURCES = {"TRELLIS_COMB": "LUT4", "TRELLIS_FF": "FF", "MULT18X18D": "DSP (18x18)",
+_LOGIC_CELLS = "TRELLIS_COMB"
+RESOURCES = {_LOGIC_CELLS: "LUT4", "TRELLIS_FF": "FF", "MULT18X18D": "DSP (18x18)",
              "DP16KD": "BRAM (18 Kb)", "TRELLIS_RAMW": "LUTRAM", "TRELLIS_IO": "IO"}
 
 
@@ -235,6 +238,9 @@ CHIP_TIMING_DRIVEN = False
 #: The netlist whole-chip runs place: ``synth.json`` with its widest flip-flop controls moved
 #: onto global networks (:mod:`sim.fpga_globals`).
 GLOBAL_NETLIST = "global.json"
+#: The netlist whole-chip runs place when rows of logic tiles are reserved for routing
+#: (``reserve_period``): :data:`GLOBAL_NETLIST` with the rows taken (:mod:`sim.fpga_spread`).
+RESERVED_NETLIST = "reserved.json"
 
 
 def promote_globals(directory, *, progress=None):
@@ -462,6 +468,8 @@ class FpgaReport:
     synth_cells: dict = field(default_factory=dict)
     top: str = ""
     global_nets: list = field(default_factory=list)     #: ["net (N flip-flop controls)"]
+    reserve_period: int = 0     #: every n-th row of logic tiles reserved for routing (0: none)
+    reserved_luts: int = 0      #: LUT4 sites they take (not in ``utilisation``)
 
     def row(self):
         """One row of the docs table."""
@@ -481,6 +489,9 @@ class FpgaReport:
         if self.global_nets:
             lines += ["Nets on global networks besides the clock: " +
                       "; ".join(self.global_nets) + ".", ""]
+        if self.reserved_luts:
+            lines += [f"One row of logic tiles in {self.reserve_period} reserved for routing "
+                      f"({self.reserved_luts} LUT4 sites, not counted above).", ""]
         lines += [f"Critical path ({self.critical_path_ns:.2f} ns):", "", "```"]
         lines += [f"{delay:6.2f} ns  {kind:9s} {where}" for delay, kind, where in
                   self.critical_path]
@@ -519,14 +530,19 @@ def parse_pnr_report(path):
 
 
 def _write_report(directory, config, device, frequency_mhz, synth_seconds, pnr_seconds, cells,
-                  top, promotions=()):
+                  top, promotions=(), reserve_period=0, reserved_luts=0):
     """The :class:`FpgaReport` of the nextpnr run in ``directory`` (``device`` as the report
-    names it), also written there as ``report.json`` and ``report.md``."""
+    names it), also written there as ``report.json`` and ``report.md``. The ``reserved_luts``
+    LUT4 sites of reserved rows are not the design's: they leave its logic-cell count."""
     fmax, utilisation, steps, total = parse_pnr_report(directory / "pnr_report.json")
+    if reserved_luts:
+        used, available = utilisation[_LOGIC_CELLS]
+        utilisation[_LOGIC_CELLS] = (used - reserved_luts, available)
     report = FpgaReport(config.name, config.summary(), device, frequency_mhz, fmax, utilisation,
                         steps, total, synth_seconds, pnr_seconds, synth_cells=cells, top=top,
                         global_nets=[f"{p.net} ({p.loads} flip-flop controls)"
-                                     for p in promotions])
+                                     for p in promotions],
+                        reserve_period=reserve_period, reserved_luts=reserved_luts)
     (directory / "report.json").write_text(json.dumps(asdict(report), indent=1))
     (directory / "report.md").write_text(report.markdown())
     return report
@@ -541,9 +557,25 @@ def report_directory(config, device):
     return BUILD / "fpga" / f"{config_directory(config).name}-{device.speed}"
 
 
+def _placed_netlist(directory, device, reserve_period, progress):
+    """The netlist a whole-chip run places: :data:`GLOBAL_NETLIST`, or with every
+    ``reserve_period``-th row of logic tiles reserved (:data:`RESERVED_NETLIST`). Returns its
+    name and the LUT4 sites reserved."""
+    if not reserve_period:
+        return GLOBAL_NETLIST, 0
+    reserved = reserve_file(directory / GLOBAL_NETLIST, directory / RESERVED_NETLIST,
+                            device.slices, reserve_period)
+    if progress:
+        progress(f"one row of logic tiles in {reserve_period} reserved for routing "
+                 f"({reserved} LUT4 sites)")
+    return RESERVED_NETLIST, reserved
+
+
 def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_only=False,
-                progress=None):
+                reserve_period=0, progress=None):
     """Export, synthesise, place and route the chip of ``config`` and write the report.
+    ``reserve_period`` > 0 reserves every such row of logic tiles for routing
+    (:mod:`sim.fpga_spread`).
 
     Returns the :class:`FpgaReport` (or, with ``synth_only``, the synthesised cell counts)."""
     chip = export_chip(config, progress=progress)
@@ -571,11 +603,13 @@ def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_on
         if synth_only:
             return cells
         promotions = promote_globals(directory, progress=progress)
+        netlist, reserved = _placed_netlist(directory, device, reserve_period, progress)
         pnr_seconds = place_and_route(directory, device, frequency_mhz=frequency_mhz,
-                                      seed=seed, placer=CHIP_PLACER, netlist=GLOBAL_NETLIST,
+                                      seed=seed, placer=CHIP_PLACER, netlist=netlist,
                                       timing_driven=CHIP_TIMING_DRIVEN, progress=progress)
         report = _write_report(directory, config, str(device), frequency_mhz, synth_seconds,
-                               pnr_seconds, cells, ChipShell.MODULE, promotions)
+                               pnr_seconds, cells, ChipShell.MODULE, promotions,
+                               reserve_period, reserved)
     return report
 
 
@@ -607,9 +641,10 @@ def check_board(config, *, baud=115200, progress=None):
     return directory / "check.log"
 
 
-def build_board(config, *, baud=115200, seed=1, progress=None):
+def build_board(config, *, baud=115200, seed=1, reserve_period=0, progress=None):
     """The ULX3S 85F bitstream of :class:`hdl.board.BoardTop` for ``config``; returns the
-    :class:`FpgaReport` and the path of the ``.bit`` file."""
+    :class:`FpgaReport` and the path of the ``.bit`` file. ``reserve_period``: as for
+    :func:`report_chip`."""
     chip = export_chip(config, progress=progress)
     directory = BUILD / "fpga" / f"board-{config_directory(config).name}"
     with locked(directory):
@@ -618,12 +653,14 @@ def build_board(config, *, baud=115200, seed=1, progress=None):
         synth_seconds, cells = synthesize([chip, directory / il], top, directory,
                                           progress=progress, primitives=True)
         promotions = promote_globals(directory, progress=progress)
+        netlist, reserved = _placed_netlist(directory, ULX3S_85F, reserve_period, progress)
         pnr_seconds = place_and_route(directory, ULX3S_85F, frequency_mhz=BoardTop.CLOCK_MHZ,
                                       seed=seed, lpf=directory / lpf, placer=CHIP_PLACER,
-                                      netlist=GLOBAL_NETLIST, timing_driven=CHIP_TIMING_DRIVEN,
+                                      netlist=netlist, timing_driven=CHIP_TIMING_DRIVEN,
                                       progress=progress)
         report = _write_report(directory, config, f"ULX3S ({ULX3S_85F})", BoardTop.CLOCK_MHZ,
-                               synth_seconds, pnr_seconds, cells, top, promotions)
+                               synth_seconds, pnr_seconds, cells, top, promotions,
+                               reserve_period, reserved)
         if report.fmax_mhz < BoardTop.CLOCK_MHZ:
             raise FpgaError(f"the board design reaches {report.fmax_mhz:.1f} MHz, below the "
                             f"board's {BoardTop.CLOCK_MHZ} MHz clock; see "

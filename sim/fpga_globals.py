@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["FABRIC_GLOBALS", "MAX_PROMOTED", "MIN_LOADS", "CONTROL_PORTS", "Promotion",
-           "promote_controls", "promote_file"]
+           "promote_controls", "promote_file", "top_module", "highest_bit"]
 
 #: Global networks of the ECP5 that may feed fabric (non-clock) pins: 8 of its 16.
 FABRIC_GLOBALS = 8
@@ -45,7 +45,9 @@ class Promotion:
     buffer: str         #: the added DCCA cell
 
 
-def _top_module(netlist):
+def top_module(netlist):
+    """The top module of a Yosys JSON netlist (a dict); raises ``ValueError`` unless there is
+    exactly one."""
     tops = [(name, module) for name, module in netlist.get("modules", {}).items()
             if int(str(module.get("attributes", {}).get("top", "0")), 2)]
     if len(tops) != 1:
@@ -54,22 +56,32 @@ def _top_module(netlist):
     return tops[0][1]
 
 
+def highest_bit(top):
+    """The highest net number of module ``top`` in use: on a cell, a port or a named net
+    (even one no cell uses). New nets are numbered above it."""
+    highest = 1
+    for cell in top["cells"].values():
+        for bits in cell["connections"].values():
+            highest = max([highest, *(bit for bit in bits if isinstance(bit, int))])
+    for entry in (*top["netnames"].values(), *top.get("ports", {}).values()):
+        highest = max([highest, *(bit for bit in entry["bits"] if isinstance(bit, int))])
+    return highest
+
+
 def promote_controls(netlist, *, limit=MAX_PROMOTED, min_loads=MIN_LOADS):
     """Move the ``limit`` nets with the most flip-flop ``LSR``/``CE`` loads (at least
     ``min_loads``) onto global networks, rewriting ``netlist`` (a Yosys JSON netlist, as a
     dict) in place. Returns the :class:`Promotion` list, widest first."""
     if limit < 0 or min_loads < 1:
         raise ValueError(f"limit must be >= 0 and min_loads >= 1, not {limit} and {min_loads}")
-    top = _top_module(netlist)
+    top = top_module(netlist)
     cells = top["cells"]
     loads = Counter()
-    highest = 1
     for cell in cells.values():
-        for port, bits in cell["connections"].items():
-            for bit in bits:
-                if isinstance(bit, int):
-                    highest = max(highest, bit)
-                    if cell["type"] == _FLIP_FLOP and port in CONTROL_PORTS:
+        if cell["type"] == _FLIP_FLOP:
+            for port in CONTROL_PORTS:
+                for bit in cell["connections"].get(port, ()):
+                    if isinstance(bit, int):
                         loads[bit] += 1
     chosen = [(bit, count) for bit, count in loads.most_common(limit) if count >= min_loads]
     buffers = [f"lpu_global_{i}" for i in range(len(chosen))]
@@ -77,14 +89,12 @@ def promote_controls(netlist, *, limit=MAX_PROMOTED, min_loads=MIN_LOADS):
     if clash:
         raise ValueError(f"the netlist already has a cell {clash[0]}: promoted twice?")
 
-    # New nets are numbered above every bit in use, ports and unconnected names included.
     names = {}
     for name, entry in (*top["netnames"].items(), *top.get("ports", {}).items()):
         for bit in entry["bits"]:
-            if isinstance(bit, int):
-                highest = max(highest, bit)
-                if bit not in names or len(name) < len(names[bit]):
-                    names[bit] = name
+            if isinstance(bit, int) and (bit not in names or len(name) < len(names[bit])):
+                names[bit] = name
+    highest = highest_bit(top)
     moved = {bit: highest + 1 + i for i, (bit, _) in enumerate(chosen)}
     for cell in cells.values():
         if cell["type"] == _FLIP_FLOP:

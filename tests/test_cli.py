@@ -66,6 +66,18 @@ def test_fpga_place_needs_a_whole_probed_module(argv, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
+    (["--reserve-rows", "1"], "--reserve-rows takes a period of at least 2, not 1"),
+    (["--reserve-rows", "3", "--synth-only"], "--reserve-rows places a whole chip"),
+    (["--reserve-rows", "3", "--probe", "lpu_icu"], "--reserve-rows places a whole chip"),
+])
+def test_fpga_reserved_rows_need_a_period_and_a_whole_chip(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        fpga_main(["--preset", "tiny", *argv])
+    assert exit.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
     (["--gemm", "4", "32", "32", "--cycles", "abc"], "--cycles: must be first:last"),
     (["--gemm", "4", "32", "32", "--cycles", "5"], "--cycles: must be first:last"),
     (["--gemm", "4", "32", "32", "--cycles", "100:50"], "with 0 <= first <= last, not '100:50'"),

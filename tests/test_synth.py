@@ -138,6 +138,36 @@ def test_a_wide_reset_goes_on_a_global_network(tmp_path):
     assert utilisation["TRELLIS_FF"][0] >= 1024 and fmax > 0
 
 
+def test_reserved_rows_are_placed_first_and_left_out_of_the_report(tmp_path):
+    # Every 20th row of the LFE5U-85F's logic tiles (5 rows of 123 tiles, 4,920 LUT4 sites)
+    # reserved: nextpnr places the reserved LUTs at their sites before the design, routes the
+    # design around them, and the report counts the logic cells of the design placed without
+    # reserved rows.
+    source = tmp_path / "small.v"
+    source.write_text(
+        "module small(input clk, input [7:0] a, output [7:0] q);\n"
+        "  reg [7:0] r;\n"
+        "  always @(posedge clk) r <= {r[6:0], r[7] ^ r[5]} ^ (a & {r[0], r[7:1]});\n"
+        "  assign q = r;\nendmodule\n")
+    synth_seconds, cells = fpga.synthesize([source], "small", tmp_path)
+    fpga.promote_globals(tmp_path)
+    reports = {}
+    for period in (0, 20):
+        netlist, reserved = fpga._placed_netlist(tmp_path, fpga.LFE5U_85F, period, None)
+        pnr_seconds = fpga.place_and_route(tmp_path, fpga.LFE5U_85F, frequency_mhz=100,
+                                           netlist=netlist, placer=fpga.CHIP_PLACER,
+                                           timing_driven=fpga.CHIP_TIMING_DRIVEN)
+        reports[period] = fpga._write_report(tmp_path, preset("tiny"), "test", 100,
+                                             synth_seconds, pnr_seconds, cells, "small", (),
+                                             period, reserved)
+    assert reserved == 5 * 123 * 8
+    assert f"Placed {reserved} cells based on constraints" in (tmp_path / "pnr.log").read_text()
+    logic = [reports[period].utilisation["TRELLIS_COMB"][0] for period in (0, 20)]
+    assert logic[0] == logic[1] >= cells["LUT4"] > 0
+    assert reports[20].fmax_mhz > 0 and "One row of logic tiles in 20" in reports[20].markdown()
+    assert "reserved" not in reports[0].markdown()
+
+
 @pytest.mark.parametrize("module, logic", [(sram.MODULE_NAME, True),
                                            (sram.UNDEFINED_COLLISION_MODULE, False)])
 def test_only_a_defined_collision_costs_logic(tmp_path, module, logic):
