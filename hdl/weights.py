@@ -100,7 +100,8 @@ def _memories(m, config, arriving, load, first, end, install, clear, phase):
                             attrs={"ram_style": "distributed"})
         m.submodules[f"weights_{j}"] = ram
         # Write: the one row of the LW that falls in this memory, if any (an LW writes at
-        # most `streams` <= `rams` consecutive rows).
+        # most `streams` <= `rams` consecutive rows). `rams` is a multiple of the rotator's
+        # power of two, so `arriving[j]` is the vector of every row of memory `j`.
         write = ram.write_port()
         offset = Signal(ram_bits, name=f"load_offset_{j}")
         row = Signal(range(lanes + rams), name=f"load_row_{j}")
