@@ -11,7 +11,7 @@ module on its own with no waiver at all. Clean means: Verilator exits 0 and prin
 import argparse
 import sys
 
-from hdl.sram import MODULE_NAME, UNDEFINED_COLLISION_MODULE
+from hdl.sram import MODULES
 from sim.lint import lint_chip, lint_sram
 from .arguments import Progress, add_config_arguments, configs_from_arguments
 
@@ -26,7 +26,7 @@ def main(argv=None):
     configs = configs_from_arguments(parser, args)
     progress = Progress()
     failed = 0
-    for module in (MODULE_NAME, UNDEFINED_COLLISION_MODULE):
+    for module in MODULES:
         sram = lint_sram(module)
         print(f"{module} (hand-written, no waivers): {sram.summary()}")
         failed += not sram.clean
