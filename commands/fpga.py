@@ -6,13 +6,14 @@ Fmax report, or the ULX3S bitstream (the flow: :mod:`sim.fpga`).
     python -m commands.fpga --preset fpga --board         # the ULX3S bitstream (hdl/board.py)
     python -m commands.fpga --preset fpga --probe lpu_vxm_alu --memories drop   # one unit's cells
     python -m commands.fpga --preset fpga --set mxms=0 --reserve-rows 3   # spread over 2 rows in 3
+    python -m commands.fpga --preset fpga --reserve-rows 0   # no rows reserved (default: 1 in 4)
 """
 
 import argparse
 import sys
 
-from sim.fpga import (LFE5U_85F, PROBE_MEMORIES, FpgaError, build_board, place_probe, probe,
-                      probe_directory, report_chip, report_directory)
+from sim.fpga import (CHIP_RESERVE_PERIOD, LFE5U_85F, PROBE_MEMORIES, FpgaError, build_board,
+                      place_probe, probe, probe_directory, report_chip, report_directory)
 from .arguments import Progress, add_config_arguments, config_from_arguments
 
 __all__ = ["main"]
@@ -29,9 +30,10 @@ def main(argv=None):
     parser.add_argument("--board", action="store_true",
                         help="build the ULX3S 85F bitstream instead of the report")
     parser.add_argument("--baud", type=int, default=115200, help="board UART baud rate")
-    parser.add_argument("--reserve-rows", type=int, default=0, metavar="N",
+    parser.add_argument("--reserve-rows", type=int, default=None, metavar="N",
                         help="reserve one row of logic tiles in N for routing, so that the "
-                             "placer spreads the chip (sim/fpga_spread.py; N >= 2)")
+                             "placer spreads the chip (sim/fpga_spread.py; N >= 2, 0: none; "
+                             f"default {CHIP_RESERVE_PERIOD})")
     parser.add_argument("--probe", metavar="MODULE",
                         help="only synthesise MODULE of the export (lpu_vxm_alu, lpu_chip, ...) "
                              "and print its cells (see probe())")
@@ -46,10 +48,12 @@ def main(argv=None):
     config = config_from_arguments(parser, args)
     if args.place and (not args.probe or args.memories != "keep" or args.blackbox):
         parser.error("--place needs --probe MODULE, without --memories or --blackbox")
-    if args.reserve_rows and args.reserve_rows < 2:
-        parser.error(f"--reserve-rows takes a period of at least 2, not {args.reserve_rows}")
-    if args.reserve_rows and (args.probe or args.synth_only):
+    if args.reserve_rows is not None and (args.reserve_rows == 1 or args.reserve_rows < 0):
+        parser.error(f"--reserve-rows takes a period of at least 2 (0: none), "
+                     f"not {args.reserve_rows}")
+    if args.reserve_rows is not None and (args.probe or args.synth_only):
         parser.error("--reserve-rows places a whole chip: not with --probe or --synth-only")
+    reserve_period = CHIP_RESERVE_PERIOD if args.reserve_rows is None else args.reserve_rows
     progress = Progress()
     try:
         if args.place:
@@ -68,13 +72,13 @@ def main(argv=None):
             return 0
         if args.board:
             report, bitstream = build_board(config, baud=args.baud, seed=args.seed,
-                                            reserve_period=args.reserve_rows,
+                                            reserve_period=reserve_period,
                                             progress=progress)
             print(report.markdown())
             print(f"bitstream: {bitstream}")
             return 0
         result = report_chip(config, frequency_mhz=args.freq, seed=args.seed,
-                             synth_only=args.synth_only, reserve_period=args.reserve_rows,
+                             synth_only=args.synth_only, reserve_period=reserve_period,
                              progress=progress)
     except FpgaError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -61,11 +61,12 @@ class _Transpose:
             raise ScheduleError(f"a transpose moves int8 tensors, not {x.dtype.name} "
                                 f"({x.name!r})")
         self.slices = list(range(len(self.plan.mem_units)))
-        if len(self.slices) < SUPERLANE or config.streams < SUPERLANE:
+        if len(self.slices) < SUPERLANE or not config.transposes:
             raise ScheduleError(f"a transpose reads {SUPERLANE} vectors at once from "
-                                f"{SUPERLANE} MEM slices on {SUPERLANE} streams; the "
-                                f"configuration has {len(self.slices)} slices and "
-                                f"{config.streams} streams")
+                                f"{SUPERLANE} MEM slices on {SUPERLANE} streams and moves "
+                                f"{SUPERLANE}-lane blocks; the configuration has "
+                                f"{len(self.slices)} slices, {config.streams} streams and "
+                                f"{config.lanes} lanes")
         if not self.plan.sxm_units:
             raise ScheduleError("a transpose needs a switch unit")
         self.x = x

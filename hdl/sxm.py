@@ -76,7 +76,7 @@ class SwitchUnit(wiring.Component):
         type_ok = f.dtype.as_value() != 3
         trans_ok = ((f.dtype == DType.I8) & (f.src % SUPERLANE == 0) & (f.dst % SUPERLANE == 0) &
                     (f.src + SUPERLANE <= streams) & (f.dst + SUPERLANE <= streams)
-                    if streams >= SUPERLANE else Const(0))
+                    if cfg.transposes else Const(0))
         move_ok = (group_ok(f.src, size) & group_ok(f.dst, size) &
                    Mux(is_perm, group_ok(f.map, 2), (amount >= 0) & (amount < lanes)))
         legal_op = op.matches(*(o.value for o in SwitchOp))
@@ -93,10 +93,10 @@ class SwitchUnit(wiring.Component):
         # ---- Sources: up to 16 adjacent planes, and the map. ----
         # Plane k matters only when the group is wider than k (checked above: a group starts
         # at a multiple of its size; TRANS reads 16 from a multiple of 16), which narrows its
-        # candidates (see hdl.streams). Without 16 streams there is no TRANS, and only the 4
+        # candidates (see hdl.streams). Without TRANS (16 streams and whole superlanes) only the 4
         # planes a move reads matter.
         east, west = self.tap.east, self.tap.west
-        count = SUPERLANE if streams >= SUPERLANE else 4
+        count = SUPERLANE if cfg.transposes else 4
         source = [Signal(vb, name=f"source_{k}") for k in range(count)]
         for k, plane in enumerate(source):
             m.d.comb += plane.eq(aligned_stream(east, west, f.src_dir == Direction.WEST, f.src, k,

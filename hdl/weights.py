@@ -107,7 +107,7 @@ def _memories(m, config, arriving, load, first, end, install, clear, phase):
         row = Signal(range(lanes + rams), name=f"load_row_{j}")
         m.d.comb += [offset.eq(j - first), row.eq(first + offset)]
         m.d.comb += [write.en.eq(load & (row < end)),
-                     write.addr.eq(Cat(target.bit_select(row, 1), row >> ram_bits)),
+                     write.addr.eq(Cat((target >> row)[0], row >> ram_bits)),
                      write.data.eq(arriving[j])]
         # Read: the one row of this cycle's block that falls in this memory (if none, the
         # data is not used).
@@ -115,15 +115,15 @@ def _memories(m, config, arriving, load, first, end, install, clear, phase):
         offset = Signal(ram_bits, name=f"read_offset_{j}")
         row = Signal(range(lanes + rams), name=f"read_row_{j}")
         m.d.comb += [offset.eq(j - base), row.eq(base + offset)]
-        m.d.comb += read.addr.eq(Cat(active.bit_select(row, 1), row >> ram_bits))
+        m.d.comb += read.addr.eq(Cat((active >> row)[0], row >> ram_bits))
         data.append(read.data)
     data = Array(data)
     rows = []
     for i in range(block):
         row = Signal(range(lanes), name=f"row_{i}")
         m.d.comb += row.eq(base + i)
-        slot = active.bit_select(row, 1)
-        live = Mux(slot, written[1].bit_select(row, 1), written[0].bit_select(row, 1))
+        slot = (active >> row)[0]
+        live = Mux(slot, (written[1] >> row)[0], (written[0] >> row)[0])
         vector = Signal(vb, name=f"w_{i}")
         m.d.comb += vector.eq(Mux(live, data[row[:ram_bits]], 0))
         rows.append(vector)

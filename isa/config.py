@@ -6,6 +6,8 @@ A :class:`ChipConfig` is frozen and validated on construction; every preset is d
 
 from dataclasses import dataclass, fields, replace
 
+from .ecc import WORD_BYTES
+
 __all__ = ["ConfigError", "ChipConfig", "DEFAULT", "PRESETS", "preset"]
 
 
@@ -42,7 +44,8 @@ class ChipConfig:
     name : str
         Preset name, recorded in generated files.
     lanes : int
-        Bytes in a vector (one byte per lane per stream); a multiple of 16 (one superlane).
+        Bytes in a vector (one byte per lane per stream); a multiple of 8 (an SRAM word's
+        SECDED code word, :mod:`isa.ecc`). TRANS needs whole superlanes of 16 (:attr:`transposes`).
     streams : int
         Stream registers per direction at every slice position; a multiple of 4 (an int32
         value occupies 4 adjacent streams), at most 32.
@@ -108,8 +111,8 @@ class ChipConfig:
             need(isinstance(value, int) and not isinstance(value, bool),
                  f"Parameter {f.name} must be an integer, not {value!r}")
 
-        need(SUPERLANE <= self.lanes <= MAX_LANES and self.lanes % SUPERLANE == 0,
-             f"Lane count must be a positive multiple of {SUPERLANE} up to {MAX_LANES}, "
+        need(WORD_BYTES <= self.lanes <= MAX_LANES and self.lanes % WORD_BYTES == 0,
+             f"Lane count must be a positive multiple of {WORD_BYTES} up to {MAX_LANES}, "
              f"not {self.lanes}")
         need(4 <= self.streams <= MAX_STREAMS and self.streams % 4 == 0,
              f"Stream count must be a multiple of 4 between 4 and {MAX_STREAMS}, "
@@ -141,6 +144,12 @@ class ChipConfig:
              f"Queue depth must be between 2 and {MAX_QUEUE_DEPTH}, not {self.queue_depth}")
         need(0 <= self.links <= MAX_LINKS,
              f"Link ports per edge must be between 0 and {MAX_LINKS}, not {self.links}")
+
+    @property
+    def transposes(self):
+        """Whether TRANS exists: it moves 16 x 16 blocks, so it needs a whole number of
+        superlanes and at least one superlane of streams."""
+        return self.lanes % SUPERLANE == 0 and self.streams >= SUPERLANE
 
     @property
     def vector_bits(self):
@@ -184,19 +193,21 @@ PRESETS = {
                            vxm_alus=16, vxm_consts=16, mxms=2, mxm_acc_depth=512,
                            queue_depth=4096),
     # The FPGA target (LFE5U-85F: 83,640 LUT4, 208 DP16KD, 156 MULT18X18D): the smallest
-    # geometry the compilers schedule. One superlane; 4 streams per direction (one int32
-    # value, the fewest the hardware takes: every stream is a 128-bit register at each of the
-    # 13 positions, and every unit multiplexes them); one VXM ALU (an elementwise pass is then
-    # one operation, and the two matrix units requantise on it in turn); 8 constant registers
-    # (per-channel GEMM needs 4 per matrix unit); 4 MEM slices of 2048 words per hemisphere
-    # (an int32 tensor's 4 byte planes; SRAM in 120 block RAMs); matrix units folded 16 times
-    # (16 multipliers each, one activation every 16 cycles), and the ALU and switch units
-    # folded to the same rate (one lane per cycle, one operation every 16 cycles: a GEMM's
-    # requantisation keeps pace). See docs/fpga.md for what it takes.
-    "fpga": DEFAULT.derive(name="fpga", lanes=16, streams=4, mem_slices=4, words=2048,
-                           vxm_alus=1, vxm_consts=8, vxm_fold=16, sxm_fold=16, mxms=1,
-                           mxm_acc_depth=64, mxm_fold=16,
-                           queue_depth=512),
+    # geometry the compilers schedule. Half a superlane (8 lanes: one SECDED code word per
+    # vector; TRANS, which needs 16 lanes and 16 streams, does not exist on it); 4 streams per
+    # direction (one int32 value, the fewest the hardware takes: every stream is a 64-bit
+    # register at each of the 13 positions, and every unit multiplexes them); one VXM ALU (an
+    # elementwise pass is then one operation, and the two matrix units requantise on it in
+    # turn); 8 constant registers (per-channel GEMM needs 4 per matrix unit); 4 MEM slices of
+    # 2048 words per hemisphere (an int32 tensor's 4 byte planes; SRAM in 64 block RAMs);
+    # matrix units folded 8 times (8 multipliers each, one activation every 8 cycles), and the
+    # ALU and switch units folded to the same rate (one lane per cycle, one operation every 8
+    # cycles: a GEMM's requantisation keeps pace); 1024-instruction queues (92 block RAMs).
+    # See docs/fpga.md for what it takes.
+    "fpga": DEFAULT.derive(name="fpga", lanes=8, streams=4, mem_slices=4, words=2048,
+                           vxm_alus=1, vxm_consts=8, vxm_fold=8, sxm_fold=8, mxms=1,
+                           mxm_acc_depth=64, mxm_fold=8,
+                           queue_depth=1024),
 }
 
 

@@ -96,7 +96,7 @@ def check(config, queue_kind, instr, offset=0, *, has_last=True):
         if not isinstance(instr.dtype, DType):
             return ErrorFlag.BAD_OPERAND
         if op is SwitchOp.TRANS:
-            block_ok = (instr.dtype is DType.I8 and config.streams >= SUPERLANE and
+            block_ok = (instr.dtype is DType.I8 and config.transposes and
                         instr.src % SUPERLANE == 0 and instr.dst % SUPERLANE == 0 and
                         instr.src + SUPERLANE <= config.streams and
                         instr.dst + SUPERLANE <= config.streams)

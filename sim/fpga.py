@@ -234,6 +234,11 @@ CHIP_PLACER = "heap"
 #: barely avoid congestion. Whole chips are routed for congestion alone, and the report
 #: still states the timing reached (docs/fpga.md).
 CHIP_TIMING_DRIVEN = False
+#: Every how many rows of logic tiles whole-chip runs reserve one for routing (0: none;
+#: :mod:`sim.fpga_spread`). HeAP packs a chip as densely as it can, whatever its size, and the
+#: router then stalls; with one row in four taken, the placer spreads the 8-lane ``fpga`` chip
+#: over the other three and the router has their wires and the reserved rows' (docs/fpga.md).
+CHIP_RESERVE_PERIOD = 4
 
 #: The netlist whole-chip runs place: ``synth.json`` with its widest flip-flop controls moved
 #: onto global networks (:mod:`sim.fpga_globals`).
@@ -572,10 +577,10 @@ def _placed_netlist(directory, device, reserve_period, progress):
 
 
 def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_only=False,
-                reserve_period=0, progress=None):
+                reserve_period=CHIP_RESERVE_PERIOD, progress=None):
     """Export, synthesise, place and route the chip of ``config`` and write the report.
     ``reserve_period`` > 0 reserves every such row of logic tiles for routing
-    (:mod:`sim.fpga_spread`).
+    (:mod:`sim.fpga_spread`; 0: none).
 
     Returns the :class:`FpgaReport` (or, with ``synth_only``, the synthesised cell counts)."""
     chip = export_chip(config, progress=progress)
@@ -641,7 +646,8 @@ def check_board(config, *, baud=115200, progress=None):
     return directory / "check.log"
 
 
-def build_board(config, *, baud=115200, seed=1, reserve_period=0, progress=None):
+def build_board(config, *, baud=115200, seed=1, reserve_period=CHIP_RESERVE_PERIOD,
+                progress=None):
     """The ULX3S 85F bitstream of :class:`hdl.board.BoardTop` for ``config``; returns the
     :class:`FpgaReport` and the path of the ``.bit`` file. ``reserve_period``: as for
     :func:`report_chip`."""

@@ -117,12 +117,15 @@ class EmulatedBoard:
         return 2, 0
 
 
-def test_demo_runs_bit_exact_on_the_emulated_board():
-    board = EmulatedBoard(CONFIG)
-    host = BoardHost(BridgeClient(board), CONFIG)
+# `fpga` is the geometry the board's bitstream carries (8 lanes).
+@pytest.mark.parametrize("name", ["tiny", "fpga"])
+def test_demo_runs_bit_exact_on_the_emulated_board(name):
+    config = preset(name)
+    board = EmulatedBoard(config)
+    host = BoardHost(BridgeClient(board), config)
     host.check_identity()
     lines = []
-    assert run_demo(host, CONFIG, seed=2, log=lines.append)
+    assert run_demo(host, config, seed=2, log=lines.append)
     assert "bit-exact: yes" in lines[-1]
     assert not board.pending and not board.answers
 

@@ -40,7 +40,7 @@ def test_all_presets_where_allowed():
 @pytest.mark.parametrize("argv, message", [
     (["--preset", "all"], "--preset all is not available here"),
     (["--preset", "nope"], "Unknown preset 'nope'"),
-    (["--set", "lanes=7"], "Lane count must be a positive multiple of 16"),
+    (["--set", "lanes=7"], "Lane count must be a positive multiple of 8"),
     (["--set", "lanes"], "Override must be written field=value, not 'lanes'"),
     (["--set", "bogus=1"], "Unknown configuration parameter 'bogus'"),
 ])
@@ -66,7 +66,9 @@ def test_fpga_place_needs_a_whole_probed_module(argv, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--reserve-rows", "1"], "--reserve-rows takes a period of at least 2, not 1"),
+    (["--reserve-rows", "1"], "--reserve-rows takes a period of at least 2 (0: none), not 1"),
+    (["--reserve-rows", "-3"], "--reserve-rows takes a period of at least 2 (0: none), not -3"),
+    (["--reserve-rows", "0", "--synth-only"], "--reserve-rows places a whole chip"),
     (["--reserve-rows", "3", "--synth-only"], "--reserve-rows places a whole chip"),
     (["--reserve-rows", "3", "--probe", "lpu_icu"], "--reserve-rows places a whole chip"),
 ])
@@ -140,8 +142,9 @@ def test_asm_says_in_one_line_what_is_wrong(tmp_path, capsys, name, text, messag
 @pytest.mark.parametrize("name, gemms", [
     ("default", ["GEMM 64x384x384", "GEMM 1x384x384"]),
     ("tiny", ["GEMM 64x384x384", "GEMM 1x384x384"]),
-    # 2,048 words per slice and 512-instruction queues: the GEMMs shrink until they fit.
-    ("fpga", ["GEMM 64x96x96", "GEMM 1x192x192"]),
+    # 8 lanes, 2,048 words per slice and 1,024-instruction queues: the GEMMs shrink until
+    # they fit.
+    ("fpga", ["GEMM 64x96x96", "GEMM 1x96x96"]),
 ])
 def test_demo_programs_fit_every_simulating_preset(name, gemms):
     demos = list(_demo_programs(preset(name)))

@@ -10,13 +10,14 @@ from isa.formats import FORMATS, INSTRUCTIONS, Instruction, Operand, EncodingErr
 from isa.geometry import Hemisphere, QueueKind, UnitKind, floorplan
 from isa.host import ErrorFlag
 from isa.legality import check
-from isa.opcodes import ControlOp, DType, Direction, MemReadOp, OperandKind, VectorOp
+from isa.opcodes import (ControlOp, DType, Direction, MemReadOp, OperandKind, SwitchOp,
+                         VectorOp)
 from isa.timing import arrival, issue_for_arrival
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"lanes": 40}, "Lane count must be a positive multiple of 16 up to 4096, not 40"),
-    ({"lanes": 0}, "Lane count must be a positive multiple of 16 up to 4096, not 0"),
+    ({"lanes": 36}, "Lane count must be a positive multiple of 8 up to 4096, not 36"),
+    ({"lanes": 0}, "Lane count must be a positive multiple of 8 up to 4096, not 0"),
     ({"streams": 6}, "Stream count must be a multiple of 4 between 4 and 32, not 6"),
     ({"streams": 36}, "Stream count must be a multiple of 4 between 4 and 32, not 36"),
     ({"mem_slices": 0}, "MEM slices per hemisphere must be at least 1, not 0"),
@@ -145,6 +146,20 @@ def test_legality_rules():
     assert check(config, QueueKind.VXM_ALU, Instruction(add, misaligned)) == ErrorFlag.BAD_OPERAND
     bad_alu = dict(base, b=Operand(OperandKind.ALU, config.vxm_alus))
     assert check(config, QueueKind.VXM_ALU, Instruction(add, bad_alu)) == ErrorFlag.BAD_OPERAND
+
+
+@pytest.mark.parametrize("lanes, streams, transposes", [
+    (16, 16, True), (32, 32, True), (16, 12, False), (8, 16, False), (24, 16, False)])
+def test_trans_needs_whole_superlanes_and_a_superlane_of_streams(lanes, streams, transposes):
+    # TRANS moves 16 x 16 blocks: 16 streams deep, 16 lanes wide.
+    config = DEFAULT.derive(lanes=lanes, streams=streams, vxm_fold=1, sxm_fold=1, mxm_fold=1)
+    assert config.transposes is transposes
+    trans = spec_for(QueueKind.SXM, SwitchOp.TRANS.value)
+    block = Instruction(trans, {"dtype": DType.I8, "src": 0, "dst": 0, "src_dir": Direction.EAST,
+                                "dst_dir": Direction.WEST, "map": 0, "map_dir": Direction.EAST,
+                                "amount": 0, "fill": 0})
+    expected = ErrorFlag(0) if transposes else ErrorFlag.BAD_OPERAND
+    assert check(config, QueueKind.SXM, block) == expected
 
 
 def test_timing_rule_is_its_own_inverse():

@@ -54,7 +54,14 @@ def test_transpose_needs_sixteen_slices_and_int8():
     schedule = Schedule(preset("tiny"))
     x = planar_tensor(schedule.calendar.sram, "x", DType.I8, (16, 16), 16, [0])
     with pytest.raises(ScheduleError, match="reads 16 vectors at once from 16 MEM slices on 16 "
-                                            "streams; the configuration has 8 slices"):
+                                            "streams and moves 16-lane blocks; the "
+                                            "configuration has 8 slices, 16 streams and 16 lanes"):
+        place_transpose(schedule, x)
+    # Enough slices and streams, but half a superlane: no 16-lane blocks to move.
+    schedule = Schedule(CONFIG.derive(lanes=8))
+    x = planar_tensor(schedule.calendar.sram, "x", DType.I8, (16, 8), 8, [0])
+    with pytest.raises(ScheduleError, match="the configuration has 16 slices, 16 streams and 8 "
+                                            "lanes"):
         place_transpose(schedule, x)
     schedule = Schedule(CONFIG)
     x = planar_tensor(schedule.calendar.sram, "x", DType.I16, (16, 16), 32, [0, 1])

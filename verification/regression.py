@@ -11,12 +11,12 @@ from .switch_programs import switch_program
 __all__ = ["Case", "GEMM_SHAPES", "case_specs", "graph", "switch", "reduction", "composed",
            "gemm", "gemm_limit", "assembly"]
 
-#: GEMM shapes beyond the random ones, per preset. ``fpga`` (256 KiB of SRAM, 512-instruction
-#: queues, matrix units folded 16 times) holds smaller GEMMs than the acceptance shapes: one
+#: GEMM shapes beyond the random ones, per preset. ``fpga`` (128 KiB of SRAM, 1024-instruction
+#: queues, matrix units folded 8 times) holds smaller GEMMs than the acceptance shapes: one
 #: with more rows than accumulators, a matrix-vector product, one whose sides are not lane
 #: multiples and one of whole tiles.
 GEMM_SHAPES = {"tiny": ACCEPTANCE_SHAPES, "default": ACCEPTANCE_SHAPES,
-               "fpga": [(69, 3, 47), (1, 128, 128), (16, 48, 40), (64, 32, 32)]}
+               "fpga": [(69, 3, 47), (1, 128, 128), (16, 52, 44), (64, 32, 32)]}
 
 
 class Case:

@@ -99,7 +99,7 @@ def switch_program(config, seed=0):
             outputs.append(Region(name, plan.sram_index(unit), 100 + number, 1))
             expected[name] = out_planes[b][None, :]
         cycle = at + sxm_issue_interval(config) + 1
-    if len(plan.mem_units) >= SUPERLANE and config.streams >= SUPERLANE:
+    if len(plan.mem_units) >= SUPERLANE and config.transposes:
         cycle = _transpose(config, plan, calendar, rng, images, outputs, expected, cycle)
     queues, predicted = calendar.programs()
     return Program(config, queues, images, outputs, predicted), expected
