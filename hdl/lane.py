@@ -18,7 +18,8 @@ from amaranth.lib.wiring import In, Out
 
 from isa.opcodes import DType, VectorOp
 
-__all__ = ["sign_extend", "read_as", "lane_result", "SATURATING_OPS", "LaneAlu"]
+__all__ = ["sign_extend", "read_as", "lane_result", "lane_product", "lane_shift", "lane_high",
+           "lane_finish", "SATURATING_OPS", "LaneAlu"]
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -69,14 +70,12 @@ def _saturate(value, dtype):
     return Mux(by_type(over), highest, Mux(by_type(under), lowest, value[:32]))
 
 
-def _rounding_divide_by_pot(m, x, exponent, name):
-    """``(RoundingDivideByPOT(x, exponent), x >> exponent)``."""
-    # mask = 2**exponent - 1, built without a 33-bit intermediate.
-    mask = Signal(32, name=f"{name}_mask")
+def _rounding_divide_by_pot(m, x, exponent, mask, name):
+    """``(RoundingDivideByPOT(x, exponent), x >> exponent)``; ``mask`` is ``2**exponent - 1``
+    (:func:`lane_shift`)."""
     shifted = Signal(signed(32), name=f"{name}_shifted")
     result = Signal(signed(32), name=name)
     m.d.comb += [
-        mask.eq(~(Const(0xFFFF_FFFF, 32) << exponent)[:32]),
         shifted.eq(x >> exponent),
         result.eq(shifted + ((x.as_unsigned() & mask) > ((mask >> 1) + (x < 0)))),
     ]
@@ -104,8 +103,22 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
 
     ``a``, ``b``, ``c`` are ``signed(32)`` operands as read (already reduced to the source type
     and sign-extended); ``table_value`` is this ALU's table entry at ``a mod 256`` (for LUT);
-    ``op`` is the 6-bit opcode.
+    ``op`` is the 6-bit opcode. The same logic as :func:`lane_product` and :func:`lane_shift`,
+    :func:`lane_high` and :func:`lane_finish` in turn, in one cycle.
     """
+    scaled, product = lane_product(m, op, a, b, c, name)
+    exponent, mask = lane_shift(m, op, b, c, name)
+    high = lane_high(m, b, scaled, product, name)
+    return lane_finish(m, op, dtype, a, b, c, table_value, scaled, product, high, exponent,
+                       mask, name)
+
+
+def lane_product(m, op, a, b, c, name="lane"):
+    """The first half of a lane: its one left shifter and its one multiplier. Returns
+    ``(scaled, product)``: ``a`` shifted left (by REQ's left shift, by ``b mod 32`` for SHL,
+    else not at all), ``signed(32)``, and ``scaled * b``, ``signed(64)``; the rest of the lane is
+    :func:`lane_high` and :func:`lane_finish` (a pipelined lane registers these between
+    them)."""
     V = VectorOp
 
     def sig(shape, suffix):
@@ -113,11 +126,7 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
 
     # One multiplier: a*b for MUL/MULS/MULQ, (a << left) * b for REQ.
     left = sig(5, "left")
-    right = sig(5, "right")
-    m.d.comb += [
-        left.eq(Mux(c > 31, 31, Mux(c < 0, 0, c[:5]))),
-        right.eq(Mux(c < -31, 31, Mux(c > 0, 0, (-c)[:5]))),
-    ]
+    m.d.comb += left.eq(Mux(c > 31, 31, Mux(c < 0, 0, c[:5])))
     # One left shifter: a << left for REQ's multiplier input, a << (b mod 32) for SHL (whose
     # product is not used), a itself for the other multiplications.
     is_req = op == V.REQ.value
@@ -126,8 +135,35 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
         (a << Mux(is_req, left, Mux(op == V.SHL.value, b[:5], 0)))[:32])
     product = sig(signed(64), "product")
     m.d.comb += product.eq(scaled * b)
+    return scaled, product
 
-    # SaturatingRoundingDoublingHighMul: (product + nudge) / 2**31, truncated towards zero.
+
+def lane_shift(m, op, b, c, name="lane"):
+    """What the rounding right shifter shifts by, from the operands alone: ``(exponent,
+    mask)``, the shift (REQ's right shift, from ``c``; ``b mod 32`` for SHR and RSHR) and
+    ``2**exponent - 1``, for :func:`lane_finish`."""
+    def sig(shape, suffix):
+        return Signal(shape, name=f"{name}_{suffix}")
+
+    right = sig(5, "right")
+    exponent = sig(5, "exponent")
+    mask = sig(32, "mask")
+    m.d.comb += [
+        right.eq(Mux(c < -31, 31, Mux(c > 0, 0, (-c)[:5]))),
+        exponent.eq(Mux(op == VectorOp.REQ.value, right, b[:5])),
+        # 2**exponent - 1, built without a 33-bit intermediate.
+        mask.eq(~(Const(0xFFFF_FFFF, 32) << exponent)[:32]),
+    ]
+    return exponent, mask
+
+
+def lane_high(m, b, scaled, product, name="lane"):
+    """SaturatingRoundingDoublingHighMul of :func:`lane_product`'s ``scaled`` and ``b`` from
+    their ``product``: the high word MULQ returns and REQ shifts, ``signed(32)``."""
+    def sig(shape, suffix):
+        return Signal(shape, name=f"{name}_{suffix}")
+
+    # (product + nudge) / 2**31, truncated towards zero.
     # Apart from the overflow case a = b = -2**31 (handled on its own), |product| < 2**62, so
     # the product fits 63 bits and every intermediate fits 64.
     nudged = sig(signed(64), "nudged")
@@ -140,10 +176,25 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
         high.eq(Mux((scaled == INT32_MIN) & (b == INT32_MIN), INT32_MAX,
                     floor + ((nudged < 0) & (nudged[:31] != 0)))),
     ]
+    return high
+
+
+def lane_finish(m, op, dtype, a, b, c, table_value, scaled, product, high, exponent, mask,
+                name="lane"):
+    """The rest of a lane after :func:`lane_product`, :func:`lane_shift` and
+    :func:`lane_high`: the rounding right shifter, the adder, the comparisons, saturation and
+    the choice of the result, from the operands and the earlier parts. Returns the result as
+    :func:`lane_result` does."""
+    V = VectorOp
+
+    def sig(shape, suffix):
+        return Signal(shape, name=f"{name}_{suffix}")
+
+    is_req = op == V.REQ.value
 
     # One right shifter: RSHR(a, b mod 32) and SHR or, for REQ, RSHR(high, right).
-    rounded, shifted = _rounding_divide_by_pot(
-        m, Mux(is_req, high, a), Mux(is_req, right, b[:5]), f"{name}_rounded")
+    rounded, shifted = _rounding_divide_by_pot(m, Mux(is_req, high, a), exponent, mask,
+                                               f"{name}_rounded")
     # One adder: a + b, or a - b for the subtractions and comparisons (exact, 34 bits).
     total = sig(signed(34), "sum")
     m.d.comb += total.eq(a + Mux(op.matches(*(o.value for o in _SUBTRACTING)), -b, b))

@@ -6,10 +6,13 @@ register; in cycle t + 1 it computes; its result is in the ALU's result register
 neighbouring stream position in cycle t + :data:`~isa.timing.VXM_LATENCY`. Arithmetic:
 :mod:`golden.vector` (RTL form: :mod:`hdl.lane`).
 
-A folded ALU (``vxm_fold`` f > 1) has ``lanes / f`` lane datapaths and table ports, and
-computes lanes ``k lanes / f ..`` (chunk k) in cycle t + 1 + k, shifting each chunk into a
-staging register; the last chunk and the staged ones form the result in cycle t + f, so the
-result register and the stream see it in cycle t + :func:`~isa.timing.vxm_latency` (f + 1).
+A folded ALU (``vxm_fold`` f > 1) has ``lanes / f`` lane datapaths and table ports. It
+selects lanes ``k lanes / f ..`` (chunk k) of its operands, and reads its table for them, in
+cycle t + 1 + k; the chunk then passes through the lane datapath in three more cycles (the
+:data:`~isa.timing.FOLDED_VXM_STAGES` pipeline registers: the operands, the product, its
+doubling high word), and is shifted into a staging register in cycle t + 4 + k. The last chunk
+and the staged ones form the result in cycle t + f + 3, so the result register and the stream
+see it in cycle t + :func:`~isa.timing.vxm_latency` (f + 4).
 Its operands still mean what they meant in cycle t, but are selected a chunk at a time, so
 that the multiplexers are ``lanes / f`` lanes wide: at issue the ALU registers every stream
 register at its position and every ALU's result register; the constant registers, which
@@ -38,11 +41,12 @@ from isa.config import LUT_ENTRIES
 from isa.formats import FORMATS, INSTRUCTIONS
 from isa.host import ErrorFlag
 from isa.opcodes import DType, Direction, IMMEDIATE_INDEX, OperandKind, VectorOp
+from isa.timing import FOLDED_VXM_STAGES
 from .cells import CellLibrary, place
 from .constants import ConstantFile
 from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature,
                          stream_bundle)
-from .lane import lane_result, read_as
+from .lane import lane_finish, lane_high, lane_product, lane_result, lane_shift, read_as
 from .parameters import check_config
 from .streams import aligned_stream, group_size
 from .table import LookupTable
@@ -334,8 +338,19 @@ class VectorAlu(wiring.Component):
         computed = Signal(data.ArrayLayout(signed(32), width))
         for p in range(width):
             m.d.comb += table.index[p].eq(c_a[p][:8])
-            m.d.comb += computed[p].eq(lane_result(
-                m, x_op, x_dtype, c_a[p], c_b[p], c_c[p], table.value[p], name=f"lane{p}"))
+        # What the result's commit needs of its operation: at the end of an unfolded ALU's
+        # stage 1; a folded ALU's chunks pass through the lane pipeline, and so does this, so
+        # that the next operation (accepted while the last chunk is in the pipeline) can
+        # replace the x_ registers.
+        done = {"last": last, "op": x_op, "dtype": x_dtype, "dir": x_dir, "dst_en": x_dst_en,
+                "mask": x_mask}
+        if fold == 1:
+            for p in range(width):
+                m.d.comb += computed[p].eq(lane_result(
+                    m, x_op, x_dtype, c_a[p], c_b[p], c_c[p], table.value[p],
+                    name=f"lane{p}"))
+        else:
+            done = self._lane_pipeline(m, width, done, (c_a, c_b, c_c, table.value), computed)
         result = Signal(vector32)
         if fold == 1:
             m.d.comb += result.eq(computed)
@@ -346,9 +361,9 @@ class VectorAlu(wiring.Component):
             m.d.sync += staged.eq(Cat(staged[32 * width:], computed))
             m.d.comb += result.eq(Cat(staged, computed))
 
-        has_result = ~x_op.matches(*_NO_RESULT)
+        has_result = ~done["op"].matches(*_NO_RESULT)
         result_register = Signal(vector32, reset_less=True)   # zeroed by `clear` at start
-        with m.If(last & has_result):
+        with m.If(done["last"] & has_result):
             m.d.sync += result_register.eq(result)
         with m.If(self.clear):
             m.d.sync += result_register.eq(0)
@@ -357,16 +372,17 @@ class VectorAlu(wiring.Component):
         planes = [Cat(*(result[lane][8 * k:8 * k + 8] for lane in range(lanes)))
                   for k in range(4)]
         we = Signal(streams)
-        m.d.comb += we.eq(Mux(last & x_dst_en & has_result, x_mask, 0))
+        m.d.comb += we.eq(Mux(done["last"] & done["dst_en"] & has_result, done["mask"], 0))
         for direction in (Direction.EAST, Direction.WEST):
             name = direction.name.lower()
             mine = Signal(streams, name=f"{name}_we")
-            m.d.comb += mine.eq(Mux(x_dir == direction, we, 0))
+            m.d.comb += mine.eq(Mux(done["dir"] == direction, we, 0))
             chain_in = getattr(self, f"{name}_in")
             chain_out = getattr(self, f"{name}_out")
             for s in range(streams):
-                plane = Mux(x_dtype == DType.I32, planes[s % 4],
-                            Mux(x_dtype == DType.I16, planes[s % 2], planes[0]))
+                dtype = done["dtype"]
+                plane = Mux(dtype == DType.I32, planes[s % 4],
+                            Mux(dtype == DType.I16, planes[s % 2], planes[0]))
                 m.d.comb += chain_out[s].eq(Mux(mine[s], plane, chain_in[s]))
             m.d.comb += getattr(self, f"{name}_we_out").eq(getattr(self, f"{name}_we_in") | mine)
         m.d.comb += [
@@ -375,6 +391,58 @@ class VectorAlu(wiring.Component):
             self.x_ldc_value.eq(c_a),
         ]
         return m
+
+    def _lane_pipeline(self, m, width, control, inputs, computed):
+        """A folded ALU's lane datapath in four cycles (:data:`~isa.timing.FOLDED_VXM_STAGES`
+        registers): this cycle's chunk of operands and table values is registered, the next
+        cycle shifts and multiplies it (:func:`~hdl.lane.lane_product`) and works out its
+        rounding shift (:func:`~hdl.lane.lane_shift`) into the second register, the next takes
+        the product's doubling high word (:func:`~hdl.lane.lane_high`) into the third, and the
+        cycle after finishes the chunk (:func:`~hdl.lane.lane_finish`) into ``computed``.
+        ``control`` (the operation's fields and whether this is its last chunk) passes along;
+        returns it as it leaves with the chunk."""
+        assert FOLDED_VXM_STAGES == 3, "the pipeline below has three registers"
+        chunk = data.ArrayLayout(signed(32), width)
+
+        def register(values, stage):
+            """``{name: value}`` registered in pipeline register ``stage`` (names must not
+            repeat those of ``control``)."""
+            registered = {}
+            for name, value in values.items():
+                reg = Signal(value.shape(), name=f"pipe{stage}_{name}",
+                             reset_less=name != "last")
+                m.d.sync += reg.eq(value)
+                if name == "last":      # a program start drops the chunks in the pipeline
+                    with m.If(self.clear):
+                        m.d.sync += reg.eq(0)
+                registered[name] = reg
+            return registered
+
+        first = register({**control, **dict(zip("abct", inputs))}, 1)
+        halves = [lane_product(m, first["op"], first["a"][p], first["b"][p], first["c"][p],
+                               name=f"lane{p}") for p in range(width)]
+        scaled = Signal(chunk, name="lane_scaled")
+        product = Signal(data.ArrayLayout(signed(64), width), name="lane_product")
+        exponent = Signal(data.ArrayLayout(5, width), name="lane_exponent")
+        mask = Signal(data.ArrayLayout(32, width), name="lane_mask")
+        for p, (shifted, multiplied) in enumerate(halves):
+            amount, ones = lane_shift(m, first["op"], first["b"][p], first["c"][p],
+                                      name=f"lane{p}")
+            m.d.comb += [scaled[p].eq(shifted), product[p].eq(multiplied),
+                         exponent[p].eq(amount), mask[p].eq(ones)]
+        second = register({**first, "scaled": scaled, "product": product,
+                           "round_shift": exponent, "round_mask": mask}, 2)
+        high = Signal(chunk, name="lane_high")
+        for p in range(width):
+            m.d.comb += high[p].eq(lane_high(m, second["b"][p], second["scaled"][p],
+                                             second["product"][p], name=f"lane{p}"))
+        third = register({**second, "high": high}, 3)
+        for p in range(width):
+            m.d.comb += computed[p].eq(lane_finish(
+                m, third["op"], third["dtype"], third["a"][p], third["b"][p], third["c"][p],
+                third["t"][p], third["scaled"][p], third["product"][p], third["high"][p],
+                third["round_shift"][p], third["round_mask"][p], name=f"lane{p}"))
+        return {name: third[name] for name in control}
 
 
 class VectorUnit(wiring.Component):

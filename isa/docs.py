@@ -86,7 +86,8 @@ def render():
             "Cycles from an instruction's issue to its result at the neighbouring position "
             "(see `isa/timing.py` for the whole timing model).", ""]
     rows = [["READ", timing.MEM_READ_LATENCY],
-            ["every VXM operation", f"vxm_fold + {timing.VXM_LATENCY - 1}"],
+            ["every VXM operation", f"{timing.VXM_LATENCY} unfolded; vxm_fold + "
+             f"{timing.VXM_LATENCY - 1 + timing.FOLDED_VXM_STAGES} folded"],
             ["VXM operation -> the same ALU's next operation (at least)", "vxm_fold"],
             ["every SXM operation", f"sxm_fold + {timing.SXM_LATENCY - 1}"],
             ["SXM operation -> the same unit's next operation (at least)", "sxm_fold"],

@@ -64,7 +64,8 @@ from .link import LinkConfig
 from .opcodes import LinkOp, MatrixOp, SwitchOp, VectorOp
 
 __all__ = [
-    "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY", "SXM_LATENCY",
+    "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY",
+    "FOLDED_VXM_STAGES", "SXM_LATENCY",
     "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS",
     "LINK_RECEIVE_LATENCY", "vxm_latency", "vxm_issue_interval", "sxm_latency",
     "sxm_issue_interval", "mxm_latency",
@@ -88,6 +89,14 @@ ECC_READ_LATENCY = 0
 #: VXM operations share this latency, so an ALU's results never collide. A folded ALU's is
 #: :func:`vxm_latency`.
 VXM_LATENCY = 2
+#: Pipeline registers a folded ALU (``vxm_fold`` > 1) adds between reading a chunk of lanes and
+#: its result: one after the operands are selected (and the lookup table read), one after the
+#: multiplier, one after the doubling high word (MULQ, REQ). Each chunk then takes four cycles
+#: through the lane datapath, one after the other, so the ALU still computes a chunk per cycle
+#: and accepts an operation every ``vxm_fold`` cycles; its results arrive this many cycles
+#: later (:func:`vxm_latency`). An unfolded ALU has none: it computes a whole vector in the
+#: cycle after its issue.
+FOLDED_VXM_STAGES = 3
 #: Switch operation issued in cycle t on an unfolded switch unit (``sxm_fold = 1``) reads its
 #: streams in cycle t; its result is at the neighbouring position in cycle t + 2 (it is
 #: computed and registered in cycle t). A folded unit's is :func:`sxm_latency`.
@@ -110,8 +119,10 @@ SIMULATION_CLOCK_NS = 10
 def vxm_latency(config):
     """Cycles from a VXM operation's issue to its result in the ALU's result register and at
     the neighbouring position: one cycle to register the operands, ``vxm_fold`` cycles of
-    computing (:data:`VXM_LATENCY` unfolded)."""
-    return VXM_LATENCY + config.vxm_fold - 1
+    computing (:data:`VXM_LATENCY` unfolded) and, folded, the :data:`FOLDED_VXM_STAGES` of
+    the lane datapath's pipeline."""
+    stages = FOLDED_VXM_STAGES if config.vxm_fold > 1 else 0
+    return VXM_LATENCY + config.vxm_fold - 1 + stages
 
 
 def vxm_issue_interval(config):

@@ -10,6 +10,7 @@ from golden.archsim import ArchSim
 from isa import preset
 from isa.geometry import QueueKind, floorplan
 from isa.opcodes import DType, VectorOp, opcode_of
+from isa.timing import vxm_latency
 from verification.programs import graph_case, hand_written
 from verification.reference import evaluate_graph
 
@@ -138,11 +139,13 @@ def test_four_streams_carry_a_pass_of_int32_values():
 
 
 def test_levels_of_a_folded_pass_share_streams():
-    # With folded ALUs, vector v of level r reaches the VXM in t0 + f v + (f + 1) r: two levels
-    # less than f apart never arrive in one cycle, so their operands may share a direction's
-    # streams. Here c (level 1) shares them with a or b (level 0), in one pass (8 MEM slices
-    # per hemisphere hold the three int32 inputs).
-    config = preset("tiny").derive(streams=4, vxm_fold=4, mem_slices=8)
+    # With folded ALUs, vector v of level r reaches the VXM in t0 + f v + L r, L the latency
+    # (f + 4): levels whose L r differ by other than a multiple of f never arrive in one
+    # cycle, so their operands may share a direction's streams. Here (f = 8, L = 12) c (level
+    # 1) shares them with a or b (level 0), in one pass (8 MEM slices per hemisphere hold the
+    # three int32 inputs).
+    config = preset("tiny").derive(streams=4, vxm_fold=8, mem_slices=8)
+    assert vxm_latency(config) % config.vxm_fold != 0
     g = Graph(40)
     a, b, c = (g.input(name, DType.I32) for name in "abc")
     g.output("y", g.op(VectorOp.SUB, g.op(VectorOp.ADD, a, b), c))

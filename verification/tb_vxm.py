@@ -30,7 +30,7 @@ from isa.host import ErrorFlag
 from isa.legality import check
 from isa.opcodes import (DType, Direction, FIRST_UNIT_OPCODE, IMMEDIATE_INDEX, OPCODE_MASK,
                          OperandKind, VectorOp, opcode_of)
-from isa.timing import vxm_issue_interval, vxm_latency
+from isa.timing import FOLDED_VXM_STAGES, vxm_issue_interval, vxm_latency
 from .harness import unit_config
 from .scoreboard import FAULT, StreamBench, pack, reset, unpack
 
@@ -112,15 +112,18 @@ class VxmModel:
         self.fault = fault
         self.fold = fold
         # An operation issued in cycle t acts in cycles t + 1 (LDC, LUTW) and t + fold (the
-        # others); its ALU refuses operations until cycle t + interval.
+        # others: the lanes are computed, reading the table), and a folded ALU's result leaves
+        # the lane pipeline's registers later; its ALU refuses operations until cycle
+        # t + interval, which may be before the result leaves.
         self.interval = vxm_issue_interval(CONFIG.derive(vxm_fold=fold))
+        self.pipeline = FOLDED_VXM_STAGES if fold > 1 else 0
         self.refusing = [0] * ALUS      # cycles from now in which ALU j refuses an operation
         zero = np.zeros(LANES, dtype=np.int64)
         self.results = [zero] * ALUS
         self.consts = [zero] * CONSTS
         self.tables = [np.zeros(LUT_ENTRIES, dtype=np.int64) for _ in range(ALUS)]
         self.table_known = [np.zeros(LUT_ENTRIES, dtype=bool) for _ in range(ALUS)]
-        self.inflight = {}              # ALU -> [instr, imm, a, b, c, cycles since issue]
+        self.inflight = []              # [ALU, instr, imm, a, b, c, cycles since issue, result]
         self.east_next = [0] * STREAMS
         self.west_next = [0] * STREAMS
         self.covered = set()        # (op, stype, dtype) computed with a stream result
@@ -173,16 +176,14 @@ class VxmModel:
             values = [self.operand(getattr(instr, name), instr.stype, imm, east, west)
                       if name in instr.spec.operands else np.zeros(LANES, dtype=np.int64)
                       for name in "abc"]
-            issued[j] = [instr, imm, *values, 0]
+            issued[j] = [j, instr, imm, *values, 0, None]
 
         east_next, west_next = list(east), list(west)
         results = list(self.results)
         loads = []
-        for j, entry in list(self.inflight.items()):
-            entry[-1] += 1
-            instr, imm, a, b, c, age = entry
-            if age == self.fold:
-                del self.inflight[j]
+        for entry in self.inflight:
+            entry[-2] += 1
+            j, instr, imm, a, b, c, age, result = entry
             if instr.op is V.LDC:
                 if age == 1:
                     loads.append((imm, a))
@@ -196,8 +197,10 @@ class VxmModel:
                         "test bug: LUT reads a table entry the test never wrote"
                 if instr.op is V.SUB and self.fault:
                     a, b = b, a
-                result = compute(instr.op, instr.stype, instr.dtype, a, b, c,
-                                 table=self.tables[j])
+                entry[-1] = compute(instr.op, instr.stype, instr.dtype, a, b, c,
+                                    table=self.tables[j])
+            if instr.op not in (V.LDC, V.LUTW) and age == self.fold + self.pipeline:
+                result = entry[-1]
                 results[j] = result
                 if instr.dst_en:
                     target = east_next if instr.dst_dir is E else west_next
@@ -208,7 +211,7 @@ class VxmModel:
             zero = np.zeros(LANES, dtype=np.int64)
             east_next, west_next = [0] * STREAMS, [0] * STREAMS
             results, self.consts, issued = [zero] * ALUS, [zero] * CONSTS, {}
-            self.inflight = {}
+            self.inflight = []
         for index, value in loads:
             self.consts[index] = value
         self.results = results
@@ -217,7 +220,8 @@ class VxmModel:
             self.refusing[j] = self.interval - 1
         if clear:
             self.refusing = [0] * ALUS
-        self.inflight.update(issued)
+        self.inflight = [entry for entry in self.inflight
+                         if entry[-2] < self.fold + self.pipeline] + list(issued.values())
         self.east_next, self.west_next = east_next, west_next
         return errors
 

@@ -11,7 +11,8 @@ Oracles:
 - the *unfolded* ALU: random programs whose operations are spaced by the issue interval run
   on :class:`VxmModel` with ``fold = 1`` (the model ``lpu_vxm``'s testbench checks against
   the unfolded RTL), and every stream value it writes must leave the folded RTL exactly
-  ``fold - 1`` cycles later, with the same value.
+  ``vxm_latency - VXM_LATENCY`` cycles later (``fold - 1`` and the lane pipeline's
+  :data:`~isa.timing.FOLDED_VXM_STAGES`), with the same value.
 
 ``seen[t]`` of the bench is what the downstream stream registers hold in cycle t.
 """
@@ -24,6 +25,7 @@ from golden.vector import INT32_MAX, INT32_MIN
 from isa.host import ErrorFlag
 from .scoreboard import pack
 from isa.opcodes import Direction
+from isa.timing import VXM_LATENCY
 from .tb_vxm import (ALUS, CONSTS, FOLD, I8, I16, I32, IMM, LANES, LATENCY, RESULT_OPS,
                      STREAMS, TYPE_PAIRS, E, V, VxmBench, VxmModel, W, alu, const, e,
                      from_planes, random_program, random_streams, to_planes, vop, w, wrap32)
@@ -33,11 +35,12 @@ assert FOLD > 1, "this testbench is for a folded VXM"
 
 @cocotb.test()
 async def latency_and_issue_interval(dut):
-    """An ADD issued in cycle 0 leaves on its stream in cycle fold + 1 (and not before) and is
-    in its result register for operands read from that cycle; the same ALU refuses operations
-    in cycles 1 .. fold - 1 (BAD_OPERAND, no effect) and accepts one in cycle fold. The other
-    ALU is not held up. (Hand-written values; ``seen[t]`` is the downstream registers in
-    cycle t.)"""
+    """An ADD issued in cycle 0 leaves on its stream in cycle fold + 4 (its latency, and not
+    before) and is in its result register for operands read from that cycle; the same ALU
+    refuses operations in cycles 1 .. fold - 1 (BAD_OPERAND, no effect) and accepts one in
+    cycle fold, while the ADD is still in the lane pipeline. The other ALU is not held up.
+    (Hand-written values; ``seen[t]`` is the downstream registers in cycle t.)"""
+    assert LATENCY == FOLD + 4, "the declared latency is not the one this test was written for"
     bench = VxmBench(dut)
     await bench.start()
     east = to_planes([lane - 8 for lane in range(LANES)], I16) + [0] * (STREAMS - 2)
@@ -48,8 +51,12 @@ async def latency_and_issue_interval(dut):
         # ALU 0 is still computing; ALU 1 reads ALU 0's result register, still 0.
         await bench.step(vop(V.MOV, I8, I8, IMM, dst=(W, 0), imm=5),
                          vop(V.MOV, I16, I16, alu(0), dst=(W, 2)) if t == 1 else None)
-    # Cycle fold: ALU 0 accepts again; ALU 1 reads the result register in cycle fold + 1.
+    # Cycle fold: ALU 0 accepts again; ALU 1 reads the result register in cycle fold + 4.
+    # (The random programs below pin the first cycle it holds the sum: their model reads the
+    # result registers cycle by cycle.)
     await bench.step(vop(V.MOV, I8, I8, IMM, dst=(W, 1), imm=6))
+    for _ in range(FOLD + 1, LATENCY):
+        await bench.step()
     await bench.step(None, vop(V.MOV, I16, I16, alu(0), dst=(W, 4)))
     await bench.idle(LATENCY + 1)
     refused = [ErrorFlag.BAD_OPERAND, 0]
@@ -63,11 +70,11 @@ async def latency_and_issue_interval(dut):
             expected_w[2:4] = [0, 0]                            # read in cycle 1
         if t == FOLD + LATENCY:
             expected_w[1] = pack([6] * LANES)                   # issued in cycle fold
-        if t == FOLD + 1 + LATENCY:
-            expected_w[4:6] = to_planes(total, I16)             # read in cycle fold + 1
+        if t == 2 * LATENCY:
+            expected_w[4:6] = to_planes(total, I16)             # read in cycle fold + 4
         assert east_next == expected_e, f"cycle {t}: east_next"
         assert west_next == expected_w, f"cycle {t}: west_next"
-    assert len(bench.seen) == FOLD + 2 + LATENCY + 1
+    assert len(bench.seen) == 2 * LATENCY + 2
     bench.board.check()
 
 
@@ -133,7 +140,7 @@ def spaced_instruction(rng, j):
 async def random_programs_match_the_unfolded_alu(dut):
     """Operations spaced by the issue interval (LDC and LUTW among them) compute what the
     unfolded ALU computes: every stream register the unfolded model writes for cycle t holds
-    the same word on the folded RTL in cycle t + fold - 1."""
+    the same word on the folded RTL in cycle t + vxm_latency - VXM_LATENCY."""
     bench = VxmBench(dut)
     unfolded = VxmModel(fold=1)
     await bench.start()
@@ -172,7 +179,7 @@ async def random_programs_match_the_unfolded_alu(dut):
     await bench.idle(LATENCY + FOLD)
     compared = 0
     for t, writes in expected.items():
-        _, east_next, west_next = bench.seen[first + t + FOLD - 1]
+        _, east_next, west_next = bench.seen[first + t + LATENCY - VXM_LATENCY]
         for (direction, s), word in writes.items():
             got = (east_next if direction is E else west_next)[s]
             assert got == word, f"cycle {t}: {direction.name.lower()}{s} {got:#x} != {word:#x}"

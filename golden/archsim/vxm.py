@@ -2,9 +2,11 @@
 the constant registers they share.
 
 An operation issued in cycle ``t`` reads its operands in ``t`` (stage 0) and computes in
-``t + 1`` .. ``t + f`` (``f = vxm_fold``, 1 unfolded); its result is in the ALU's result
-register, and on its stream at the neighbouring position, in ``t + f + 1``
-(:func:`~isa.timing.vxm_latency`). LDC and LUTW act in ``t + 1``. An ALU accepts an operation
+``t + 1`` .. ``t + f`` (``f = vxm_fold``, 1 unfolded), reading its lookup table there; its
+result is in the ALU's result register, and on its stream at the neighbouring position, in
+``t + vxm_latency`` (:func:`~isa.timing.vxm_latency`: ``t + f + 1`` unfolded, later on a
+folded ALU, whose lanes pass through a pipeline; the ALU may then take its next operation
+before the result is out). LDC and LUTW act in ``t + 1``. An ALU accepts an operation
 every :func:`~isa.timing.vxm_issue_interval` cycles; one issued sooner raises ``BAD_OPERAND``
 and has no effect. Registers written in a cycle (results, constants, table entries) change at
 its end, so every read in a cycle sees the values of the cycle before.
@@ -15,7 +17,7 @@ import numpy as np
 from isa.config import LUT_ENTRIES
 from isa.host import ErrorFlag
 from isa.opcodes import IMMEDIATE_INDEX, OperandKind, VectorOp
-from isa.timing import vxm_issue_interval, vxm_latency
+from isa.timing import VXM_LATENCY, vxm_issue_interval, vxm_latency
 from .. import vector
 from .checks import UnitModel
 
@@ -36,10 +38,14 @@ class VectorUnit(UnitModel):
         self.consts = np.zeros((config.vxm_consts, lanes), dtype=np.int64)
         self.tables = np.zeros((alus, LUT_ENTRIES), dtype=np.int64)
         self.tables_ok = np.zeros((alus, LUT_ENTRIES), dtype=bool)
-        # Cycles from issue to the last cycle of computing, and between an ALU's operations.
+        # Cycles from issue to the last cycle of reading the table, to the cycle that sends the
+        # result, and between an ALU's operations.
+        self._computed = VXM_LATENCY + config.vxm_fold - 2
         self._finish = vxm_latency(config) - 1
         self._interval = vxm_issue_interval(config)
-        self._inflight = {}         # ALU -> (first, last cycle of stage 1, instr, imm, a, b, c)
+        # In flight, in issue order: [alu, first cycle of stage 1, cycle the lanes are
+        # computed, cycle the result is sent, instr, imm, a, b, c, result (once computed)].
+        self._inflight = []
         self._free = [0] * alus     # ALU -> first cycle it accepts an operation
         self._commits = []
 
@@ -48,7 +54,7 @@ class VectorUnit(UnitModel):
         self.consts[:] = 0
         self.tables[:] = 0
         self.tables_ok[:] = False
-        self._inflight = {}
+        self._inflight = []
         self._free = [0] * self.config.vxm_alus
         self._commits = []
 
@@ -61,7 +67,8 @@ class VectorUnit(UnitModel):
         """Stage 1 of the operations in flight: LDC and LUTW act in their first cycle, the
         others compute and send in their last; register writes are buffered for
         :meth:`commit`."""
-        for alu, (first, last, instr, imm, a, b, c) in list(self._inflight.items()):
+        for work in self._inflight:
+            alu, first, computed, last, instr, imm, a, b, c, result = work
             op = instr.op
             if op is VectorOp.LDC:
                 if cycle == first:
@@ -69,21 +76,22 @@ class VectorUnit(UnitModel):
             elif op is VectorOp.LUTW:
                 if cycle == first:
                     self._commits.append(("table", alu, imm, a))
-            elif cycle == last:
-                if op is VectorOp.LUT:
-                    self.checks.require(self.tables_ok[alu][a & (LUT_ENTRIES - 1)].all(),
-                                        f"vxm.alu{alu} reads a lookup-table entry never "
-                                        f"written at cycle {cycle}")
-                result = vector.compute(op, instr.stype, instr.dtype, a, b, c,
-                                        table=self.tables[alu])
-                self._commits.append(("result", alu, result))
-                if instr.dst_en:
-                    planes = vector.to_bytes(result, instr.dtype)
-                    for k in range(instr.dtype.bytes):
-                        fabric.send(self.position, instr.dst_dir, instr.dst_stream + k,
-                                    planes[k])
-            if cycle == last:
-                del self._inflight[alu]
+            else:
+                if cycle == computed:
+                    if op is VectorOp.LUT:
+                        self.checks.require(self.tables_ok[alu][a & (LUT_ENTRIES - 1)].all(),
+                                            f"vxm.alu{alu} reads a lookup-table entry never "
+                                            f"written at cycle {cycle}")
+                    result = work[-1] = vector.compute(op, instr.stype, instr.dtype, a, b, c,
+                                                       table=self.tables[alu])
+                if cycle == last:
+                    self._commits.append(("result", alu, result))
+                    if instr.dst_en:
+                        planes = vector.to_bytes(result, instr.dtype)
+                        for k in range(instr.dtype.bytes):
+                            fabric.send(self.position, instr.dst_dir, instr.dst_stream + k,
+                                        planes[k])
+        self._inflight = [work for work in self._inflight if work[3] > cycle]
 
     def issue(self, issues, cycle, fabric, flags):
         """Stage 0 of the operations issued in ``cycle``: ``issues`` is ``{alu: (instr,
@@ -114,7 +122,8 @@ class VectorUnit(UnitModel):
             values = [self._operand(getattr(instr, name), instr.stype, imm, cycle, fabric, alu)
                       if name in instr.spec.operands else 0
                       for name in "abc"]
-            self._inflight[alu] = (cycle + 1, cycle + self._finish, instr, imm, *values)
+            self._inflight.append([alu, cycle + 1, cycle + self._computed, cycle + self._finish,
+                                   instr, imm, *values, None])
             self._free[alu] = cycle + self._interval
 
     def commit(self):
