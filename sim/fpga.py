@@ -497,11 +497,39 @@ class FpgaReport:
         if self.reserved_luts:
             lines += [f"One row of logic tiles in {self.reserve_period} reserved for routing "
                       f"({self.reserved_luts} LUT4 sites, not counted above).", ""]
-        lines += [f"Critical path ({self.critical_path_ns:.2f} ns):", "", "```"]
+        routing = sum(delay for delay, kind, _ in self.critical_path if kind == "routing")
+        lines += [f"Critical path ({self.critical_path_ns:.2f} ns, {routing:.2f} of them "
+                  f"routing), through the design's signals:", "",
+                  " -> ".join(path_signals(self.critical_path)), "",
+                  "Step by step (cell and pin names as nextpnr gives them):", "", "```"]
         lines += [f"{delay:6.2f} ns  {kind:9s} {where}" for delay, kind, where in
                   self.critical_path]
         lines += ["```", ""]
         return "\n".join(lines)
+
+
+#: Where the names Yosys and nextpnr give mapped cells begin: a design signal's name, then the
+#: primitives it was mapped to and their pins (``chip.host.errors_TRELLIS_FF_Q_4_DI_PFUMX_Z``).
+_PRIMITIVE_SUFFIX = re.compile(
+    r"(_(TRELLIS_FF|TRELLIS_COMB|TRELLIS_DPR16X4|LUT4|CCU2C|PFUMX|L6MUX21|MULT18X18D|"
+    r"ALU54B|DP16KD|DCCA)(?=[_.$]|$)|\$CCU2_COMB|\.(ram|mem)\.).*")
+
+
+def path_signals(critical_path):
+    """The design signals a critical path (:attr:`FpgaReport.critical_path`) passes through,
+    in order and each once in a row: every step's cell name without the primitive and pin
+    names appended to it in mapping. Cells with no design name (``$nextpnr_CCU2C_5``, Yosys'
+    ``\\$597``) are left out."""
+    signals = []
+    for _, kind, where in critical_path:
+        cell = where.split(" -> ")[-1].rpartition(".")[0] if kind == "routing" else \
+            where.rpartition(".")[0]
+        name = _PRIMITIVE_SUFFIX.sub("", cell)
+        if not name or name.lstrip("\\").startswith("$"):
+            continue
+        if not signals or signals[-1] != name:
+            signals.append(name)
+    return signals
 
 
 def _cell_name(endpoint):

@@ -183,3 +183,26 @@ def test_only_a_defined_collision_costs_logic(tmp_path, module, logic):
     _, cells = fpga.synthesize([tmp_path / "srams.v", tmp_path / "top.v"], "top", tmp_path)
     assert cells.get("DP16KD") == 2, cells
     assert bool(cells.get("LUT4", 0) + cells.get("TRELLIS_FF", 0)) == logic, cells
+
+
+def test_the_report_names_the_critical_path_by_the_designs_signals():
+    # nextpnr names mapped cells after the design signal, then the primitives and pins of the
+    # mapping; the summary keeps the signals, once each in a row, and drops unnamed cells.
+    path = [
+        (4.26, "clk-to-q", "chip.q4_mem_w2_rd.imem.ram.mem.0.0.DOB4"),
+        (6.89, "routing", "chip.q4_mem_w2_rd.imem.ram.mem.0.0.DOB4 -> "
+                          "chip.q7_mem_w3_wr.state_TRELLIS_FF_Q_CE_LUT4_Z_D_LUT4_D_Z.C"),
+        (0.18, "logic", "chip.q7_mem_w3_wr.state_TRELLIS_FF_Q_CE_LUT4_Z_D_LUT4_D_Z.F"),
+        (0.60, "routing", "chip.q7_mem_w3_wr.state_TRELLIS_FF_Q_CE_LUT4_Z_D_LUT4_D_Z.F -> "
+                          "$nextpnr_CCU2C_5$CCU2_COMB1.A"),
+        (0.35, "logic", "$nextpnr_CCU2C_5$CCU2_COMB1.FCO"),
+        (0.70, "routing", "$nextpnr_CCU2C_5$CCU2_COMB1.FCO -> "
+                          "chip.vxm.unit.alu0.lane0_product_MULT18X18D_P9_P23_CCU2C_B1$CCU2_COMB0.A"),
+        (0.35, "logic", "chip.vxm.unit.alu0.lane0_product_MULT18X18D_P9_P23_CCU2C_B1$CCU2_COMB0.F"),
+        (0.47, "routing", "chip.vxm.unit.alu0.lane0_product_MULT18X18D_P9_P23_CCU2C_B1"
+                          "$CCU2_COMB0.F -> \\$597_LUT4_Z_8.C"),
+        (2.71, "routing", "\\$597_LUT4_Z_8.F -> chip.host.error_cycle_TRELLIS_FF_Q_25.CE"),
+    ]
+    assert fpga.path_signals(path) == ["chip.q4_mem_w2_rd.imem", "chip.q7_mem_w3_wr.state",
+                                       "chip.vxm.unit.alu0.lane0_product",
+                                       "chip.host.error_cycle"]
