@@ -65,7 +65,8 @@ class VectorUnit(UnitModel):
 
     def advance(self, cycle, fabric):
         """Stage 1 of the operations in flight: LDC and LUTW act in their first cycle, the
-        others compute and send in their last; register writes are buffered for
+        others compute in their last cycle of computing (reading the table then) and send
+        when their latency says (the same cycle unfolded); register writes are buffered for
         :meth:`commit`."""
         for work in self._inflight:
             alu, first, computed, last, instr, imm, a, b, c, result = work
