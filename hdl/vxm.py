@@ -344,17 +344,15 @@ class VectorAlu(wiring.Component):
         # replace the x_ registers.
         done = {"last": last, "op": x_op, "dtype": x_dtype, "dir": x_dir, "dst_en": x_dst_en,
                 "mask": x_mask}
+        result = Signal(vector32)
         if fold == 1:
             for p in range(width):
                 m.d.comb += computed[p].eq(lane_result(
                     m, x_op, x_dtype, c_a[p], c_b[p], c_c[p], table.value[p],
                     name=f"lane{p}"))
-        else:
-            done = self._lane_pipeline(m, width, done, (c_a, c_b, c_c, table.value), computed)
-        result = Signal(vector32)
-        if fold == 1:
             m.d.comb += result.eq(computed)
         else:
+            done = self._lane_pipeline(m, width, done, (c_a, c_b, c_c, table.value), computed)
             # Every cycle shifts the chunk just computed in at the top: in an operation's last
             # cycle the staging register holds its chunks 0 .. fold - 2, in order.
             staged = Signal(32 * width * (fold - 1), reset_less=True)
@@ -373,6 +371,7 @@ class VectorAlu(wiring.Component):
                   for k in range(4)]
         we = Signal(streams)
         m.d.comb += we.eq(Mux(done["last"] & done["dst_en"] & has_result, done["mask"], 0))
+        dtype = done["dtype"]
         for direction in (Direction.EAST, Direction.WEST):
             name = direction.name.lower()
             mine = Signal(streams, name=f"{name}_we")
@@ -380,7 +379,6 @@ class VectorAlu(wiring.Component):
             chain_in = getattr(self, f"{name}_in")
             chain_out = getattr(self, f"{name}_out")
             for s in range(streams):
-                dtype = done["dtype"]
                 plane = Mux(dtype == DType.I32, planes[s % 4],
                             Mux(dtype == DType.I16, planes[s % 2], planes[0]))
                 m.d.comb += chain_out[s].eq(Mux(mine[s], plane, chain_in[s]))

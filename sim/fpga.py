@@ -521,9 +521,8 @@ def path_signals(critical_path):
     names appended to it in mapping. Cells with no design name (``$nextpnr_CCU2C_5``, Yosys'
     ``\\$597``) are left out."""
     signals = []
-    for _, kind, where in critical_path:
-        cell = where.split(" -> ")[-1].rpartition(".")[0] if kind == "routing" else \
-            where.rpartition(".")[0]
+    for _, _, where in critical_path:
+        cell = where.split(" -> ")[-1].rpartition(".")[0]     # a routing step's destination
         name = _PRIMITIVE_SUFFIX.sub("", cell)
         if not name or name.lstrip("\\").startswith("$"):
             continue
