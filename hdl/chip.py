@@ -10,7 +10,11 @@ Errors: each cycle, every queue may raise :class:`~isa.host.ErrorFlag` bits (fro
 instruction or its unit instruction). They accumulate in the sticky ERRORS register; the first
 one also records its queue number (the lowest, when several queues err in one cycle) and cycle.
 A host transfer refused (while running, or in the cycle a program starts: a START_AT start can
-race one) or out of range records queue :data:`~isa.host.HOST_QUEUE`.
+race one) or out of range records queue :data:`~isa.host.HOST_QUEUE`. The error and ECC
+registers are kept one cycle behind the events (each cycle's flags, ECC events, cycle number,
+START and CLEAR are registered first, so that no path runs from a queue's instruction memory
+across the chip into them); DONE rises one cycle after RUNNING falls, when they hold the run's
+last cycle.
 
 Links: each link port (:mod:`hdl.link_port`) drives a :class:`~hdl.link.link.SerialLink`
 whose line words are the chip's ``links[k]`` ports. Every link and the chip's epoch counter
@@ -224,7 +228,8 @@ class Chip(wiring.Component):
             self.done.eq(done),
         ]
         m.d.comb += all_halting.eq(Cat(q.halting for q in queues).all())
-        m.d.sync += notify.eq(Cat(q.notify_out for q in queues).any())
+        # The queues register their NOTIFYs, and each decides the next cycle's SYNC with them.
+        m.d.comb += notify.eq(Cat(q.notify_out for q in queues).any())
         for icu in queues:
             m.d.comb += [icu.start.eq(start), icu.notify_in.eq(notify)]
         m.d.comb += [position.clear.eq(start) for position in positions]
@@ -232,11 +237,30 @@ class Chip(wiring.Component):
             m.d.comb += [mem.running.eq(running),
                          program_read[i].eq(mem.leaving & running & ~all_halting)]
 
+        # `ending`: the previous cycle was the run's last. DONE waits for it, so that the error
+        # and ECC registers (one cycle behind the events, below) hold the last cycle's.
+        ending = Signal()
+        m.d.sync += ending.eq(running & all_halting)
         with m.If(running):
             with m.If(all_halting):
-                m.d.sync += [running.eq(0), done.eq(1)]
+                m.d.sync += running.eq(0)
             with m.Else():
                 m.d.sync += cycle.eq(cycle + 1)
+        with m.If(ending):
+            m.d.sync += done.eq(1)
+
+        # --- This cycle's events, registered: the error and ECC registers below see them one
+        # cycle later, as they would have seen them in this cycle (each comes with its cycle
+        # number, and START and CLEAR with them), and no path leads from the queues' decode and
+        # the units' checks across the chip into those registers in one cycle.
+        def registered(signal, name):
+            delayed = Signal.like(signal, name=f"{name}_registered")
+            m.d.sync += delayed.eq(signal)
+            return delayed
+
+        event_cycle = registered(cycle[:32], "cycle")
+        restart = registered(start, "start")
+        cleared = registered(host.clear & ~running, "clear")
 
         # --- Errors. ---
         errors = Signal(ERROR_BITS)
@@ -246,18 +270,18 @@ class Chip(wiring.Component):
         for number, (icu, unit_error) in enumerate(zip(queues, unit_errors)):
             flags = Signal(ERROR_BITS, name=f"q{number}_errors")
             m.d.comb += flags.eq(Mux(running, icu.error | unit_error, 0))
-            raised.append(flags)
+            raised.append(registered(flags, flags.name))
 
         host_error = Signal(ERROR_BITS)
         new_errors = Signal(ERROR_BITS)
         any_new = Signal()
-        accumulated = host_error
+        accumulated = registered(host_error, "host_error")
         for flags in raised:
             accumulated = accumulated | flags
         m.d.comb += [new_errors.eq(accumulated), any_new.eq(new_errors != 0)]
         m.d.sync += errors.eq(errors | new_errors)
         with m.If(any_new & (errors == 0)):
-            m.d.sync += error_cycle.eq(cycle)
+            m.d.sync += error_cycle.eq(event_cycle)
             first = Const(HOST_QUEUE, 16)
             for number in reversed(range(len(raised))):
                 first = Mux(raised[number] != 0, number, first)
@@ -272,8 +296,11 @@ class Chip(wiring.Component):
         first_cycle = Signal(32)
         corrected_now = Signal(range(len(mems) + 1))
         uncorrectable_now = Signal(range(len(mems) + 1))
-        m.d.comb += [corrected_now.eq(sum(ecc_corrected)),
-                     uncorrectable_now.eq(sum(ecc_uncorrectable))]
+        corrected = [registered(flag, flag.name) for flag in ecc_corrected]
+        uncorrectable = [registered(flag, flag.name) for flag in ecc_uncorrectable]
+        addresses = [registered(mem.address, f"mem{i}_address") for i, mem in enumerate(mems)]
+        m.d.comb += [corrected_now.eq(sum(corrected)),
+                     uncorrectable_now.eq(sum(uncorrectable))]
 
         def add_saturating(counter, count):
             total = Signal(ECC_COUNTER_BITS + 1, name=f"{counter.name}_next")
@@ -285,19 +312,23 @@ class Chip(wiring.Component):
         with m.If((uncorrectable_count == 0) & (uncorrectable_now != 0)):
             # The lowest slice of the cycle (the golden simulator counts in slice order).
             for i in reversed(range(len(mems))):
-                with m.If(ecc_uncorrectable[i]):
-                    m.d.sync += [first_slice.eq(i), first_address.eq(mems[i].address)]
-            m.d.sync += first_cycle.eq(cycle)
+                with m.If(uncorrectable[i]):
+                    m.d.sync += [first_slice.eq(i), first_address.eq(addresses[i])]
+            m.d.sync += first_cycle.eq(event_cycle)
 
-        with m.If(start | (host.clear & ~running)):
+        with m.If(restart | cleared):
             m.d.sync += [corrected_count.eq(0), uncorrectable_count.eq(0), first_slice.eq(0),
                          first_address.eq(0), first_cycle.eq(0)]
+        with m.If(restart):
+            # The previous run's errors go; a transfer refused in the start's cycle is flagged.
+            m.d.sync += [errors.eq(new_errors), error_queue.eq(Mux(any_new, HOST_QUEUE, 0)),
+                         error_cycle.eq(0)]
+        with m.Elif(cleared):
+            m.d.sync += [errors.eq(0), error_queue.eq(0), error_cycle.eq(0)]
         with m.If(start):
-            # The previous run's errors go; a transfer refused in this cycle is flagged.
-            m.d.sync += [running.eq(1), done.eq(0), cycle.eq(0), errors.eq(new_errors),
-                         error_queue.eq(Mux(any_new, HOST_QUEUE, 0)), error_cycle.eq(0)]
+            m.d.sync += [running.eq(1), done.eq(0), cycle.eq(0)]
         with m.Elif(host.clear & ~running):
-            m.d.sync += [done.eq(0), errors.eq(0), error_queue.eq(0), error_cycle.eq(0)]
+            m.d.sync += done.eq(0)
 
         # --- Host transfers. ---
         sram_count = len(mems)

@@ -5,6 +5,13 @@ A queue issues at most one instruction per cycle and never stalls; it waits only
 ``SYNC``. Control instructions (opcodes 0-7) are executed here; unit instructions (opcode >= 8)
 are handed to the unit through :class:`~hdl.interfaces.IssueSignature`. Timing rules:
 :mod:`isa.timing`.
+
+The queue works one cycle ahead: in cycle t it decides what it shows in cycle t + 1 (the
+issue, NOTIFY, halting, its errors) and registers it, so that every output leaves a register
+and the units, the run control and the error registers, wherever they are on the chip, decode
+an instruction in its issue cycle without the instruction memory's read and the queue's
+decode before them. In the start cycle it decides program cycle 0 from a copy of instruction 0
+(written with it by the host), while its memory reads the instruction cycle 1 needs.
 """
 
 from amaranth import *
@@ -44,17 +51,19 @@ class InstructionControl(wiring.Component):
     start : In(1)
         Start pulse: the queue issues its instruction 0 in the next cycle (program cycle 0).
     notify_in : In(1)
-        Some queue issued NOTIFY in the previous cycle.
+        Some queue issues NOTIFY in this cycle (the OR of every queue's ``notify_out``): a
+        SYNC in the next cycle is released.
     issue : Out(IssueSignature)
-        Unit instructions for this queue's unit.
+        Unit instructions for this queue's unit (registered).
     notify_out : Out(1)
-        This queue issues NOTIFY in this cycle.
+        This queue issues NOTIFY in this cycle (registered).
     halting : Out(1)
-        The queue has halted, or halts in this cycle.
+        The queue has halted, or halts in this cycle (registered).
     running : Out(1)
-        The queue is between start and halt.
+        The queue is between start and halt (registered).
     error : Out(ERROR_BITS)
-        :class:`~isa.host.ErrorFlag` bits raised by a control instruction this cycle.
+        :class:`~isa.host.ErrorFlag` bits raised by a control instruction this cycle
+        (registered).
     host : Out(HostMemorySignature)
         Load/unload port of the instruction memory; ignored while the queue runs.
     """
@@ -77,10 +86,12 @@ class InstructionControl(wiring.Component):
         m = Module()
         # The word read in a host write's cycle is never used (idle, the queue reads only for
         # the host, and a write in the cycle it starts, which could collide with its read of
-        # instruction 0, is dropped): the memory needs no collision logic on an FPGA.
+        # instruction 0 or 1, is dropped): the memory needs no collision logic on an FPGA.
         m.submodules.imem = imem = Sram(WORD_BITS, self.depth, blackbox=self.blackbox,
                                         undefined_collision=True)
 
+        # The state of the cycle being decided: `pc` is its instruction (`first_word` holds
+        # instruction 0 for the start cycle, the memory's output holds the others).
         state = Signal(QueueState)
         pc = Signal(range(self.depth + 1))
         busy = Signal()                         # in the second or later cycle of NOP/REPEAT
@@ -91,10 +102,27 @@ class InstructionControl(wiring.Component):
         last_word = Signal(WORD_BITS, reset_less=True)      # qualified by has_last
         last_offset = Signal(signed(OFFSET_BITS), reset_less=True)
         has_last = Signal()
+        # Instruction 0, as the host last wrote it (HALT until it does; a reset, which keeps
+        # the memory, keeps it too).
+        first_word = Signal(WORD_BITS, reset_less=True)
+
+        # This cycle decides the next one: the start cycle decides program cycle 0, a running
+        # queue each following cycle.
+        deciding = Signal()
+        m.d.comb += deciding.eq((state == QueueState.RUN) | self.start)
+        word = Signal(WORD_BITS)
+        m.d.comb += word.eq(Mux(state == QueueState.RUN, imem.rdata, first_word))
+
+        # What the queue shows in the next cycle.
+        valid = Signal()
+        issued = Signal(WORD_BITS)
+        offset = Signal(signed(OFFSET_BITS))
+        notify = Signal()
+        halting = Signal()
+        error = Signal(ERROR_BITS)
 
         # Running off the end of the memory reads as HALT. Only the opcode needs the override:
         # the word is issued only under a unit opcode.
-        word = imem.rdata
         op = Signal(OPCODE_BITS)
         m.d.comb += op.eq(Mux(pc == self.depth, ControlOp.HALT.value, word[:OPCODE_BITS]))
         nop = data.View(FORMATS["count"].layout, word)
@@ -117,71 +145,83 @@ class InstructionControl(wiring.Component):
         refused = ~busy & (count == 0)
 
         # A REPEAT re-issue: the last unit word, its offset advanced by the stride.
-        offset = Signal(signed(OFFSET_BITS))
+        stepped = Signal(signed(OFFSET_BITS))
         m.d.comb += [
-            offset.eq(last_offset + rep.stride),
-            self.issue.word.eq(Mux(is_repeat, last_word, word)),
+            stepped.eq(last_offset + rep.stride),
+            issued.eq(Mux(is_repeat, last_word, word)),
         ]
 
-        with m.If(state == QueueState.RUN):
-            m.d.comb += self.running.eq(1)
+        with m.If(deciding):
             with m.If(op >= FIRST_UNIT_OPCODE):
-                m.d.comb += [self.issue.valid.eq(1), advance.eq(1)]
+                m.d.comb += [valid.eq(1), advance.eq(1)]
                 m.d.sync += [last_word.eq(word), last_offset.eq(0), has_last.eq(1)]
             with m.Elif(op == ControlOp.HALT.value):
-                m.d.comb += self.halting.eq(1)
-                m.d.sync += state.eq(QueueState.HALTED)
+                m.d.comb += halting.eq(1)
             with m.Elif(is_nop):
                 with m.If(refused):
-                    m.d.comb += [self.error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
+                    m.d.comb += [error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
                 with m.Else():
                     m.d.sync += [busy.eq(1), remaining.eq(left - 1)]
                     m.d.comb += advance.eq(last_count)
             with m.Elif(is_repeat):
                 with m.If(refused | (~busy & ~has_last)):
-                    m.d.comb += [self.error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
+                    m.d.comb += [error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
                 with m.Else():
                     # Its first cycle starts with `gap` idle cycles and `count` re-issues left.
                     wait = Signal.like(idle)
                     m.d.comb += wait.eq(Mux(busy, idle, rep.gap))
                     m.d.sync += busy.eq(1)
                     with m.If(wait == 0):
-                        m.d.comb += [
-                            self.issue.valid.eq(1),
-                            self.issue.offset.eq(offset),
-                            advance.eq(last_count),
-                        ]
-                        m.d.sync += [last_offset.eq(offset), remaining.eq(left - 1),
+                        m.d.comb += [valid.eq(1), offset.eq(stepped), advance.eq(last_count)]
+                        m.d.sync += [last_offset.eq(stepped), remaining.eq(left - 1),
                                      idle.eq(rep.gap)]
                     with m.Else():
                         m.d.sync += [remaining.eq(left), idle.eq(wait - 1)]
             with m.Elif(op == ControlOp.SYNC.value):
                 m.d.comb += advance.eq(self.notify_in)
             with m.Elif(op == ControlOp.NOTIFY.value):
-                m.d.comb += [self.notify_out.eq(1), advance.eq(1)]
+                m.d.comb += [notify.eq(1), advance.eq(1)]
             with m.Else():
-                m.d.comb += [self.error.eq(ErrorFlag.ILLEGAL_OPCODE), advance.eq(1)]
+                m.d.comb += [error.eq(ErrorFlag.ILLEGAL_OPCODE), advance.eq(1)]
+        with m.Elif(state == QueueState.HALTED):
+            m.d.comb += halting.eq(1)
 
-        with m.If(state == QueueState.HALTED):
-            m.d.comb += self.halting.eq(1)
+        with m.If(self.start):
+            m.d.sync += state.eq(QueueState.RUN)
+        with m.If(deciding & (op == ControlOp.HALT.value)):
+            m.d.sync += state.eq(QueueState.HALTED)
+        with m.If(deciding):
+            with m.If(advance):
+                m.d.sync += [pc.eq(pc + 1), busy.eq(0)]
+        with m.Else():
+            # Idle or halted: ready to decide program cycle 0 of the next run.
+            m.d.sync += [pc.eq(0), busy.eq(0), has_last.eq(0)]
 
-        with m.If(advance):
-            m.d.sync += [pc.eq(pc + 1), busy.eq(0)]
+        m.d.sync += [
+            self.issue.valid.eq(valid),
+            self.issue.word.eq(issued),
+            self.issue.offset.eq(offset),
+            self.notify_out.eq(notify),
+            self.halting.eq(halting),
+            self.running.eq(deciding),
+            self.error.eq(error),
+        ]
 
         # The instruction memory reads the next cycle's instruction: the one at pc, or pc + 1
-        # when this cycle advances, or instruction 0 when starting. Idle, it serves the host.
-        with m.If(self.start):
-            m.d.comb += imem.raddr.eq(0)
-            m.d.sync += [state.eq(QueueState.RUN), pc.eq(0), busy.eq(0), has_last.eq(0)]
-        with m.Elif(state == QueueState.RUN):
+        # when this cycle advances. Idle, it serves the host.
+        with m.If(deciding):
             m.d.comb += imem.raddr.eq(Mux(advance, pc + 1, pc))
         with m.Else():
             m.d.comb += imem.raddr.eq(self.host.addr)
 
+        host_write = Signal()
         m.d.comb += [
+            host_write.eq(self.host.we & (state != QueueState.RUN) & ~self.start),
             self.host.rdata.eq(imem.rdata),
-            imem.we.eq(self.host.we & (state != QueueState.RUN) & ~self.start),
+            imem.we.eq(host_write),
             imem.waddr.eq(self.host.addr),
             imem.wdata.eq(self.host.wdata),
         ]
+        with m.If(host_write & (self.host.addr == 0)):
+            m.d.sync += first_word.eq(self.host.wdata)
         return m

@@ -18,8 +18,8 @@ from amaranth.lib.wiring import In, Out
 
 from isa.opcodes import DType, VectorOp
 
-__all__ = ["sign_extend", "read_as", "lane_result", "lane_product", "lane_shift", "lane_high",
-           "lane_finish", "SATURATING_OPS", "LaneAlu"]
+__all__ = ["sign_extend", "read_as", "lane_result", "lane_left_shift", "lane_scale",
+           "lane_multiply", "lane_shift", "lane_high", "lane_finish", "SATURATING_OPS", "LaneAlu"]
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -103,39 +103,49 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
 
     ``a``, ``b``, ``c`` are ``signed(32)`` operands as read (already reduced to the source type
     and sign-extended); ``table_value`` is this ALU's table entry at ``a mod 256`` (for LUT);
-    ``op`` is the 6-bit opcode. The same logic as :func:`lane_product` and :func:`lane_shift`,
-    :func:`lane_high` and :func:`lane_finish` in turn, in one cycle.
+    ``op`` is the 6-bit opcode. The same logic as :func:`lane_left_shift`, :func:`lane_scale`,
+    :func:`lane_shift`, :func:`lane_multiply`, :func:`lane_high` and :func:`lane_finish` in
+    turn, in one cycle.
     """
-    scaled, product = lane_product(m, op, a, b, c, name)
+    scaled = lane_scale(m, a, lane_left_shift(m, op, b, c, name), name)
+    product = lane_multiply(m, scaled, b, name)
     exponent, mask = lane_shift(m, op, b, c, name)
     high = lane_high(m, b, scaled, product, name)
     return lane_finish(m, op, dtype, a, b, c, table_value, scaled, product, high, exponent,
                        mask, name)
 
 
-def lane_product(m, op, a, b, c, name="lane"):
-    """The first half of a lane: its one left shifter and its one multiplier. Returns
-    ``(scaled, product)``: ``a`` shifted left (by REQ's left shift, by ``b mod 32`` for SHL,
-    else not at all), ``signed(32)``, and ``scaled * b``, ``signed(64)``; the rest of the lane is
-    :func:`lane_high` and :func:`lane_finish` (a pipelined lane registers these between
-    them)."""
+def lane_left_shift(m, op, b, c, name="lane"):
+    """How far the lane's one left shifter shifts ``a`` (:func:`lane_scale`), from the
+    operands alone: REQ's left shift (from ``c``), ``b mod 32`` for SHL, else 0; 5 bits. (A
+    pipelined lane works it out in the cycle that selects the operands.)"""
     V = VectorOp
+    left = Signal(5, name=f"{name}_left")
+    amount = Signal(5, name=f"{name}_left_shift")
+    m.d.comb += [
+        left.eq(Mux(c > 31, 31, Mux(c < 0, 0, c[:5]))),
+        # a << left for REQ's multiplier input, a << (b mod 32) for SHL (whose product is not
+        # used), a itself for the other multiplications.
+        amount.eq(Mux(op == V.REQ.value, left, Mux(op == V.SHL.value, b[:5], 0))),
+    ]
+    return amount
 
-    def sig(shape, suffix):
-        return Signal(shape, name=f"{name}_{suffix}")
 
-    # One multiplier: a*b for MUL/MULS/MULQ, (a << left) * b for REQ.
-    left = sig(5, "left")
-    m.d.comb += left.eq(Mux(c > 31, 31, Mux(c < 0, 0, c[:5])))
-    # One left shifter: a << left for REQ's multiplier input, a << (b mod 32) for SHL (whose
-    # product is not used), a itself for the other multiplications.
-    is_req = op == V.REQ.value
-    scaled = sig(signed(32), "scaled")
-    m.d.comb += scaled.eq(
-        (a << Mux(is_req, left, Mux(op == V.SHL.value, b[:5], 0)))[:32])
-    product = sig(signed(64), "product")
+def lane_scale(m, a, amount, name="lane"):
+    """The lane's one left shifter: ``a`` shifted left by :func:`lane_left_shift`'s
+    ``amount``, ``signed(32)``. It is the multiplier's input (:func:`lane_multiply`) and SHL's
+    result."""
+    scaled = Signal(signed(32), name=f"{name}_scaled")
+    m.d.comb += scaled.eq((a << amount)[:32])
+    return scaled
+
+
+def lane_multiply(m, scaled, b, name="lane"):
+    """The lane's one multiplier: :func:`lane_scale`'s ``scaled`` times ``b``, ``signed(64)``
+    (a*b for MUL, MULS and MULQ, (a << left) * b for REQ)."""
+    product = Signal(signed(64), name=f"{name}_product")
     m.d.comb += product.eq(scaled * b)
-    return scaled, product
+    return product
 
 
 def lane_shift(m, op, b, c, name="lane"):
@@ -158,8 +168,9 @@ def lane_shift(m, op, b, c, name="lane"):
 
 
 def lane_high(m, b, scaled, product, name="lane"):
-    """SaturatingRoundingDoublingHighMul of :func:`lane_product`'s ``scaled`` and ``b`` from
-    their ``product``: the high word MULQ returns and REQ shifts, ``signed(32)``."""
+    """SaturatingRoundingDoublingHighMul of :func:`lane_scale`'s ``scaled`` and ``b`` from
+    their ``product`` (:func:`lane_multiply`): the high word MULQ returns and REQ shifts,
+    ``signed(32)``."""
     def sig(shape, suffix):
         return Signal(shape, name=f"{name}_{suffix}")
 
@@ -181,8 +192,8 @@ def lane_high(m, b, scaled, product, name="lane"):
 
 def lane_finish(m, op, dtype, a, b, c, table_value, scaled, product, high, exponent, mask,
                 name="lane"):
-    """The rest of a lane after :func:`lane_product`, :func:`lane_shift` and
-    :func:`lane_high`: the rounding right shifter, the adder, the comparisons, saturation and
+    """The rest of a lane after :func:`lane_scale`, :func:`lane_multiply`, :func:`lane_shift`
+    and :func:`lane_high`: the rounding right shifter, the adder, the comparisons, saturation and
     the choice of the result, from the operands and the earlier parts. Returns the result as
     :func:`lane_result` does."""
     V = VectorOp

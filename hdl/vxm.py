@@ -46,7 +46,8 @@ from .cells import CellLibrary, place
 from .constants import ConstantFile
 from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature,
                          stream_bundle)
-from .lane import lane_finish, lane_high, lane_product, lane_result, lane_shift, read_as
+from .lane import (lane_finish, lane_high, lane_left_shift, lane_multiply, lane_result,
+                   lane_scale, lane_shift, read_as)
 from .parameters import check_config
 from .streams import aligned_stream, group_size
 from .table import LookupTable
@@ -392,13 +393,15 @@ class VectorAlu(wiring.Component):
 
     def _lane_pipeline(self, m, width, control, inputs, computed):
         """A folded ALU's lane datapath in four cycles (:data:`~isa.timing.FOLDED_VXM_STAGES`
-        registers): this cycle's chunk of operands and table values is registered, the next
-        cycle shifts and multiplies it (:func:`~hdl.lane.lane_product`) and works out its
-        rounding shift (:func:`~hdl.lane.lane_shift`) into the second register, the next takes
-        the product's doubling high word (:func:`~hdl.lane.lane_high`) into the third, and the
-        cycle after finishes the chunk (:func:`~hdl.lane.lane_finish`) into ``computed``.
-        ``control`` (the operation's fields and whether this is its last chunk) passes along;
-        returns it as it leaves with the chunk."""
+        registers): this cycle's chunk of operands and table values is registered with the
+        left shifter's amount (:func:`~hdl.lane.lane_left_shift`, worked out beside the
+        table read); the next cycle shifts and multiplies it (:func:`~hdl.lane.lane_scale`,
+        :func:`~hdl.lane.lane_multiply`) and works out its rounding shift
+        (:func:`~hdl.lane.lane_shift`) into the second register; the next takes the product's
+        doubling high word (:func:`~hdl.lane.lane_high`) into the third; and the cycle after
+        finishes the chunk (:func:`~hdl.lane.lane_finish`) into ``computed``. ``control`` (the
+        operation's fields and whether this is its last chunk) passes along; returns it as it
+        leaves with the chunk."""
         assert FOLDED_VXM_STAGES == 3, "the pipeline below has three registers"
         chunk = data.ArrayLayout(signed(32), width)
 
@@ -416,18 +419,24 @@ class VectorAlu(wiring.Component):
                 registered[name] = reg
             return registered
 
-        first = register({**control, **dict(zip("abct", inputs))}, 1)
-        halves = [lane_product(m, first["op"], first["a"][p], first["b"][p], first["c"][p],
-                               name=f"lane{p}") for p in range(width)]
+        a, b, c, t = inputs
+        amounts = Signal(data.ArrayLayout(5, width), name="lane_left_shift")
+        for p in range(width):
+            m.d.comb += amounts[p].eq(lane_left_shift(m, control["op"], b[p], c[p],
+                                                      name=f"lane{p}"))
+        first = register({**control, "a": a, "b": b, "c": c, "t": t, "left": amounts}, 1)
         scaled = Signal(chunk, name="lane_scaled")
         product = Signal(data.ArrayLayout(signed(64), width), name="lane_product")
         exponent = Signal(data.ArrayLayout(5, width), name="lane_exponent")
         mask = Signal(data.ArrayLayout(32, width), name="lane_mask")
-        for p, (shifted, multiplied) in enumerate(halves):
+        for p in range(width):
             amount, ones = lane_shift(m, first["op"], first["b"][p], first["c"][p],
                                       name=f"lane{p}")
-            m.d.comb += [scaled[p].eq(shifted), product[p].eq(multiplied),
-                         exponent[p].eq(amount), mask[p].eq(ones)]
+            m.d.comb += [
+                scaled[p].eq(lane_scale(m, first["a"][p], first["left"][p], name=f"lane{p}")),
+                exponent[p].eq(amount), mask[p].eq(ones)]
+            m.d.comb += product[p].eq(lane_multiply(m, scaled[p], first["b"][p],
+                                                    name=f"lane{p}"))
         second = register({**first, "scaled": scaled, "product": product,
                            "round_shift": exponent, "round_mask": mask}, 2)
         high = Signal(chunk, name="lane_high")

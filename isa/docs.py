@@ -92,10 +92,13 @@ def render():
             ["every SXM operation", f"sxm_fold + {timing.SXM_LATENCY - 1}"],
             ["SXM operation -> the same unit's next operation (at least)", "sxm_fold"],
             ["MM", "mxm_fold + 1"],
+            ["MM -> the same unit's next MM (at least)", "mxm_fold"],
             ["WRITE -> READ of the same word", timing.MEM_WRITE_TO_READ],
             ["LW / LB -> MM with install", timing.LOAD_TO_INSTALL],
             ["NOTIFY -> released queues issue", timing.NOTIFY_TO_ISSUE],
             ["host unload request -> data", timing.HOST_READ_LATENCY],
+            ["error or ECC event, or a run's last cycle -> shown in the host registers "
+             "(ERRORS, ECC, DONE)", timing.HOST_STATUS_LATENCY],
             ["SEND -> the vector delivered at the link's other end (its RECEIVE's cycle)",
              f"link_latency: {timing.link_latency(PRESETS['default'])} on `default`"],
             ["RECEIVE", timing.LINK_RECEIVE_LATENCY],

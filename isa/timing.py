@@ -66,7 +66,8 @@ from .opcodes import LinkOp, MatrixOp, SwitchOp, VectorOp
 __all__ = [
     "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY",
     "FOLDED_VXM_STAGES", "SXM_LATENCY",
-    "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "LOAD_TO_INSTALL", "SIMULATION_CLOCK_NS",
+    "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "HOST_STATUS_LATENCY", "LOAD_TO_INSTALL",
+    "SIMULATION_CLOCK_NS",
     "LINK_RECEIVE_LATENCY", "vxm_latency", "vxm_issue_interval", "sxm_latency",
     "sxm_issue_interval", "mxm_latency",
     "mxm_issue_interval", "link_config", "link_latency", "link_send_interval", "latency",
@@ -108,6 +109,11 @@ NOTIFY_TO_ISSUE = 2
 #: Fast-port unload request in cycle t: data on the port in cycle t + 3 (the request is
 #: registered at the chip boundary, the SRAM reads in one cycle, the data is registered).
 HOST_READ_LATENCY = 3
+#: An error or ECC event in cycle t (a queue's flag, a refused transfer, a word read): the host
+#: registers (ERRORS, ERROR_QUEUE, ERROR_CYCLE, the ECC registers) show it from cycle t + 2 on,
+#: and a run whose last cycle is t shows DONE from cycle t + 2 (each cycle's events are
+#: registered before they are accumulated).
+HOST_STATUS_LATENCY = 2
 #: RECEIVE issued in cycle t: the vector delivered in cycle t is at the neighbouring position
 #: in cycle t + 1 (the port drives it into the stream register directly).
 LINK_RECEIVE_LATENCY = 1

@@ -15,7 +15,7 @@ from hdl.chip import RESET_STAGES
 from isa.geometry import HostSpace, floorplan
 from isa.host import (Control, EccReport, ErrorFlag, LinkReg, Reg, RunOutcome, Status,
                       link_register)
-from isa.timing import HOST_READ_LATENCY, SIMULATION_CLOCK_NS
+from isa.timing import HOST_READ_LATENCY, HOST_STATUS_LATENCY, SIMULATION_CLOCK_NS
 
 __all__ = ["HostDriver", "axi_master"]
 
@@ -75,7 +75,9 @@ class HostDriver:
     # ---- Transfers (fast port). ----
 
     async def write_words(self, space, index, address, words):
-        """Write ``words`` (ints) to consecutive addresses, one per cycle."""
+        """Write ``words`` (ints) to consecutive addresses, one per cycle. Returns when a
+        refused write's flag shows in the error registers (the request is registered at the
+        boundary, then its cycle's events take :data:`~isa.timing.HOST_STATUS_LATENCY`)."""
         xfer = self.xfer_port
         xfer["valid"].value = 1
         xfer["write"].value = 1
@@ -86,6 +88,7 @@ class HostDriver:
             xfer["wdata"].value = int(word)
             await RisingEdge(self.dut.clk)
         self._idle_request()
+        await ClockCycles(self.dut.clk, HOST_STATUS_LATENCY - 1)
 
     async def read_words(self, space, index, address, count):
         """Read ``count`` words from consecutive addresses, one request per cycle."""

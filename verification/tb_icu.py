@@ -3,9 +3,11 @@
 Oracle: :class:`QueueModel`, the queue rules of :mod:`isa.timing` and :mod:`isa.legality`
 written out as a cycle model, plus hand-written issue traces in the directed tests.
 
-Cycle 0 is the cycle after the ``start`` pulse. The testbench feeds ``notify_out`` back to
-``notify_in`` one cycle later, as the chip's run control does, and can add NOTIFYs of other
-(imaginary) queues: an external NOTIFY issued in cycle ``n`` is ``notify_in`` in cycle ``n + 1``.
+Cycle 0 is the cycle after the ``start`` pulse. ``notify_in`` says that some queue issues
+NOTIFY in this cycle (the queue decides the next cycle's SYNC with it): the testbench drives it
+from the queue's own NOTIFYs, as the chip's run control does, and from NOTIFYs of other
+(imaginary) queues. It takes the queue's from the model (the oracle), so that a queue whose
+``notify_out`` is wrong fails the comparison of that output, not a later one.
 """
 
 import random
@@ -207,13 +209,13 @@ class QueueBench:
         await RisingEdge(dut.clk)
         dut.start.value = 0
         trace = []
-        notify_out = 0
+        notified = 0            # some queue issued NOTIFY in the previous cycle
         halted_for = 0
         t = 0
         while (cycles is None and halted_for < 2) or (cycles is not None and t < cycles):
-            notify_in = int(t - 1 in notify_at) | notify_out
-            dut.notify_in.value = notify_in
-            expected = model.step(notify_in)
+            expected = model.step(notified)
+            notified = int(t in notify_at) | expected.notify
+            dut.notify_in.value = notified
             await RisingEdge(dut.clk)
             observed = Cycle(valid=int(dut.issue__valid.value), word=int(dut.issue__word.value),
                              offset=dut.issue__offset.value.to_signed(),
@@ -222,7 +224,6 @@ class QueueBench:
             self.board.compare(t, "queue outputs (valid, word, offset, notify, halting, "
                                "running, error)", expected.key(), observed.key())
             trace.append(observed)
-            notify_out = observed.notify
             halted_for += expected.halting
             t += 1
             assert t < 100_000, "runaway queue test"
