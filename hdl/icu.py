@@ -12,6 +12,11 @@ and the units, the run control and the error registers, wherever they are on the
 an instruction in its issue cycle without the instruction memory's read and the queue's
 decode before them. In the start cycle it decides program cycle 0 from a copy of instruction 0
 (written with it by the host), while its memory reads the instruction cycle 1 needs.
+
+The memory's next read address waits for the decision to advance, which waits for the
+memory's output: so the memory keeps, beside each word, bits worked out when the host writes
+it (the kind of instruction, whether its count is 0, 1 or 2, whether REPEAT's gap is 0), and
+the decision compares nothing wide.
 """
 
 from amaranth import *
@@ -34,6 +39,53 @@ class QueueState(enum.Enum, shape=2):
     IDLE = 0
     RUN = 1
     HALTED = 2
+
+
+class _Kind(enum.Enum, shape=3):
+    """What the queue does with an instruction, predecoded from its opcode."""
+    HALT = 0
+    NOP = 1
+    REPEAT = 2
+    SYNC = 3
+    NOTIFY = 4
+    ILLEGAL = 5         # a control opcode no instruction has
+    UNIT = 6            # handed to the unit
+
+
+#: Bits worked out from an instruction word when the host writes it, and stored beside it in
+#: the instruction memory (which has room: a block RAM word of 72 bits holds a 64-bit
+#: instruction), so that deciding whether to advance needs no opcode comparison and no
+#: comparison of a 32-bit count with the memory's output.
+_PREDECODED = data.StructLayout({
+    "kind": _Kind,
+    "count_zero": 1,    # NOP's or REPEAT's count is 0, 1 or 2
+    "count_one": 1,
+    "count_two": 1,
+    "gap_zero": 1,      # REPEAT's gap is 0
+})
+
+
+def _predecode(m, word):
+    """The :data:`_PREDECODED` bits of instruction ``word``."""
+    op = word[:OPCODE_BITS]
+    nop = data.View(FORMATS["count"].layout, word)
+    rep = data.View(FORMATS["repeat"].layout, word)
+    bits = Signal(_PREDECODED, name="predecoded")
+    count = Mux(op == ControlOp.NOP.value, nop.count, rep.count)
+    kinds = {ControlOp.HALT: _Kind.HALT, ControlOp.NOP: _Kind.NOP,
+             ControlOp.REPEAT: _Kind.REPEAT, ControlOp.SYNC: _Kind.SYNC,
+             ControlOp.NOTIFY: _Kind.NOTIFY}
+    kind = _Kind.ILLEGAL
+    for control, value in kinds.items():
+        kind = Mux(op == control.value, value, kind)
+    m.d.comb += [
+        bits.kind.eq(Mux(op >= FIRST_UNIT_OPCODE, _Kind.UNIT, kind)),
+        bits.count_zero.eq(count == 0),
+        bits.count_one.eq(count == 1),
+        bits.count_two.eq(count == 2),
+        bits.gap_zero.eq(rep.gap == 0),
+    ]
+    return bits
 
 
 class InstructionControl(wiring.Component):
@@ -87,7 +139,8 @@ class InstructionControl(wiring.Component):
         # The word read in a host write's cycle is never used (idle, the queue reads only for
         # the host, and a write in the cycle it starts, which could collide with its read of
         # instruction 0 or 1, is dropped): the memory needs no collision logic on an FPGA.
-        m.submodules.imem = imem = Sram(WORD_BITS, self.depth, blackbox=self.blackbox,
+        stored_bits = WORD_BITS + _PREDECODED.size
+        m.submodules.imem = imem = Sram(stored_bits, self.depth, blackbox=self.blackbox,
                                         undefined_collision=True)
 
         # The state of the cycle being decided: `pc` is its instruction (`first_word` holds
@@ -102,16 +155,20 @@ class InstructionControl(wiring.Component):
         last_word = Signal(WORD_BITS, reset_less=True)      # qualified by has_last
         last_offset = Signal(signed(OFFSET_BITS), reset_less=True)
         has_last = Signal()
-        # Instruction 0, as the host last wrote it (HALT until it does; a reset, which keeps
-        # the memory, keeps it too).
-        first_word = Signal(WORD_BITS, reset_less=True)
+        # Instruction 0 with its predecoded bits, as the host last wrote it (HALT until it
+        # does; a reset, which keeps the memory, keeps it too).
+        first_word = Signal(stored_bits, reset_less=True)
+        # `remaining` is 1 (only meaningful while busy).
+        remaining_one = Signal()
 
         # This cycle decides the next one: the start cycle decides program cycle 0, a running
         # queue each following cycle.
         deciding = Signal()
         m.d.comb += deciding.eq((state == QueueState.RUN) | self.start)
-        word = Signal(WORD_BITS)
-        m.d.comb += word.eq(Mux(state == QueueState.RUN, imem.rdata, first_word))
+        stored = Signal(stored_bits)
+        m.d.comb += stored.eq(Mux(state == QueueState.RUN, imem.rdata, first_word))
+        word = stored[:WORD_BITS]
+        predecoded = data.View(_PREDECODED, stored[WORD_BITS:])
 
         # What the queue shows in the next cycle.
         valid = Signal()
@@ -121,28 +178,31 @@ class InstructionControl(wiring.Component):
         halting = Signal()
         error = Signal(ERROR_BITS)
 
-        # Running off the end of the memory reads as HALT. Only the opcode needs the override:
+        # Running off the end of the memory reads as HALT. Only the kind needs the override:
         # the word is issued only under a unit opcode.
-        op = Signal(OPCODE_BITS)
-        m.d.comb += op.eq(Mux(pc == self.depth, ControlOp.HALT.value, word[:OPCODE_BITS]))
+        kind = Signal(_Kind)
+        m.d.comb += kind.eq(Mux(pc == self.depth, _Kind.HALT, predecoded.kind))
         nop = data.View(FORMATS["count"].layout, word)
         rep = data.View(FORMATS["repeat"].layout, word)
-        is_nop = op == ControlOp.NOP.value
-        is_repeat = op == ControlOp.REPEAT.value
+        is_nop = kind == _Kind.NOP
+        is_repeat = kind == _Kind.REPEAT
 
         advance = Signal()
         # NOP and REPEAT count down one shared counter: `left` is what remains before this
         # cycle (the instruction's count in its first cycle), and this cycle's is its last
-        # when `left` is 1. One decrement and one comparison serve both.
+        # when `left` is 1 (predecoded, or registered with `remaining`). One decrement serves
+        # both.
         count = Signal(32)
         left = Signal(32)
         last_count = Signal()
+        left_two = Signal()                     # `left - 1`, the next `remaining`, is 1
         m.d.comb += [
             count.eq(Mux(is_nop, nop.count, rep.count)),
             left.eq(Mux(busy, remaining, count)),
-            last_count.eq(left == 1),
+            last_count.eq(Mux(busy, remaining_one, predecoded.count_one)),
+            left_two.eq(Mux(busy, remaining == 2, predecoded.count_two)),
         ]
-        refused = ~busy & (count == 0)
+        refused = ~busy & predecoded.count_zero
 
         # A REPEAT re-issue: the last unit word, its offset advanced by the stride.
         stepped = Signal(signed(OFFSET_BITS))
@@ -152,16 +212,16 @@ class InstructionControl(wiring.Component):
         ]
 
         with m.If(deciding):
-            with m.If(op >= FIRST_UNIT_OPCODE):
+            with m.If(kind == _Kind.UNIT):
                 m.d.comb += [valid.eq(1), advance.eq(1)]
                 m.d.sync += [last_word.eq(word), last_offset.eq(0), has_last.eq(1)]
-            with m.Elif(op == ControlOp.HALT.value):
+            with m.Elif(kind == _Kind.HALT):
                 m.d.comb += halting.eq(1)
             with m.Elif(is_nop):
                 with m.If(refused):
                     m.d.comb += [error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
                 with m.Else():
-                    m.d.sync += [busy.eq(1), remaining.eq(left - 1)]
+                    m.d.sync += [busy.eq(1), remaining.eq(left - 1), remaining_one.eq(left_two)]
                     m.d.comb += advance.eq(last_count)
             with m.Elif(is_repeat):
                 with m.If(refused | (~busy & ~has_last)):
@@ -171,15 +231,16 @@ class InstructionControl(wiring.Component):
                     wait = Signal.like(idle)
                     m.d.comb += wait.eq(Mux(busy, idle, rep.gap))
                     m.d.sync += busy.eq(1)
-                    with m.If(wait == 0):
+                    with m.If(Mux(busy, idle == 0, predecoded.gap_zero)):
                         m.d.comb += [valid.eq(1), offset.eq(stepped), advance.eq(last_count)]
                         m.d.sync += [last_offset.eq(stepped), remaining.eq(left - 1),
-                                     idle.eq(rep.gap)]
+                                     remaining_one.eq(left_two), idle.eq(rep.gap)]
                     with m.Else():
-                        m.d.sync += [remaining.eq(left), idle.eq(wait - 1)]
-            with m.Elif(op == ControlOp.SYNC.value):
+                        m.d.sync += [remaining.eq(left), remaining_one.eq(last_count),
+                                     idle.eq(wait - 1)]
+            with m.Elif(kind == _Kind.SYNC):
                 m.d.comb += advance.eq(self.notify_in)
-            with m.Elif(op == ControlOp.NOTIFY.value):
+            with m.Elif(kind == _Kind.NOTIFY):
                 m.d.comb += [notify.eq(1), advance.eq(1)]
             with m.Else():
                 m.d.comb += [error.eq(ErrorFlag.ILLEGAL_OPCODE), advance.eq(1)]
@@ -188,7 +249,7 @@ class InstructionControl(wiring.Component):
 
         with m.If(self.start):
             m.d.sync += state.eq(QueueState.RUN)
-        with m.If(deciding & (op == ControlOp.HALT.value)):
+        with m.If(deciding & (kind == _Kind.HALT)):
             m.d.sync += state.eq(QueueState.HALTED)
         with m.If(deciding):
             with m.If(advance):
@@ -217,11 +278,11 @@ class InstructionControl(wiring.Component):
         host_write = Signal()
         m.d.comb += [
             host_write.eq(self.host.we & (state != QueueState.RUN) & ~self.start),
-            self.host.rdata.eq(imem.rdata),
+            self.host.rdata.eq(imem.rdata[:WORD_BITS]),
             imem.we.eq(host_write),
             imem.waddr.eq(self.host.addr),
-            imem.wdata.eq(self.host.wdata),
+            imem.wdata.eq(Cat(self.host.wdata, _predecode(m, self.host.wdata))),
         ]
         with m.If(host_write & (self.host.addr == 0)):
-            m.d.sync += first_word.eq(self.host.wdata)
+            m.d.sync += first_word.eq(imem.wdata)
         return m
