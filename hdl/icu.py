@@ -42,7 +42,8 @@ class QueueState(enum.Enum, shape=2):
 
 
 class _Kind(enum.Enum, shape=3):
-    """What the queue does with an instruction, predecoded from its opcode."""
+    """What the queue does with an instruction, predecoded from its opcode (one kind per
+    :class:`~isa.opcodes.ControlOp`, by name, and two more)."""
     HALT = 0
     NOP = 1
     REPEAT = 2
@@ -72,12 +73,9 @@ def _predecode(m, word):
     rep = data.View(FORMATS["repeat"].layout, word)
     bits = Signal(_PREDECODED, name="predecoded")
     count = Mux(op == ControlOp.NOP.value, nop.count, rep.count)
-    kinds = {ControlOp.HALT: _Kind.HALT, ControlOp.NOP: _Kind.NOP,
-             ControlOp.REPEAT: _Kind.REPEAT, ControlOp.SYNC: _Kind.SYNC,
-             ControlOp.NOTIFY: _Kind.NOTIFY}
     kind = _Kind.ILLEGAL
-    for control, value in kinds.items():
-        kind = Mux(op == control.value, value, kind)
+    for control in ControlOp:
+        kind = Mux(op == control.value, _Kind[control.name], kind)
     m.d.comb += [
         bits.kind.eq(Mux(op >= FIRST_UNIT_OPCODE, _Kind.UNIT, kind)),
         bits.count_zero.eq(count == 0),
@@ -211,12 +209,16 @@ class InstructionControl(wiring.Component):
             issued.eq(Mux(is_repeat, last_word, word)),
         ]
 
+        # The start cycle's decision may be a HALT, which the statements below make win.
+        with m.If(self.start):
+            m.d.sync += state.eq(QueueState.RUN)
         with m.If(deciding):
             with m.If(kind == _Kind.UNIT):
                 m.d.comb += [valid.eq(1), advance.eq(1)]
                 m.d.sync += [last_word.eq(word), last_offset.eq(0), has_last.eq(1)]
             with m.Elif(kind == _Kind.HALT):
                 m.d.comb += halting.eq(1)
+                m.d.sync += state.eq(QueueState.HALTED)
             with m.Elif(is_nop):
                 with m.If(refused):
                     m.d.comb += [error.eq(ErrorFlag.BAD_OPERAND), advance.eq(1)]
@@ -247,10 +249,6 @@ class InstructionControl(wiring.Component):
         with m.Elif(state == QueueState.HALTED):
             m.d.comb += halting.eq(1)
 
-        with m.If(self.start):
-            m.d.sync += state.eq(QueueState.RUN)
-        with m.If(deciding & (kind == _Kind.HALT)):
-            m.d.sync += state.eq(QueueState.HALTED)
         with m.If(deciding):
             with m.If(advance):
                 m.d.sync += [pc.eq(pc + 1), busy.eq(0)]
