@@ -37,6 +37,7 @@ from amaranth.lib import wiring
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out, connect
 
+from isa.formats import WORD_BITS
 from isa.geometry import HostSpace, QueueKind, UnitKind, floorplan
 from isa.host import (ECC_COUNTER_BITS, HOST_QUEUE, LINK_LOCKED_SHIFT, ErrorFlag, LinkReg,
                       LinkStatus)
@@ -134,8 +135,11 @@ class Chip(wiring.Component):
         m.submodules.host = host = HostInterface(cfg)
         request = host.request
 
-        # Host transfers reach every memory through shared address and data buses.
+        # Host transfers reach every memory through shared address and data buses; the queues
+        # store each instruction with its predecoded bits, worked out by the host interface.
         host_bus = {"host__addr": request.addr, "host__wdata": request.wdata}
+        queue_bus = {"host__addr": request.addr,
+                     "host__wdata": Cat(request.wdata[:WORD_BITS], request.predecoded)}
 
         # Per unit kind: the shared-cell module and the component.
         cells = {
@@ -177,7 +181,7 @@ class Chip(wiring.Component):
         for queue in plan.queues:
             icu = place(m, f"q{queue.number}_{queue.name.replace('.', '_')}", library, "lpu_icu",
                         lambda: InstructionControl(cfg.queue_depth, blackbox=blackbox),
-                        bind=host_bus)
+                        bind=queue_bus)
             queues.append(icu)
             if queue.kind in (QueueKind.MEM_READ, QueueKind.MEM_WRITE):
                 mem = mems[plan.sram_index(queue.unit)]
@@ -370,7 +374,7 @@ class Chip(wiring.Component):
             m.d.comb += host_read[i].eq(read_ok & (read_space == HostSpace.SRAM) &
                                         (read_index == i))
         sram_data = Array(mem.host.rdata for mem in mems)
-        imem_data = Array(icu.host.rdata for icu in queues)
+        imem_data = Array(icu.host.rdata[:WORD_BITS] for icu in queues)
         with m.If(read_ok):
             m.d.sync += request.rdata.eq(Mux(read_space == HostSpace.SRAM,
                                              sram_data[read_index], imem_data[read_index]))

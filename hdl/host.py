@@ -18,6 +18,7 @@ from isa.host import (CHIP_ID, ECC_COUNTER_BITS, AxiResponse, Control, LinkReg, 
                       XFER_DATA_BASE, XferCommand, link_register, xfer_bits, xfer_words)
 from isa.link import STAMP_BITS
 from isa.timing import HOST_READ_LATENCY
+from .predecode import PREDECODED, predecode
 from .interfaces import (ERROR_BITS, HOST_INDEX_BITS, HOST_SPACE_BITS, AxiLiteSignature,
                          XferSignature)
 from .parameters import check_config
@@ -26,7 +27,12 @@ __all__ = ["HostInterface", "TransferRequestSignature"]
 
 
 class TransferRequestSignature(wiring.Signature):
-    """One internal transfer request per cycle (host interface side)."""
+    """One internal transfer request per cycle (host interface side).
+
+    ``predecoded`` holds the :func:`~hdl.predecode.predecode` bits of ``wdata``'s low
+    instruction word, worked out before the word was registered, for an instruction memory's
+    write (the queues store them beside the word; other memories ignore them).
+    """
 
     def __init__(self, config):
         check_config("TransferRequestSignature", config)
@@ -37,6 +43,7 @@ class TransferRequestSignature(wiring.Signature):
             "index": Out(HOST_INDEX_BITS),
             "addr":  Out(16),
             "wdata": Out(xfer_bits(config)),
+            "predecoded": Out(PREDECODED),
             "rdata": In(xfer_bits(config)),   #: read data, two cycles after the request
         })
 
@@ -218,6 +225,15 @@ class HostInterface(wiring.Component):
         fast = {name: Signal.like(getattr(self.xfer, name), name=f"fast_{name}")
                 for name in ("valid", "write", "space", "index", "addr", "wdata")}
         m.d.sync += [register.eq(getattr(self.xfer, name)) for name, register in fast.items()]
+        # The predecoded bits of both words are registered too: from the fast port's input, and
+        # from the data registers every cycle (a register write changes them at least two
+        # cycles before the XFER_CMD write whose command sends them is accepted).
+        fast_predecoded = Signal(PREDECODED)
+        register_predecoded = Signal(PREDECODED)
+        m.d.sync += [
+            fast_predecoded.eq(predecode(m, self.xfer.wdata, name="fast_word_predecoded")),
+            register_predecoded.eq(predecode(m, Cat(*xfer_data), name="register_word_predecoded")),
+        ]
         from_registers = Signal()
         with m.If(fast["valid"]):
             m.d.comb += [
@@ -227,6 +243,7 @@ class HostInterface(wiring.Component):
                 request.index.eq(fast["index"]),
                 request.addr.eq(fast["addr"]),
                 request.wdata.eq(fast["wdata"]),
+                request.predecoded.eq(fast_predecoded),
             ]
         with m.Elif(command != 0):
             m.d.comb += [
@@ -237,6 +254,7 @@ class HostInterface(wiring.Component):
                 request.index.eq(xfer_index),
                 request.addr.eq(xfer_addr),
                 request.wdata.eq(Cat(*xfer_data)),
+                request.predecoded.eq(register_predecoded),
             ]
             m.d.sync += command.eq(0)
 

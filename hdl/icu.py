@@ -14,9 +14,10 @@ decode before them. In the start cycle it decides program cycle 0 from a copy of
 (written with it by the host), while its memory reads the instruction cycle 1 needs.
 
 The memory's next read address waits for the decision to advance, which waits for the
-memory's output: so the memory keeps, beside each word, bits worked out when the host writes
-it (the kind of instruction, whether its count is 0, 1 or 2, whether REPEAT's gap is 0), and
-the decision compares nothing wide.
+memory's output: so the memory keeps, beside each word, the bits :mod:`hdl.predecode` works
+out when the host writes it (the kind of instruction, whether its count is 0, 1 or 2, whether
+REPEAT's gap is 0), and the decision compares nothing wide. The host port takes the stored
+word, predecoded bits included (the host interface works them out once for every queue).
 """
 
 from amaranth import *
@@ -27,9 +28,9 @@ from amaranth.utils import ceil_log2
 from isa.config import MAX_QUEUE_DEPTH
 from isa.formats import FORMATS, WORD_BITS
 from isa.host import ErrorFlag
-from isa.opcodes import ControlOp, FIRST_UNIT_OPCODE, OPCODE_BITS
 from .interfaces import ERROR_BITS, OFFSET_BITS, HostMemorySignature, IssueSignature
 from .parameters import check_flag, check_integer
+from .predecode import PREDECODED, STORED_BITS, Kind
 from .sram import Sram
 
 __all__ = ["InstructionControl", "QueueState"]
@@ -39,51 +40,6 @@ class QueueState(enum.Enum, shape=2):
     IDLE = 0
     RUN = 1
     HALTED = 2
-
-
-class _Kind(enum.Enum, shape=3):
-    """What the queue does with an instruction, predecoded from its opcode (one kind per
-    :class:`~isa.opcodes.ControlOp`, by name, and two more)."""
-    HALT = 0
-    NOP = 1
-    REPEAT = 2
-    SYNC = 3
-    NOTIFY = 4
-    ILLEGAL = 5         # a control opcode no instruction has
-    UNIT = 6            # handed to the unit
-
-
-#: Bits worked out from an instruction word when the host writes it, and stored beside it in
-#: the instruction memory (which has room: a block RAM word of 72 bits holds a 64-bit
-#: instruction), so that deciding whether to advance needs no opcode comparison and no
-#: comparison of a 32-bit count with the memory's output.
-_PREDECODED = data.StructLayout({
-    "kind": _Kind,
-    "count_zero": 1,    # NOP's or REPEAT's count is 0, 1 or 2
-    "count_one": 1,
-    "count_two": 1,
-    "gap_zero": 1,      # REPEAT's gap is 0
-})
-
-
-def _predecode(m, word):
-    """The :data:`_PREDECODED` bits of instruction ``word``."""
-    op = word[:OPCODE_BITS]
-    nop = data.View(FORMATS["count"].layout, word)
-    rep = data.View(FORMATS["repeat"].layout, word)
-    bits = Signal(_PREDECODED, name="predecoded")
-    count = Mux(op == ControlOp.NOP.value, nop.count, rep.count)
-    kind = _Kind.ILLEGAL
-    for control in ControlOp:
-        kind = Mux(op == control.value, _Kind[control.name], kind)
-    m.d.comb += [
-        bits.kind.eq(Mux(op >= FIRST_UNIT_OPCODE, _Kind.UNIT, kind)),
-        bits.count_zero.eq(count == 0),
-        bits.count_one.eq(count == 1),
-        bits.count_two.eq(count == 2),
-        bits.gap_zero.eq(rep.gap == 0),
-    ]
-    return bits
 
 
 class InstructionControl(wiring.Component):
@@ -115,7 +71,9 @@ class InstructionControl(wiring.Component):
         :class:`~isa.host.ErrorFlag` bits raised by a control instruction this cycle
         (registered).
     host : Out(HostMemorySignature)
-        Load/unload port of the instruction memory; ignored while the queue runs.
+        Load/unload port of the instruction memory; ignored while the queue runs. Its words
+        are :data:`~hdl.predecode.STORED_BITS` wide: the instruction, then its
+        :func:`~hdl.predecode.predecode` bits.
     """
 
     def __init__(self, depth, *, blackbox):
@@ -129,7 +87,7 @@ class InstructionControl(wiring.Component):
             "halting":    Out(1),
             "running":    Out(1),
             "error":      Out(ERROR_BITS),
-            "host":       Out(HostMemorySignature(ceil_log2(depth), WORD_BITS)),
+            "host":       Out(HostMemorySignature(ceil_log2(depth), STORED_BITS)),
         })
 
     def elaborate(self, platform):
@@ -137,8 +95,7 @@ class InstructionControl(wiring.Component):
         # The word read in a host write's cycle is never used (idle, the queue reads only for
         # the host, and a write in the cycle it starts, which could collide with its read of
         # instruction 0 or 1, is dropped): the memory needs no collision logic on an FPGA.
-        stored_bits = WORD_BITS + _PREDECODED.size
-        m.submodules.imem = imem = Sram(stored_bits, self.depth, blackbox=self.blackbox,
+        m.submodules.imem = imem = Sram(STORED_BITS, self.depth, blackbox=self.blackbox,
                                         undefined_collision=True)
 
         # The state of the cycle being decided: `pc` is its instruction (`first_word` holds
@@ -155,7 +112,7 @@ class InstructionControl(wiring.Component):
         has_last = Signal()
         # Instruction 0 with its predecoded bits, as the host last wrote it (HALT until it
         # does; a reset, which keeps the memory, keeps it too).
-        first_word = Signal(stored_bits, reset_less=True)
+        first_word = Signal(STORED_BITS, reset_less=True)
         # `remaining` is 1 (only meaningful while busy).
         remaining_one = Signal()
 
@@ -163,10 +120,10 @@ class InstructionControl(wiring.Component):
         # queue each following cycle.
         deciding = Signal()
         m.d.comb += deciding.eq((state == QueueState.RUN) | self.start)
-        stored = Signal(stored_bits)
+        stored = Signal(STORED_BITS)
         m.d.comb += stored.eq(Mux(state == QueueState.RUN, imem.rdata, first_word))
         word = stored[:WORD_BITS]
-        predecoded = data.View(_PREDECODED, stored[WORD_BITS:])
+        predecoded = data.View(PREDECODED, stored[WORD_BITS:])
 
         # What the queue shows in the next cycle.
         valid = Signal()
@@ -178,12 +135,12 @@ class InstructionControl(wiring.Component):
 
         # Running off the end of the memory reads as HALT. Only the kind needs the override:
         # the word is issued only under a unit opcode.
-        kind = Signal(_Kind)
-        m.d.comb += kind.eq(Mux(pc == self.depth, _Kind.HALT, predecoded.kind))
+        kind = Signal(Kind)
+        m.d.comb += kind.eq(Mux(pc == self.depth, Kind.HALT, predecoded.kind))
         nop = data.View(FORMATS["count"].layout, word)
         rep = data.View(FORMATS["repeat"].layout, word)
-        is_nop = kind == _Kind.NOP
-        is_repeat = kind == _Kind.REPEAT
+        is_nop = kind == Kind.NOP
+        is_repeat = kind == Kind.REPEAT
 
         advance = Signal()
         # NOP and REPEAT count down one shared counter: `left` is what remains before this
@@ -213,10 +170,10 @@ class InstructionControl(wiring.Component):
         with m.If(self.start):
             m.d.sync += state.eq(QueueState.RUN)
         with m.If(deciding):
-            with m.If(kind == _Kind.UNIT):
+            with m.If(kind == Kind.UNIT):
                 m.d.comb += [valid.eq(1), advance.eq(1)]
                 m.d.sync += [last_word.eq(word), last_offset.eq(0), has_last.eq(1)]
-            with m.Elif(kind == _Kind.HALT):
+            with m.Elif(kind == Kind.HALT):
                 m.d.comb += halting.eq(1)
                 m.d.sync += state.eq(QueueState.HALTED)
             with m.Elif(is_nop):
@@ -240,9 +197,9 @@ class InstructionControl(wiring.Component):
                     with m.Else():
                         m.d.sync += [remaining.eq(left), remaining_one.eq(last_count),
                                      idle.eq(wait - 1)]
-            with m.Elif(kind == _Kind.SYNC):
+            with m.Elif(kind == Kind.SYNC):
                 m.d.comb += advance.eq(self.notify_in)
-            with m.Elif(kind == _Kind.NOTIFY):
+            with m.Elif(kind == Kind.NOTIFY):
                 m.d.comb += [notify.eq(1), advance.eq(1)]
             with m.Else():
                 m.d.comb += [error.eq(ErrorFlag.ILLEGAL_OPCODE), advance.eq(1)]
@@ -276,10 +233,10 @@ class InstructionControl(wiring.Component):
         host_write = Signal()
         m.d.comb += [
             host_write.eq(self.host.we & (state != QueueState.RUN) & ~self.start),
-            self.host.rdata.eq(imem.rdata[:WORD_BITS]),
+            self.host.rdata.eq(imem.rdata),
             imem.we.eq(host_write),
             imem.waddr.eq(self.host.addr),
-            imem.wdata.eq(Cat(self.host.wdata, _predecode(m, self.host.wdata))),
+            imem.wdata.eq(self.host.wdata),
         ]
         with m.If(host_write & (self.host.addr == 0)):
             m.d.sync += first_word.eq(imem.wdata)

@@ -1,7 +1,8 @@
 """Unit-test harnesses: small Amaranth tops that make a unit testable on its own.
 
-A unit that has a top-level signature of its own (:class:`~hdl.icu.InstructionControl`,
-:class:`~hdl.host.HostInterface`) is exported as is. A unit that talks to the stream fabric is
+The host interface (:class:`~hdl.host.HostInterface`) is exported as is; an instruction queue
+(:class:`~hdl.icu.InstructionControl`) through :class:`QueueHarness`, which predecodes what its
+host port writes as the chip's host interface does. A unit that talks to the stream fabric is
 wrapped in a :class:`~hdl.fabric.SlicePosition`, so that its testbench drives the stream
 registers at the unit's position and observes the registers at the neighbouring positions,
 which is where :mod:`isa.timing` defines a result to be. The stream fabric itself is tested
@@ -22,17 +23,20 @@ from amaranth.lib.wiring import In, Out
 from hdl.fabric import SlicePosition, stream_row
 from hdl.host import HostInterface
 from hdl.icu import InstructionControl
-from hdl.interfaces import StreamTapSignature, stream_bundle
+from hdl.interfaces import HostMemorySignature, StreamTapSignature, stream_bundle
 from hdl.mem import MemorySlice
 from hdl.mxm import MatrixUnit
+from hdl.predecode import predecode
 from hdl.sxm import SwitchUnit
 from hdl.vxm import VectorUnit
 from isa import preset
+from isa.formats import WORD_BITS
 from sim.verilog import export_component
 
 __all__ = ["UNIT_CONFIG", "MXM_CONFIG", "FOLDED_CONFIG", "VXM_FOLDED_CONFIG", "SXM_CONFIG",
            "SXM_FOLDED_CONFIG",
            "UNIT_CONFIGS", "unit_config", "FABRIC_POSITIONS", "ProbeUnit", "FabricHarness",
+           "QueueHarness",
            "mem_harness", "vxm_harness", "mxm_harness", "sxm_harness", "UNITS", "export_unit"]
 
 #: The configuration of the unit harnesses: 16 lanes, 8 streams per direction, 2 VXM ALUs,
@@ -150,6 +154,34 @@ class FabricHarness(wiring.Component):
         return m
 
 
+class QueueHarness(wiring.Component):
+    """An :class:`~hdl.icu.InstructionControl` whose host port takes and returns bare
+    instruction words: it adds their :func:`~hdl.predecode.predecode` bits on the way in, as
+    the chip's host interface does, and drops them on the way out."""
+
+    def __init__(self, depth):
+        self.queue = InstructionControl(depth, blackbox=True)
+        members = dict(self.queue.signature.members)
+        members["host"] = Out(HostMemorySignature(len(self.queue.host.addr), WORD_BITS))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.queue = queue = self.queue
+        for name in ("start", "notify_in"):
+            m.d.comb += getattr(queue, name).eq(getattr(self, name))
+        for name in ("notify_out", "halting", "running", "error"):
+            m.d.comb += getattr(self, name).eq(getattr(queue, name))
+        wiring.connect(m, wiring.flipped(self.issue), queue.issue)
+        m.d.comb += [
+            queue.host.addr.eq(self.host.addr),
+            queue.host.we.eq(self.host.we),
+            queue.host.wdata.eq(Cat(self.host.wdata, predecode(m, self.host.wdata))),
+            self.host.rdata.eq(queue.host.rdata[:WORD_BITS]),
+        ]
+        return m
+
+
 def mem_harness(config):
     """A :class:`~hdl.mem.MemorySlice` (``lpu_sram`` SRAM) at its stream position: ports
     ``east_in``/``west_in`` (the registers at the slice) and ``east_next``/``west_next`` (the
@@ -184,8 +216,7 @@ UNITS = {
     "mem":    (mem_harness, "verification.tb_mem"),
     "vxm":    (vxm_harness, "verification.tb_vxm"),
     "vxm_folded": (vxm_harness, "verification.tb_vxm_folded"),
-    "icu":    (lambda config: InstructionControl(config.queue_depth, blackbox=True),
-               "verification.tb_icu"),
+    "icu":    (lambda config: QueueHarness(config.queue_depth), "verification.tb_icu"),
     "host":   (HostInterface, "verification.tb_host"),
     "mxm":    (mxm_harness, "verification.tb_mxm"),
     "mxm_folded": (mxm_harness, "verification.tb_mxm"),
