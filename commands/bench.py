@@ -111,6 +111,9 @@ def main(argv=None):
     say(f"running the first {args.amaranth_cycles} cycles of {speed_case[0].name} on "
         f"Amaranth's simulator ...")
     amaranth = run_on_amaranth(speed_case[0].program, max_cycles=args.amaranth_cycles)
+    if amaranth.cycles == 0:
+        raise SystemExit(f"{speed_case[0].name} ran no cycle on Amaranth's simulator: the "
+                         f"bench measures only programs that run")
 
     print()
     print("1. Verilator build (chip top, from scratch)")

@@ -1,18 +1,24 @@
 """Running a program on the chip in Amaranth's own simulator (no Verilator), for ``make bench``.
 
 The chip is elaborated with Amaranth memories (no shared cells, no Verilog SRAM module). SRAM
-and instruction memories are loaded directly into the simulator's memory state, and the
-program starts through the AXI4-Lite CONTROL register, as on the RTL.
+and instruction memories are loaded directly into the simulator's memory state (each
+instruction with the predecoded bits the host interface would add, worked out by the same
+logic, :mod:`hdl.predecode`, simulated), each queue's instruction 0 is written once more
+through the fast port (so that the queue keeps its copy for the start cycle), and the program
+starts through the AXI4-Lite CONTROL register, as on the RTL.
 """
 
 import time
 
+from amaranth import Module, Signal
 from amaranth.hdl import Fragment
 from amaranth.hdl._mem import MemoryInstance
 from amaranth.sim import Simulator
 
 from hdl.chip import Chip, RESET_STAGES
-from isa.geometry import floorplan
+from hdl.predecode import predecode
+from isa.formats import WORD_BITS
+from isa.geometry import HostSpace, floorplan
 from isa.host import Control, Reg
 from isa.timing import SIMULATION_CLOCK_NS
 
@@ -41,6 +47,26 @@ def _memories(fragment, path=()):
     for child, name, _ in getattr(fragment, "subfragments", []):
         found.update(_memories(child, path + (str(name),)))
     return found
+
+
+def stored_words(words):
+    """The instruction memory's words for instructions ``words``: each followed by its
+    :func:`~hdl.predecode.predecode` bits, as the host interface writes them (the logic itself,
+    run on Amaranth's simulator)."""
+    m = Module()
+    word = Signal(WORD_BITS)
+    bits = predecode(m, word).as_value()
+    stored = []
+
+    async def evaluate(ctx):
+        for value in words:
+            ctx.set(word, value)
+            stored.append(value | ctx.get(bits) << WORD_BITS)
+
+    sim = Simulator(m)
+    sim.add_testbench(evaluate)
+    sim.run()
+    return stored
 
 
 def run_on_amaranth(program, *, max_cycles):
@@ -78,7 +104,7 @@ def run_on_amaranth(program, *, max_cycles):
 
     async def bench(ctx):
         for number, words in program.queues.items():
-            for address, word in enumerate(words):
+            for address, word in enumerate(stored_words(words)):
                 ctx.set(imem[number][address], word)
         for index, address, words in program.sram:
             for offset, row in enumerate(words):
@@ -88,6 +114,16 @@ def run_on_amaranth(program, *, max_cycles):
         await ctx.delay(4 * half_period)
         ctx.set(chip.rst, 0)
         await ctx.delay((RESET_STAGES + 2) * 2 * half_period)
+        # Each queue's instruction 0 through the fast port (one write per cycle).
+        xfer = chip.xfer
+        for number, words in program.queues.items():
+            if words:
+                for name, value in (("valid", 1), ("write", 1), ("space", HostSpace.IMEM),
+                                    ("index", number), ("addr", 0), ("wdata", words[0])):
+                    ctx.set(getattr(xfer, name), value)
+                await ctx.tick()
+        ctx.set(xfer.valid, 0)
+        await ctx.tick().repeat(2)
         # START through AXI4-Lite, as a host does.
         axi = chip.axi
         ctx.set(axi.awaddr, int(Reg.CONTROL))
