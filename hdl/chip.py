@@ -335,14 +335,9 @@ class Chip(wiring.Component):
             m.d.sync += done.eq(0)
 
         # --- Host transfers. ---
-        sram_count = len(mems)
-        queue_count = len(queues)
+        # The host interface decodes each request's memory before registering it.
         in_range = Signal()
-        m.d.comb += in_range.eq(
-            Mux(request.space == HostSpace.SRAM,
-                (request.index < sram_count) & (request.addr < cfg.words),
-                (request.space == HostSpace.IMEM) & (request.index < queue_count) &
-                (request.addr < cfg.queue_depth)))
+        m.d.comb += in_range.eq(request.target.any())
         accepted = Signal()
         m.d.comb += accepted.eq(request.valid & ~running & ~start & in_range)
         host_ecc = Signal()
@@ -357,12 +352,10 @@ class Chip(wiring.Component):
         m.d.comb += host_error.eq(transfer_error |
                                   Mux(host_ecc, ErrorFlag.ECC_UNCORRECTABLE, 0))
 
-        for index, mem in enumerate(mems):
-            m.d.comb += mem.host.we.eq(accepted & request.write &
-                                       (request.space == HostSpace.SRAM) & (request.index == index))
-        for index, icu in enumerate(queues):
-            m.d.comb += icu.host.we.eq(accepted & request.write &
-                                       (request.space == HostSpace.IMEM) & (request.index == index))
+        writing = Signal()
+        m.d.comb += writing.eq(request.valid & request.write & ~running & ~start)
+        for index, memory in enumerate([*mems, *queues]):
+            m.d.comb += memory.host.we.eq(writing & request.target[index])
 
         # Read data: the memories answer one cycle after the request; select and register.
         read_space = Signal.like(request.space)

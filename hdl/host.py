@@ -13,7 +13,7 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from isa.geometry import floorplan
+from isa.geometry import HostSpace, floorplan
 from isa.host import (CHIP_ID, ECC_COUNTER_BITS, AxiResponse, Control, LinkReg, Reg,
                       XFER_DATA_BASE, XferCommand, link_register, xfer_bits, xfer_words)
 from isa.link import STAMP_BITS
@@ -31,12 +31,18 @@ class TransferRequestSignature(wiring.Signature):
 
     ``predecoded`` holds the :func:`~hdl.predecode.predecode` bits of ``wdata``'s low
     instruction word, worked out before the word was registered, for an instruction memory's
-    write (the queues store them beside the word; other memories ignore them).
+    write (the queues store them beside the word; other memories ignore them). ``target``
+    is the memory addressed, one bit per MEM slice then per instruction queue (in
+    :class:`~isa.geometry.Floorplan` order), none if ``space``, ``index`` or ``addr`` is out
+    of range; it too was worked out before the request was registered, so that a transfer's
+    write enables need no comparison.
     """
 
     def __init__(self, config):
         check_config("TransferRequestSignature", config)
+        plan = floorplan(config)
         super().__init__({
+            "target": Out(len(plan.mem_units) + len(plan.queues)),
             "valid": Out(1),
             "write": Out(1),
             "space": Out(HOST_SPACE_BITS),
@@ -110,6 +116,17 @@ class HostInterface(wiring.Component):
             **({"links": In(32).array(len(floorplan(config).link_units) * len(LinkReg))}
                if config.links else {}),
         })
+
+    def _target(self, space, index, addr):
+        """The one-hot ``target`` of a transfer to ``space``, ``index``, ``addr`` (see
+        :class:`TransferRequestSignature`)."""
+        cfg = self.config
+        plan = floorplan(cfg)
+        srams = [(space == HostSpace.SRAM) & (index == i) & (addr < cfg.words)
+                 for i in range(len(plan.mem_units))]
+        queues = [(space == HostSpace.IMEM) & (index == i) & (addr < cfg.queue_depth)
+                  for i in range(len(plan.queues))]
+        return Cat(*srams, *queues)
 
     def elaborate(self, platform):
         m = Module()
@@ -225,14 +242,19 @@ class HostInterface(wiring.Component):
         fast = {name: Signal.like(getattr(self.xfer, name), name=f"fast_{name}")
                 for name in ("valid", "write", "space", "index", "addr", "wdata")}
         m.d.sync += [register.eq(getattr(self.xfer, name)) for name, register in fast.items()]
-        # The predecoded bits of both words are registered too: from the fast port's input, and
-        # from the data registers every cycle (a register write changes them at least two
-        # cycles before the XFER_CMD write whose command sends them is accepted).
+        # The predecoded bits and the target of both requests are registered too: from the
+        # fast port's input, and from the transfer registers every cycle (a register write
+        # changes them at least two cycles before the XFER_CMD write whose command sends them
+        # is accepted).
         fast_predecoded = Signal(PREDECODED)
         register_predecoded = Signal(PREDECODED)
+        fast_target = Signal.like(self.request.target, name="fast_target")
+        register_target = Signal.like(self.request.target, name="register_target")
         m.d.sync += [
             fast_predecoded.eq(predecode(m, self.xfer.wdata, name="fast_word_predecoded")),
             register_predecoded.eq(predecode(m, Cat(*xfer_data), name="register_word_predecoded")),
+            fast_target.eq(self._target(self.xfer.space, self.xfer.index, self.xfer.addr)),
+            register_target.eq(self._target(xfer_space, xfer_index, xfer_addr)),
         ]
         from_registers = Signal()
         with m.If(fast["valid"]):
@@ -244,6 +266,7 @@ class HostInterface(wiring.Component):
                 request.addr.eq(fast["addr"]),
                 request.wdata.eq(fast["wdata"]),
                 request.predecoded.eq(fast_predecoded),
+                request.target.eq(fast_target),
             ]
         with m.Elif(command != 0):
             m.d.comb += [
@@ -255,6 +278,7 @@ class HostInterface(wiring.Component):
                 request.addr.eq(xfer_addr),
                 request.wdata.eq(Cat(*xfer_data)),
                 request.predecoded.eq(register_predecoded),
+                request.target.eq(register_target),
             ]
             m.d.sync += command.eq(0)
 
