@@ -290,6 +290,13 @@ class _GemmScheduler:
             out = list(range(out_planes))
         roles = {"result": list(range(0, DType.I32.bytes)), "act": act,
                  "weights": list(range(act)), "out": out}
+        # When the output planes take the activations' stream too, a unit's outputs written
+        # in its own hemisphere would travel inward on every stream while its activations do:
+        # with the latencies of a folded unit, row m's output can then meet row m + k's
+        # activation in the same cycle and place for every start cycle of the tile. Each unit
+        # writes to the other hemisphere instead: its results travel on past the VXM, outward,
+        # on the streams that brought them.
+        self.cross_out = act in out
         mems = self.plan.mem_units
         # Activations stream every cycle during the multiplies; take them all from the east
         # hemisphere, so the west one has cycles in which all its slices are free (an int32
@@ -322,10 +329,11 @@ class _GemmScheduler:
         """For a result of several byte planes: the ``planes`` slices every unit writes it to
         (the emptiest of the hemisphere with the most free words), so that a later kernel
         reads each plane from one slice whichever unit computed the tile; ``None`` for int8
-        (each unit writes to its own hemisphere) or when a hemisphere has too few slices for
-        the units to write at once."""
+        (each unit writes to its own hemisphere), when each unit writes to the other one
+        (``cross_out``, see :meth:`setup`) or when a hemisphere has too few slices for the
+        units to write at once."""
         planes = self.out_dtype.bytes
-        if planes == 1:
+        if planes == 1 or self.cross_out:
             return None
         if min(len(g) for g in self.sram.hemispheres().values()) < planes:
             return None
@@ -541,16 +549,16 @@ class _GemmScheduler:
 
     def out_slices(self, unit):
         """The slices an N-tile's results are written to: :meth:`shared_out_slices`, or the
-        emptiest of the unit's hemisphere (the same ones for the whole N-tile, so its writes
-        form runs)."""
+        emptiest of the unit's hemisphere (of the other one with ``cross_out``; the same ones
+        for the whole N-tile, so its writes form runs)."""
         if self.shared_out is not None:
             return self.shared_out
-        own = unit.own
+        side = [i for i in unit.slices if i not in unit.own] if self.cross_out else unit.own
         planes = self.out_dtype.bytes
-        if len(own) < planes:
+        if len(side) < planes:
             raise ScheduleError(f"{planes} output planes need {planes} MEM slices per "
-                                f"hemisphere, the configuration has {len(own)}")
-        return sorted(own, key=lambda i: (self.fill(i), i))[:planes]
+                                f"hemisphere, the configuration has {len(side)}")
+        return sorted(side, key=lambda i: (self.fill(i), i))[:planes]
 
     def apply(self, planned):
         """Place a committed plan's reads and writes: allocate each word in SRAM (in the order

@@ -19,7 +19,8 @@ from amaranth.lib.wiring import In, Out
 from isa.opcodes import DType, VectorOp
 
 __all__ = ["sign_extend", "read_as", "lane_result", "lane_left_shift", "lane_scale",
-           "lane_multiply", "lane_shift", "lane_high", "lane_finish", "SATURATING_OPS", "LaneAlu"]
+           "lane_multiply", "lane_shift", "lane_high", "lane_arithmetic", "lane_select",
+           "SATURATING_OPS", "LaneAlu"]
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -104,15 +105,16 @@ def lane_result(m, op, dtype, a, b, c, table_value, name="lane"):
     ``a``, ``b``, ``c`` are ``signed(32)`` operands as read (already reduced to the source type
     and sign-extended); ``table_value`` is this ALU's table entry at ``a mod 256`` (for LUT);
     ``op`` is the 6-bit opcode. The same logic as :func:`lane_left_shift`, :func:`lane_scale`,
-    :func:`lane_shift`, :func:`lane_multiply`, :func:`lane_high` and :func:`lane_finish` in
-    turn, in one cycle.
+    :func:`lane_shift`, :func:`lane_multiply`, :func:`lane_high`, :func:`lane_arithmetic` and
+    :func:`lane_select` in turn, in one cycle.
     """
     scaled = lane_scale(m, a, lane_left_shift(m, op, b, c, name), name)
     product = lane_multiply(m, scaled, b, name)
     exponent, mask = lane_shift(m, op, b, c, name)
     high = lane_high(m, b, scaled, product, name)
-    return lane_finish(m, op, dtype, a, b, c, table_value, scaled, product, high, exponent,
-                       mask, name)
+    arithmetic = lane_arithmetic(m, op, a, b, high, exponent, mask, name)
+    return lane_select(m, op, dtype, a, b, c, table_value, scaled, product, high, arithmetic,
+                       name)
 
 
 def lane_left_shift(m, op, b, c, name="lane"):
@@ -151,7 +153,7 @@ def lane_multiply(m, scaled, b, name="lane"):
 def lane_shift(m, op, b, c, name="lane"):
     """What the rounding right shifter shifts by, from the operands alone: ``(exponent,
     mask)``, the shift (REQ's right shift, from ``c``; ``b mod 32`` for SHR and RSHR) and
-    ``2**exponent - 1``, for :func:`lane_finish`."""
+    ``2**exponent - 1``, for :func:`lane_arithmetic`."""
     def sig(shape, suffix):
         return Signal(shape, name=f"{name}_{suffix}")
 
@@ -190,29 +192,37 @@ def lane_high(m, b, scaled, product, name="lane"):
     return high
 
 
-def lane_finish(m, op, dtype, a, b, c, table_value, scaled, product, high, exponent, mask,
+def lane_arithmetic(m, op, a, b, high, exponent, mask, name="lane"):
+    """The lane's arithmetic after :func:`lane_high`: the rounding right shifter (RSHR and SHR
+    of ``a``, or REQ's of ``high``), the adder (``a + b``, or ``a - b`` for the subtractions
+    and comparisons; exact, 34 bits), the comparisons and the leading-zero count. Returns
+    ``{"rounded", "shifted", "total", "less", "equal", "clz"}`` for :func:`lane_select` (a
+    pipelined lane registers them between the two)."""
+    is_req = op == VectorOp.REQ.value
+    rounded, shifted = _rounding_divide_by_pot(m, Mux(is_req, high, a), exponent, mask,
+                                               f"{name}_rounded")
+    total = Signal(signed(34), name=f"{name}_sum")
+    m.d.comb += total.eq(a + Mux(op.matches(*(o.value for o in _SUBTRACTING)), -b, b))
+    less = Signal(name=f"{name}_less")
+    equal = Signal(name=f"{name}_equal")
+    m.d.comb += [less.eq(total[-1]), equal.eq(a == b)]
+    clz = _count_leading_zeros(m, a, f"{name}_clz")
+    return {"rounded": rounded, "shifted": shifted, "total": total, "less": less,
+            "equal": equal, "clz": clz}
+
+
+def lane_select(m, op, dtype, a, b, c, table_value, scaled, product, high, arithmetic,
                 name="lane"):
-    """The rest of a lane after :func:`lane_scale`, :func:`lane_multiply`, :func:`lane_shift`
-    and :func:`lane_high`: the rounding right shifter, the adder, the comparisons, saturation and
-    the choice of the result, from the operands and the earlier parts. Returns the result as
-    :func:`lane_result` does."""
+    """The lane's last part: the choice of the result among the operands and the earlier
+    parts' values (``arithmetic``, from :func:`lane_arithmetic`), and saturation. Returns the
+    result as :func:`lane_result` does."""
     V = VectorOp
 
     def sig(shape, suffix):
         return Signal(shape, name=f"{name}_{suffix}")
 
-    is_req = op == V.REQ.value
-
-    # One right shifter: RSHR(a, b mod 32) and SHR or, for REQ, RSHR(high, right).
-    rounded, shifted = _rounding_divide_by_pot(m, Mux(is_req, high, a), exponent, mask,
-                                               f"{name}_rounded")
-    # One adder: a + b, or a - b for the subtractions and comparisons (exact, 34 bits).
-    total = sig(signed(34), "sum")
-    m.d.comb += total.eq(a + Mux(op.matches(*(o.value for o in _SUBTRACTING)), -b, b))
-    less = sig(1, "less")
-    equal = sig(1, "equal")
-    m.d.comb += [less.eq(total[-1]), equal.eq(a == b)]
-    clz = _count_leading_zeros(m, a, f"{name}_clz")
+    rounded, shifted = arithmetic["rounded"], arithmetic["shifted"]
+    total, less, equal = arithmetic["total"], arithmetic["less"], arithmetic["equal"]
 
     # Wrapping operations: only the low 32 bits of the exact result matter.
     low = sig(32, "low")
@@ -248,7 +258,7 @@ def lane_finish(m, op, dtype, a, b, c, table_value, scaled, product, high, expon
         with m.Case(V.SEL.value):
             m.d.comb += low.eq(Mux(c != 0, a, b))
         with m.Case(V.CLZ.value):
-            m.d.comb += low.eq(clz)
+            m.d.comb += low.eq(arithmetic["clz"])
         with m.Case(V.LUT.value):
             m.d.comb += low.eq(table_value)
 

@@ -23,6 +23,7 @@ from amaranth.lib.wiring import In, Out
 from isa.formats import FORMATS
 from isa.host import ErrorFlag
 from isa.opcodes import Direction, MatrixLoadOp, MatrixOp
+from isa.timing import FOLDED_MXM_STAGES
 from .fold import fold_phase
 from .interfaces import ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature
 from .lane import sign_extend
@@ -221,10 +222,35 @@ class MatrixUnit(wiring.Component):
             column_sums.append(_tree_sum(m, products, f"col{n}"))
         sum_bits = len(column_sums[0])
 
-        # Accumulator SRAM: read the row in the MM's issue cycle, for the cycle after it (the
-        # unfolded MM's only cycle; a folded MM's phase 0, where the old row or the bias
-        # starts the partial sums, so one adder per column serves every phase). The previous
-        # MM may write that row in the same cycle: the SRAM is transparent.
+        # Folded, the column sums are registered before they are accumulated (the
+        # isa.timing.FOLDED_MXM_STAGES register): the accumulation, the row's write and its
+        # emit run one cycle behind the multipliers, on copies of the MM's fields and phase
+        # one cycle late (the next MM replaces the x_ registers in this MM's last phase).
+        if fold == 1:
+            adding, add_phase, add_finishing = column_sums, phase, finishing
+            y_row, y_accumulate, y_emit, y_out, y_dir = x_row, x_accumulate, x_emit, x_out, x_dir
+        else:
+            assert FOLDED_MXM_STAGES == 1, "the pipeline below has one register"
+
+            def late(signal, name):
+                delayed = Signal.like(signal, name=f"{name}_late", reset_less=True)
+                m.d.sync += delayed.eq(signal)
+                return delayed
+
+            adding = [late(total, f"col{n}_sum") for n, total in enumerate(column_sums)]
+            add_phase = late(phase, "phase")
+            add_finishing = Signal()
+            m.d.sync += add_finishing.eq(finishing & ~self.clear)
+            y_row, y_accumulate, y_emit, y_out, y_dir = (
+                late(signal, name) for signal, name in (
+                    (x_row, "row"), (x_accumulate, "accumulate"), (x_emit, "emit"),
+                    (x_out, "out"), (x_dir, "dir")))
+
+        # Accumulator SRAM: read the row in the MM's issue cycle and go on reading it, for
+        # the cycle its accumulation starts (the unfolded MM's only cycle; a folded MM's
+        # phase 0, where the old row or the bias starts the partial sums, so one adder per
+        # column serves every phase). The previous MM may write that row in the cycle it is
+        # read: the SRAM is transparent.
         m.submodules.acc = acc = Sram(32 * lanes, cfg.mxm_acc_depth, blackbox=self.blackbox,
                                       transparent=True)
         m.d.comb += acc.raddr.eq(Mux(go, acc_row, x_row))
@@ -234,27 +260,26 @@ class MatrixUnit(wiring.Component):
         # fold phases from phase 0 on.
         new = Signal(32 * lanes)
         for n in range(lanes):
-            column = sign_extend(column_sums[n].as_unsigned(), sum_bits)
-            start = Mux(x_accumulate, old[32 * n:32 * n + 32], bias[32 * n:32 * n + 32])
+            column = sign_extend(adding[n].as_unsigned(), sum_bits)
+            start = Mux(y_accumulate, old[32 * n:32 * n + 32], bias[32 * n:32 * n + 32])
             if fold == 1:
                 m.d.comb += new[32 * n:32 * n + 32].eq((start + column)[:32])
             else:
                 partial = Signal(32, name=f"partial_{n}", reset_less=True)
                 running = Signal(32, name=f"running_{n}")
-                m.d.comb += running.eq((Mux(phase == 0, start, partial) + column)[:32])
-                with m.If(busy):
-                    m.d.sync += partial.eq(running)
+                m.d.comb += running.eq((Mux(add_phase == 0, start, partial) + column)[:32])
+                m.d.sync += partial.eq(running)
                 m.d.comb += new[32 * n:32 * n + 32].eq(running)
-        m.d.comb += [acc.we.eq(finishing), acc.waddr.eq(x_row), acc.wdata.eq(new)]
+        m.d.comb += [acc.we.eq(add_finishing), acc.waddr.eq(y_row), acc.wdata.eq(new)]
 
         # Emit: the new row's four byte planes on four streams, one cycle after it is formed.
-        emit = finishing & x_emit
+        emit = add_finishing & y_emit
         out = [Cat(new[32 * lane + 8 * b:32 * lane + 8 * b + 8] for lane in range(lanes))
                for b in range(4)]
         we = Signal(streams)
-        m.d.comb += we.eq(Mux(emit, 0b1111 << x_out, 0))
+        m.d.comb += we.eq(Mux(emit, 0b1111 << y_out, 0))
         for s in range(streams):
             m.d.comb += [self.tap.east_out[s].eq(out[s % 4]), self.tap.west_out[s].eq(out[s % 4])]
-        m.d.comb += [self.tap.east_we.eq(Mux(x_dir == Direction.EAST, we, 0)),
-                     self.tap.west_we.eq(Mux(x_dir == Direction.WEST, we, 0))]
+        m.d.comb += [self.tap.east_we.eq(Mux(y_dir == Direction.EAST, we, 0)),
+                     self.tap.west_we.eq(Mux(y_dir == Direction.WEST, we, 0))]
         return m

@@ -8,11 +8,11 @@ neighbouring stream position in cycle t + :data:`~isa.timing.VXM_LATENCY`. Arith
 
 A folded ALU (``vxm_fold`` f > 1) has ``lanes / f`` lane datapaths and table ports. It
 selects lanes ``k lanes / f ..`` (chunk k) of its operands, and reads its table for them, in
-cycle t + 1 + k; the chunk then passes through the lane datapath in three more cycles (the
+cycle t + 1 + k; the chunk then passes through the lane datapath in four more cycles (the
 :data:`~isa.timing.FOLDED_VXM_STAGES` pipeline registers: the operands, the product, its
-doubling high word), and is shifted into a staging register in cycle t + 4 + k. The last chunk
-and the staged ones form the result in cycle t + f + 3, so the result register and the stream
-see it in cycle t + :func:`~isa.timing.vxm_latency` (f + 4).
+doubling high word, the rounding shift and the sum), and is shifted into a staging register in
+cycle t + 5 + k. The last chunk and the staged ones form the result in cycle t + f + 4, so the
+result register and the stream see it in cycle t + :func:`~isa.timing.vxm_latency` (f + 5).
 Its operands still mean what they meant in cycle t, but are selected a chunk at a time, so
 that the multiplexers are ``lanes / f`` lanes wide: at issue the ALU registers every stream
 register at its position and every ALU's result register; the constant registers, which
@@ -46,8 +46,8 @@ from .cells import CellLibrary, place
 from .constants import ConstantFile
 from .interfaces import (ERROR_BITS, OFFSET_BITS, IssueSignature, StreamTapSignature,
                          stream_bundle)
-from .lane import (lane_finish, lane_high, lane_left_shift, lane_multiply, lane_result,
-                   lane_scale, lane_shift, read_as)
+from .lane import (lane_arithmetic, lane_high, lane_left_shift, lane_multiply, lane_result,
+                   lane_scale, lane_select, lane_shift, read_as)
 from .parameters import check_config
 from .streams import aligned_stream, group_size
 from .table import LookupTable
@@ -392,17 +392,18 @@ class VectorAlu(wiring.Component):
         return m
 
     def _lane_pipeline(self, m, width, control, inputs, computed):
-        """A folded ALU's lane datapath in four cycles (:data:`~isa.timing.FOLDED_VXM_STAGES`
+        """A folded ALU's lane datapath in five cycles (:data:`~isa.timing.FOLDED_VXM_STAGES`
         registers): this cycle's chunk of operands and table values is registered with the
         left shifter's amount (:func:`~hdl.lane.lane_left_shift`, worked out beside the
         table read); the next cycle shifts and multiplies it (:func:`~hdl.lane.lane_scale`,
         :func:`~hdl.lane.lane_multiply`) and works out its rounding shift
         (:func:`~hdl.lane.lane_shift`) into the second register; the next takes the product's
-        doubling high word (:func:`~hdl.lane.lane_high`) into the third; and the cycle after
-        finishes the chunk (:func:`~hdl.lane.lane_finish`) into ``computed``. ``control`` (the
-        operation's fields and whether this is its last chunk) passes along; returns it as it
-        leaves with the chunk."""
-        assert FOLDED_VXM_STAGES == 3, "the pipeline below has three registers"
+        doubling high word (:func:`~hdl.lane.lane_high`) into the third; the next the rounding
+        shifter, the adder and the comparisons (:func:`~hdl.lane.lane_arithmetic`) into the
+        fourth; and the cycle after finishes the chunk (:func:`~hdl.lane.lane_select`) into
+        ``computed``. ``control`` (the operation's fields and whether this is its last chunk)
+        passes along; returns it as it leaves with the chunk."""
+        assert FOLDED_VXM_STAGES == 4, "the pipeline below has four registers"
         chunk = data.ArrayLayout(signed(32), width)
 
         def register(values, stage):
@@ -444,12 +445,21 @@ class VectorAlu(wiring.Component):
             m.d.comb += high[p].eq(lane_high(m, second["b"][p], second["scaled"][p],
                                              second["product"][p], name=f"lane{p}"))
         third = register({**second, "high": high}, 3)
+        lanes = [lane_arithmetic(m, third["op"], third["a"][p], third["b"][p],
+                                 third["high"][p], third["round_shift"][p],
+                                 third["round_mask"][p], name=f"lane{p}")
+                 for p in range(width)]
+        arithmetic = {}
+        for key, value in lanes[0].items():
+            arithmetic[key] = Signal(data.ArrayLayout(value.shape(), width), name=f"lane_{key}")
+            m.d.comb += [arithmetic[key][p].eq(lane[key]) for p, lane in enumerate(lanes)]
+        fourth = register({**third, **arithmetic}, 4)
         for p in range(width):
-            m.d.comb += computed[p].eq(lane_finish(
-                m, third["op"], third["dtype"], third["a"][p], third["b"][p], third["c"][p],
-                third["t"][p], third["scaled"][p], third["product"][p], third["high"][p],
-                third["round_shift"][p], third["round_mask"][p], name=f"lane{p}"))
-        return {name: third[name] for name in control}
+            m.d.comb += computed[p].eq(lane_select(
+                m, fourth["op"], fourth["dtype"], fourth["a"][p], fourth["b"][p], fourth["c"][p],
+                fourth["t"][p], fourth["scaled"][p], fourth["product"][p], fourth["high"][p],
+                {key: fourth[key][p] for key in arithmetic}, name=f"lane{p}"))
+        return {name: fourth[name] for name in control}
 
 
 class VectorUnit(wiring.Component):

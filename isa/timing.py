@@ -65,7 +65,7 @@ from .opcodes import LinkOp, MatrixOp, SwitchOp, VectorOp
 
 __all__ = [
     "MEM_READ_LATENCY", "MEM_WRITE_TO_READ", "ECC_READ_LATENCY", "VXM_LATENCY",
-    "FOLDED_VXM_STAGES", "SXM_LATENCY",
+    "FOLDED_VXM_STAGES", "FOLDED_MXM_STAGES", "SXM_LATENCY",
     "NOTIFY_TO_ISSUE", "HOST_READ_LATENCY", "HOST_STATUS_LATENCY", "LOAD_TO_INSTALL",
     "SIMULATION_CLOCK_NS",
     "LINK_RECEIVE_LATENCY", "vxm_latency", "vxm_issue_interval", "sxm_latency",
@@ -92,12 +92,18 @@ ECC_READ_LATENCY = 0
 VXM_LATENCY = 2
 #: Pipeline registers a folded ALU (``vxm_fold`` > 1) adds between reading a chunk of lanes and
 #: its result: one after the operands are selected (and the lookup table read), one after the
-#: multiplier, one after the doubling high word (MULQ, REQ). Each chunk then takes four cycles
-#: through the lane datapath, one after the other, so the ALU still computes a chunk per cycle
-#: and accepts an operation every ``vxm_fold`` cycles; its results arrive this many cycles
-#: later (:func:`vxm_latency`). An unfolded ALU has none: it computes a whole vector in the
-#: cycle after its issue.
-FOLDED_VXM_STAGES = 3
+#: multiplier, one after the doubling high word (MULQ, REQ), one after the rounding shift and
+#: the adder. Each chunk then takes five cycles through the lane datapath, one after the
+#: other, so the ALU still computes a chunk per cycle and accepts an operation every
+#: ``vxm_fold`` cycles; its results arrive this many cycles later (:func:`vxm_latency`). An
+#: unfolded ALU has none: it computes a whole vector in the cycle after its issue.
+FOLDED_VXM_STAGES = 4
+#: Pipeline registers a folded matrix unit (``mxm_fold`` > 1) adds between its multipliers and
+#: its accumulators: each fold phase's column sums are registered, then added to the partial
+#: row in the next cycle, so the row is complete (written and emitted) this many cycles later
+#: (:func:`mxm_latency`). The unit still accepts an MM every ``mxm_fold`` cycles. An unfolded
+#: unit has none.
+FOLDED_MXM_STAGES = 1
 #: Switch operation issued in cycle t on an unfolded switch unit (``sxm_fold = 1``) reads its
 #: streams in cycle t; its result is at the neighbouring position in cycle t + 2 (it is
 #: computed and registered in cycle t). A folded unit's is :func:`sxm_latency`.
@@ -150,8 +156,10 @@ def sxm_issue_interval(config):
 
 def mxm_latency(config):
     """Cycles from an MM's issue to its result at the neighbouring position: one cycle to
-    capture the activation, ``mxm_fold`` cycles of multiply-accumulate."""
-    return config.mxm_fold + 1
+    capture the activation, ``mxm_fold`` cycles of multiply-accumulate and, folded, the
+    :data:`FOLDED_MXM_STAGES` between the multipliers and the accumulators."""
+    stages = FOLDED_MXM_STAGES if config.mxm_fold > 1 else 0
+    return config.mxm_fold + 1 + stages
 
 
 def mxm_issue_interval(config):

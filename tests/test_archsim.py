@@ -83,8 +83,8 @@ def test_read_reaches_consumers_by_the_timing_rule():
 
 
 def test_a_folded_alu_takes_fold_cycles_per_operation():
-    # vxm_fold = 4: an ADD issued in cycle 4 leaves in cycle 4 + 8 (one east in cycle 12, not
-    # 6: 3 more cycles of computing and the lane pipeline's 3 registers); the same ALU takes
+    # vxm_fold = 4: an ADD issued in cycle 4 leaves in cycle 4 + 9 (one east in cycle 13, not
+    # 6: 3 more cycles of computing and the lane pipeline's 4 registers); the same ALU takes
     # its next operation in cycle 8, not sooner, while the ADD is still in the pipeline.
     config = CONFIG.derive(vxm_fold=4)
     program = """
@@ -92,24 +92,24 @@ def test_a_folded_alu_takes_fold_cycles_per_operation():
             read 0 -> e0            ; cycle 0, distance 3: at the VXM in cycle 4
         .queue vxm.alu0
             nop 4
-            add.i8 e0, #1 -> e4     ; cycle 4; result one east in cycle 12
+            add.i8 e0, #1 -> e4     ; cycle 4; result one east in cycle 13
             nop 3
-            mov.i8 alu0 -> e8       ; cycle 8: reads the result register, written at 12: 0
-            nop 3
-            mov.i8 alu0 -> e12      ; cycle 12: 42
+            mov.i8 alu0 -> e8       ; cycle 8: reads the result register, written at 13: 0
+            nop 4
+            mov.i8 alu0 -> e12      ; cycle 13: 42
         .queue mem_e0.wr
-            nop 12
-            write e4 -> 7           ; cycle 12
+            nop 13
+            write e4 -> 7           ; cycle 13
             nop 3
-            write e8 -> 8           ; cycle 16
-            nop 3
-            write e12 -> 9          ; cycle 20
+            write e8 -> 8           ; cycle 17
+            nop 4
+            write e12 -> 9          ; cycle 22
     """
     sim = ArchSim(config)
     sim.load_sram(W2, 0, vectors(41))
     assemble(program, config).load_into(sim)
     result = sim.run()
-    assert result.errors == 0 and result.cycles == 21
+    assert result.errors == 0 and result.cycles == 23
     assert [list(word) for word in sim.read_sram(E0, 7, 3)] == \
         [[42] * CONFIG.lanes, [0] * CONFIG.lanes, [42] * CONFIG.lanes]
     # One cycle sooner is refused: BAD_OPERAND, and the MOV has no effect.
@@ -165,7 +165,7 @@ def test_a_folded_switch_unit_takes_fold_cycles_per_operation():
 
 def test_a_folded_alu_sees_an_ldc_when_an_unfolded_one_does():
     # vxm_fold = 4: an LDC issued in cycle 0 is seen by operands read from cycle 2 on, all of
-    # it, and not in cycle 1, as unfolded. Each MOV leaves vxm_latency = 8 cycles later.
+    # it, and not in cycle 1, as unfolded. Each MOV leaves vxm_latency = 9 cycles later.
     config = CONFIG.derive(vxm_fold=4)
     sim = ArchSim(config)
     assemble("""
@@ -173,12 +173,12 @@ def test_a_folded_alu_sees_an_ldc_when_an_unfolded_one_does():
             ldc.i32 #1 @ 1          ; c1 = 1 (the immediate is the register number)
         .queue vxm.alu1
             nop 1
-            mov.i8 c1 -> e0         ; cycle 1: 0, one east in cycle 9
+            mov.i8 c1 -> e0         ; cycle 1: 0, one east in cycle 10
         .queue vxm.alu2
             nop 2
-            mov.i8 c1 -> e4         ; cycle 2: 1, in cycle 10
+            mov.i8 c1 -> e4         ; cycle 2: 1, in cycle 11
         .queue mem_e0.wr
-            nop 9
+            nop 10
             write e0 -> 0
             write e4 -> 1
     """, config).load_into(sim)

@@ -311,7 +311,7 @@ def uniform(value):
 @cocotb.test()
 async def rows_reach_four_streams_after_the_latency(dut):
     """An MM issued in cycle t with ``emit`` puts its int32 row on streams out .. out + 3 one
-    position downstream in cycle t + mxm_fold + 1, and only there and then; for every output
+    position downstream in cycle t + mxm_latency, and only there and then; for every output
     group and direction. Hand-computed: W = 2 I, so row[n] = 2 a[n] + bias[n]."""
     bench = await started(dut)
     rng = random.Random(1)
@@ -622,7 +622,7 @@ async def illegal_instructions_are_flagged_without_effect(dut):
 async def issue_interval_and_latency_follow_the_fold(dut):
     """A second MM issued 1 .. fold + 1 cycles after the first is flagged BAD_OPERAND (and has
     no effect, not even its install) while the array is busy, and is legal from mxm_fold
-    cycles on; every legal MM's row arrives mxm_fold + 1 cycles after its issue. Hand-checked
+    cycles on; every legal MM's row arrives mxm_latency cycles after its issue. Hand-checked
     with W = I: a row is its activation."""
     bench = await started(dut)
     rng = random.Random(8)

@@ -35,12 +35,12 @@ assert FOLD > 1, "this testbench is for a folded VXM"
 
 @cocotb.test()
 async def latency_and_issue_interval(dut):
-    """An ADD issued in cycle 0 leaves on its stream in cycle fold + 4 (its latency, and not
+    """An ADD issued in cycle 0 leaves on its stream in cycle fold + 5 (its latency, and not
     before) and is in its result register for operands read from that cycle; the same ALU
     refuses operations in cycles 1 .. fold - 1 (BAD_OPERAND, no effect) and accepts one in
     cycle fold, while the ADD is still in the lane pipeline. The other ALU is not held up.
     (Hand-written values; ``seen[t]`` is the downstream registers in cycle t.)"""
-    assert LATENCY == FOLD + 4, "the declared latency is not the one this test was written for"
+    assert LATENCY == FOLD + 5, "the declared latency is not the one this test was written for"
     bench = VxmBench(dut)
     await bench.start()
     east = to_planes([lane - 8 for lane in range(LANES)], I16) + [0] * (STREAMS - 2)
@@ -51,7 +51,7 @@ async def latency_and_issue_interval(dut):
         # ALU 0 is still computing; ALU 1 reads ALU 0's result register, still 0.
         await bench.step(vop(V.MOV, I8, I8, IMM, dst=(W, 0), imm=5),
                          vop(V.MOV, I16, I16, alu(0), dst=(W, 2)) if t == 1 else None)
-    # Cycle fold: ALU 0 accepts again; ALU 1 reads the result register in cycle fold + 4.
+    # Cycle fold: ALU 0 accepts again; ALU 1 reads the result register in cycle fold + 5.
     # (The random programs below pin the first cycle it holds the sum: their model reads the
     # result registers cycle by cycle.)
     await bench.step(vop(V.MOV, I8, I8, IMM, dst=(W, 1), imm=6))
@@ -71,7 +71,7 @@ async def latency_and_issue_interval(dut):
         if t == FOLD + LATENCY:
             expected_w[1] = pack([6] * LANES)                   # issued in cycle fold
         if t == 2 * LATENCY:
-            expected_w[4:6] = to_planes(total, I16)             # read in cycle fold + 4
+            expected_w[4:6] = to_planes(total, I16)             # read in cycle fold + 5
         assert east_next == expected_e, f"cycle {t}: east_next"
         assert west_next == expected_w, f"cycle {t}: west_next"
     assert len(bench.seen) == 2 * LATENCY + 2

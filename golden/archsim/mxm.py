@@ -3,6 +3,7 @@ flight (timing: :mod:`isa.timing`, arithmetic: :mod:`golden.matrix`).
 
 In a cycle, an MM issued in it installs the shadow weights and bias first (with ``install``)
 and captures its activation; loads issued in it then write the shadow; MMs finishing in it
+(the cycle before their row is at the neighbouring position, :func:`~isa.timing.mxm_latency`)
 update their accumulator row and send it. An MM issued while the array is still busy with the
 previous one (a folded unit takes ``mxm_fold`` cycles per MM) is flagged.
 """
@@ -11,6 +12,7 @@ import numpy as np
 
 from isa.host import ErrorFlag
 from isa.opcodes import DType, MatrixLoadOp
+from isa.timing import mxm_issue_interval, mxm_latency
 from .. import vector
 from .checks import UnitModel
 
@@ -70,8 +72,8 @@ class MatrixUnit(UnitModel):
                                                        f"never loaded at cycle {cycle}")
             activation = vector.read_as(planes[0], DType.I8)
             product = activation @ self.weights
-            finish = cycle + self.config.mxm_fold
-            self.busy_until = finish
+            finish = cycle + mxm_latency(self.config) - 1
+            self.busy_until = cycle + mxm_issue_interval(self.config)
             self._pending.append((finish, instr, instr.acc + offset, product, self.bias.copy(),
                                   name))
         self._computes = []
