@@ -218,16 +218,23 @@ class Chip(wiring.Component):
         epoch_count = Signal(STAMP_BITS)
         armed = Signal()
         m.d.sync += epoch.eq(self.epoch)
-        with m.If(epoch):
-            m.d.sync += epoch_count.eq(0)
-        with m.Else():
-            m.d.sync += epoch_count.eq(epoch_count + 1)
-        with m.If(start | host.clear):
-            m.d.sync += armed.eq(0)
-        with m.Elif(host.start_at & ~running):
-            m.d.sync += armed.eq(1)
+        # `start` (the start cycle) is decided one cycle ahead and registered: it reaches every
+        # queue, every stream position's clear and the transfers' write enables from a
+        # register. A START_AT start is still the cycle in which the epoch counter equals
+        # START_COUNT (compared with the counter's and the arming's next values, and with
+        # START_COUNT as it is a cycle before); a START pulse starts the program in the next
+        # cycle (not while it runs, nor in a start cycle, where it merges with that start).
+        count_next = Signal(STAMP_BITS)
+        armed_next = Signal()
+        start_next = Signal()
         m.d.comb += [
-            start.eq((host.start | (armed & (epoch_count == host.start_count))) & ~running),
+            count_next.eq(Mux(epoch, 0, epoch_count + 1)),
+            armed_next.eq(~(start | host.clear) & (armed | (host.start_at & ~running))),
+            start_next.eq((host.start & ~running & ~start) |
+                          (armed_next & (count_next == host.start_count))),
+        ]
+        m.d.sync += [epoch_count.eq(count_next), armed.eq(armed_next), start.eq(start_next)]
+        m.d.comb += [
             self.running.eq(running),
             self.done.eq(done),
         ]
