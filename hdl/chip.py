@@ -359,6 +359,8 @@ class Chip(wiring.Component):
         m.d.comb += host_error.eq(transfer_error |
                                   Mux(host_ecc, ErrorFlag.ECC_UNCORRECTABLE, 0))
 
+        # A write enable needs no range check beside `accepted`'s: its target bit is set only
+        # in range, and leaving out the OR of every target bit keeps it off the enables' path.
         writing = Signal()
         m.d.comb += writing.eq(request.valid & request.write & ~running & ~start)
         for index, memory in enumerate([*mems, *queues]):

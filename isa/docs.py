@@ -91,7 +91,8 @@ def render():
             ["VXM operation -> the same ALU's next operation (at least)", "vxm_fold"],
             ["every SXM operation", f"sxm_fold + {timing.SXM_LATENCY - 1}"],
             ["SXM operation -> the same unit's next operation (at least)", "sxm_fold"],
-            ["MM", f"2 unfolded; mxm_fold + {1 + timing.FOLDED_MXM_STAGES} folded"],
+            ["MM", f"{timing.mxm_latency(PRESETS['default'])} unfolded; "
+                   f"mxm_fold + {1 + timing.FOLDED_MXM_STAGES} folded"],
             ["MM -> the same unit's next MM (at least)", "mxm_fold"],
             ["WRITE -> READ of the same word", timing.MEM_WRITE_TO_READ],
             ["LW / LB -> MM with install", timing.LOAD_TO_INSTALL],
