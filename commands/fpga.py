@@ -6,14 +6,16 @@ Fmax report, or the ULX3S bitstream (the flow: :mod:`sim.fpga`).
     python -m commands.fpga --preset fpga --board         # the ULX3S bitstream (hdl/board.py)
     python -m commands.fpga --preset fpga --probe lpu_vxm_alu --memories drop   # one unit's cells
     python -m commands.fpga --preset fpga --set mxms=0 --reserve-rows 3   # spread over 2 rows in 3
-    python -m commands.fpga --preset fpga --reserve-rows 0   # no rows reserved (default: 1 in 4)
+    python -m commands.fpga --preset fpga --reserve-rows 0   # no rows reserved (default: 1 in 3)
+    python -m commands.fpga --preset fpga --seed 4 --attempts 1   # one placement, seed 4
 """
 
 import argparse
 import sys
 
-from sim.fpga import (CHIP_RESERVE_PERIOD, LFE5U_85F, PROBE_MEMORIES, FpgaError, build_board,
-                      place_probe, probe, probe_directory, report_chip, report_directory)
+from sim.fpga import (CHIP_RESERVE_PERIOD, CHIP_ROUTE_ATTEMPTS, LFE5U_85F, PROBE_MEMORIES,
+                      FpgaError, build_board, place_probe, probe, probe_directory, report_chip,
+                      report_directory)
 from .arguments import Progress, add_config_arguments, config_from_arguments
 
 __all__ = ["main"]
@@ -26,6 +28,10 @@ def main(argv=None):
     parser.add_argument("--freq", type=float, default=100,
                         help="nextpnr frequency target in MHz (default 100)")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr placer seed")
+    parser.add_argument("--attempts", type=int, default=None, metavar="N",
+                        help="whole chips: place again with the next seed, up to N seeds, when "
+                             "the router diverges or stalls (sim/fpga_router.py; default "
+                             f"{CHIP_ROUTE_ATTEMPTS})")
     parser.add_argument("--synth-only", action="store_true", help="stop after Yosys")
     parser.add_argument("--board", action="store_true",
                         help="build the ULX3S 85F bitstream instead of the report")
@@ -51,9 +57,13 @@ def main(argv=None):
     if args.reserve_rows is not None and (args.reserve_rows == 1 or args.reserve_rows < 0):
         parser.error(f"--reserve-rows takes a period of at least 2 (0: none), "
                      f"not {args.reserve_rows}")
-    if args.reserve_rows is not None and (args.probe or args.synth_only):
-        parser.error("--reserve-rows places a whole chip: not with --probe or --synth-only")
+    if args.attempts is not None and args.attempts < 1:
+        parser.error(f"--attempts takes a number of seeds of at least 1, not {args.attempts}")
+    for option, value in (("--reserve-rows", args.reserve_rows), ("--attempts", args.attempts)):
+        if value is not None and (args.probe or args.synth_only):
+            parser.error(f"{option} places a whole chip: not with --probe or --synth-only")
     reserve_period = CHIP_RESERVE_PERIOD if args.reserve_rows is None else args.reserve_rows
+    attempts = CHIP_ROUTE_ATTEMPTS if args.attempts is None else args.attempts
     progress = Progress()
     try:
         if args.place:
@@ -73,13 +83,13 @@ def main(argv=None):
         if args.board:
             report, bitstream = build_board(config, baud=args.baud, seed=args.seed,
                                             reserve_period=reserve_period,
-                                            progress=progress)
+                                            attempts=attempts, progress=progress)
             print(report.markdown())
             print(f"bitstream: {bitstream}")
             return 0
         result = report_chip(config, frequency_mhz=args.freq, seed=args.seed,
                              synth_only=args.synth_only, reserve_period=reserve_period,
-                             progress=progress)
+                             attempts=attempts, progress=progress)
     except FpgaError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -172,8 +172,9 @@ class VectorAlu(wiring.Component):
         # Stage 1 state: the operation in the ALU and its phase (the chunk of lanes computed).
         fold = cfg.vxm_fold
         x_valid = Signal()
-        # (An unfolded ALU has one phase: a constant, not a zero-width register.)
-        x_phase = Signal(range(fold)) if fold > 1 else Const(0, 1)
+        # (An unfolded ALU has one phase: a constant, not a zero-width register.) Idle, the
+        # phase rests at its last value (see `const_phase` below).
+        x_phase = Signal(range(fold), init=fold - 1) if fold > 1 else Const(0, 1)
         busy = Signal()
         m.d.comb += busy.eq(x_valid & (x_phase != fold - 1))
 
@@ -286,8 +287,11 @@ class VectorAlu(wiring.Component):
             chunk_west = [chunks(v, bits, x_phase, f"chunk_west_{s}") for s, v in enumerate(x_west)]
             chunk_results = Array(chunks(v, 32 * width, x_phase, f"chunk_result_{j}")
                                   for j, v in enumerate(x_results))
-            # The chunk of the constant registers read this cycle, for the next one.
-            m.d.comb += [self.const_phase.eq(Mux(accepted, 0, x_phase + 1)),
+            # The chunk of the constant registers read this cycle, for the next one: the phase
+            # after this one, which is 0 both when an operation is accepted (the ALU is idle,
+            # or in its last phase) and when none is, so the constant file's read address does
+            # not wait for the checks.
+            m.d.comb += [self.const_phase.eq(Mux(x_phase == fold - 1, 0, x_phase + 1)),
                          self.x_ldc_chunk.eq(x_phase)]
             x_consts = [Signal(32 * width, name=f"x_const_{k}", reset_less=True)
                         for k in range(cfg.vxm_consts)]
@@ -324,7 +328,7 @@ class VectorAlu(wiring.Component):
         with m.If(self.clear):
             m.d.sync += x_valid.eq(0)
             if fold > 1:
-                m.d.sync += x_phase.eq(0)
+                m.d.sync += x_phase.eq(fold - 1)
 
         c_a, c_b, c_c = operands   # this cycle's lanes
         # LUTW writes, and LDC loads, the chunk of operand a of each cycle.

@@ -71,8 +71,11 @@ def test_fpga_place_needs_a_whole_probed_module(argv, capsys):
     (["--reserve-rows", "0", "--synth-only"], "--reserve-rows places a whole chip"),
     (["--reserve-rows", "3", "--synth-only"], "--reserve-rows places a whole chip"),
     (["--reserve-rows", "3", "--probe", "lpu_icu"], "--reserve-rows places a whole chip"),
+    (["--attempts", "0"], "--attempts takes a number of seeds of at least 1, not 0"),
+    (["--attempts", "2", "--synth-only"], "--attempts places a whole chip"),
+    (["--attempts", "1", "--probe", "lpu_icu"], "--attempts places a whole chip"),
 ])
-def test_fpga_reserved_rows_need_a_period_and_a_whole_chip(argv, message, capsys):
+def test_fpga_reserved_rows_and_attempts_need_a_whole_chip_and_a_sane_count(argv, message, capsys):
     with pytest.raises(SystemExit) as exit:
         fpga_main(["--preset", "tiny", *argv])
     assert exit.value.code == 2

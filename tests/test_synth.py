@@ -157,9 +157,9 @@ def test_reserved_rows_are_placed_first_and_left_out_of_the_report(tmp_path):
         pnr_seconds = fpga.place_and_route(tmp_path, fpga.LFE5U_85F, frequency_mhz=100,
                                            netlist=netlist, placer=fpga.CHIP_PLACER,
                                            timing_driven=fpga.CHIP_TIMING_DRIVEN)
-        reports[period] = fpga._write_report(tmp_path, preset("tiny"), "test", 100,
-                                             synth_seconds, pnr_seconds, cells, "small", (),
-                                             period, reserved)
+        reports[period] = fpga.write_report(tmp_path, preset("tiny"), "test", 100,
+                                            synth_seconds, pnr_seconds, cells, "small", (),
+                                            period, reserved)
     assert reserved == 5 * 123 * 8
     assert f"Placed {reserved} cells based on constraints" in (tmp_path / "pnr.log").read_text()
     logic = [reports[period].utilisation["TRELLIS_COMB"][0] for period in (0, 20)]
