@@ -32,16 +32,16 @@ from .fpga_globals import promote_file
 from .fpga_report import FpgaReport, parse_pnr_report, path_signals, write_report
 from .fpga_router import RouterWatch
 from .fpga_spread import LFE5U_85F_SLICES, SliceGrid, reserve_file
-from .fpga_tools import (FpgaError, RouterStalled, elaboration, pack_bitstream, parse_utilisation,
-                         place_and_route, relative_path, run_tool, show_yosys, synthesize, tool,
-                         yosys_cells)
+from .fpga_tools import (PLACE_LOG, PLACED_NETLIST, FpgaError, RouterStalled, elaboration,
+                         pack_bitstream, parse_utilisation, place_and_route, relative_path,
+                         run_tool, show_yosys, synthesize, tool, yosys_cells)
 from .verilog import config_directory, export_chip, locked
 
 __all__ = ["Device", "LFE5U_85F", "ULX3S_85F", "FpgaError", "RouterStalled", "FpgaReport",
            "SmokeResult", "tool", "smoke_check", "probe", "probe_directory", "place_probe",
-           "synthesize", "place_and_route", "promote_globals", "parse_utilisation",
-           "parse_pnr_report", "path_signals", "write_report", "pack_bitstream", "report_chip",
-           "check_board", "route_chip", "build_board"]
+           "synthesize", "PLACE_LOG", "PLACED_NETLIST", "place_and_route", "promote_globals",
+           "parse_utilisation", "parse_pnr_report", "path_signals", "write_report",
+           "pack_bitstream", "report_chip", "check_board", "route_chip", "build_board"]
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,15 @@ ULX3S_85F = Device("LFE5U-85F", "--85k", "CABGA381", 6, LFE5U_85F_SLICES)
 #: than the "static" placer after every iteration (66,362 against 75,560 after the fourth),
 #: placing in 9 minutes against 7; docs/fpga.md.
 CHIP_PLACER = "heap"
-#: Whether whole-chip runs place and route for timing. router2 scales a connection's
-#: congestion cost by one less its squared criticality (its path's delay over the longest
-#: path's, whatever the target), so the connections of paths nearly as long as the longest
-#: barely avoid congestion. Whole chips are routed for congestion alone, and the report
-#: still states the timing reached (docs/fpga.md).
-CHIP_TIMING_DRIVEN = False
+#: Whether whole-chip runs place for timing, and whether they route for it. router2 scales a
+#: connection's congestion cost by one less its squared criticality (its path's delay over the
+#: longest path's, whatever the target), so routed for timing, the connections of paths nearly
+#: as long as the longest barely avoid congestion and the chip did not route. Whole chips are
+#: placed for timing and routed for congestion alone (two nextpnr runs,
+#: :func:`~sim.fpga_tools.place_and_route`): 48.6 MHz on the ``fpga`` chip, against 34.7
+#: placed and routed for congestion (docs/fpga.md).
+CHIP_PLACE_FOR_TIMING = True
+CHIP_ROUTE_FOR_TIMING = False
 #: Every how many rows of logic tiles whole-chip runs reserve one for routing (0: none;
 #: :mod:`sim.fpga_spread`). HeAP packs a chip as densely as it can, whatever its size, and the
 #: router then stalls; with one row in three taken, the placer spreads the 8-lane ``fpga`` chip
@@ -332,7 +335,7 @@ def report_chip(config, *, device=LFE5U_85F, frequency_mhz=100, seed=1, synth_on
         pnr_seconds, routed, stopped = route_chip(
             directory, device, seed=seed, attempts=attempts, progress=progress,
             frequency_mhz=frequency_mhz, placer=CHIP_PLACER, netlist=netlist,
-            timing_driven=CHIP_TIMING_DRIVEN)
+            place_for_timing=CHIP_PLACE_FOR_TIMING, route_for_timing=CHIP_ROUTE_FOR_TIMING)
         report = write_report(directory, config, str(device), frequency_mhz, synth_seconds,
                               pnr_seconds, cells, ChipShell.MODULE, promotions,
                               reserve_period, reserved, routed, stopped)
@@ -384,7 +387,8 @@ def build_board(config, *, baud=115200, seed=1, reserve_period=CHIP_RESERVE_PERI
         pnr_seconds, routed, stopped = route_chip(
             directory, ULX3S_85F, seed=seed, attempts=attempts, progress=progress,
             frequency_mhz=BoardTop.CLOCK_MHZ, lpf=directory / lpf, placer=CHIP_PLACER,
-            netlist=netlist, timing_driven=CHIP_TIMING_DRIVEN)
+            netlist=netlist, place_for_timing=CHIP_PLACE_FOR_TIMING,
+            route_for_timing=CHIP_ROUTE_FOR_TIMING)
         report = write_report(directory, config, f"ULX3S ({ULX3S_85F})", BoardTop.CLOCK_MHZ,
                               synth_seconds, pnr_seconds, cells, top, promotions,
                               reserve_period, reserved, routed, stopped)

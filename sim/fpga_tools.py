@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 __all__ = ["FpgaError", "RouterStalled", "tool", "relative_path", "run_tool", "synthesize",
-           "elaboration", "yosys_cells", "place_and_route", "parse_utilisation",
-           "pack_bitstream"]
+           "elaboration", "yosys_cells", "PLACED_NETLIST", "PLACE_LOG", "place_and_route",
+           "parse_utilisation", "pack_bitstream"]
 
 
 class FpgaError(RuntimeError):
@@ -199,44 +199,72 @@ def yosys_cells(directory, name, script, top, *, progress=None):
     return seconds, dict(cells)
 
 
+#: The placed netlist a placement run (:func:`place_and_route` with ``place_for_timing`` but not
+#: ``route_for_timing``) writes for the routing run, and the placement run's log.
+PLACED_NETLIST = "placed.json"
+PLACE_LOG = "place.log"
+
+
 def place_and_route(directory, device, *, frequency_mhz, seed=1, lpf=None, netlist="synth.json",
-                    out_of_context=False, placer="heap", timing_driven=True, watch=None,
-                    progress=None):
-    """nextpnr-ecp5 (router2) of ``directory/<netlist>`` for ``device``; writes
+                    out_of_context=False, placer="heap", place_for_timing=True,
+                    route_for_timing=True, watch=None, progress=None):
+    """nextpnr-ecp5 (router2) of ``directory/<netlist>`` for ``device``; writes ``pnr.log``,
     ``pnr_report.json`` and (unless ``out_of_context``) ``pnr.config``. Missing
     ``frequency_mhz`` is not an error: the achieved Fmax is what the report states.
     ``out_of_context`` places a module without IO buffers (its ports stay unplaced, so only
     paths between its registers are timed). ``placer`` is nextpnr's (``heap`` or
-    ``static``). Without ``timing_driven`` nextpnr places and routes for wire length and
-    congestion alone (``--no-tmdriv``), and still reports the timing it reaches. ``watch`` (a
-    :class:`~sim.fpga_router.RouterWatch`) stops a router that diverges or stalls, raising
+    ``static``). ``place_for_timing`` and ``route_for_timing`` say whether the placer and the
+    router weigh timing as well as wire length and congestion (nextpnr's ``--no-tmdriv``
+    turns off both; the report states the timing reached either way). Placed for timing and
+    routed for congestion alone, nextpnr runs twice: the placement run (log
+    :data:`PLACE_LOG`) writes :data:`PLACED_NETLIST`, which the routing run routes. ``watch``
+    (a :class:`~sim.fpga_router.RouterWatch`) stops a router that diverges or stalls, raising
     :class:`RouterStalled`. Returns the seconds it took."""
+    if route_for_timing and not place_for_timing:
+        raise ValueError("place_and_route: routing for timing needs placing for timing")
     directory = Path(directory)
-    command = [tool("nextpnr-ecp5"), device.nextpnr, "--package", device.package,
-               "--speed", str(device.speed), "--json", netlist, "--report", "pnr_report.json",
-               "--freq", str(frequency_mhz), "--placer", placer, "--router", "router2",
-               "--timing-allow-fail", "--seed", str(seed)]
+    common = [tool("nextpnr-ecp5"), device.nextpnr, "--package", device.package,
+              "--speed", str(device.speed), "--freq", str(frequency_mhz), "--placer", placer,
+              "--router", "router2", "--timing-allow-fail", "--seed", str(seed)]
     if lpf is not None:
-        command += ["--lpf", relative_path(lpf, directory)]
+        common += ["--lpf", relative_path(lpf, directory)]
     # Out of context there is no bitstream to configure.
-    command += ["--out-of-context"] if out_of_context else ["--textcfg", "pnr.config"]
-    command += [] if timing_driven else ["--no-tmdriv"]
+    outputs = ["--report", "pnr_report.json",
+               *(["--out-of-context"] if out_of_context else ["--textcfg", "pnr.config"])]
+    two_runs = place_for_timing and not route_for_timing
     if progress:
-        driven = "timing-driven" if timing_driven else "not timing-driven"
+        how = {(True, True): "placed and routed for timing",
+               (True, False): "placed for timing, then routed for congestion alone",
+               (False, False): "placed and routed for wire length and congestion"}
         progress(f"placing and routing for {device} at a {frequency_mhz} MHz target "
-                 f"({placer} placer, router2, {driven}, seed {seed})")
+                 f"({placer} placer, router2, {how[place_for_timing, route_for_timing]}, "
+                 f"seed {seed})")
+    log = directory / "pnr.log"
+    seconds = 0.0
     try:
-        return run_tool(command, log=directory / "pnr.log", cwd=directory, progress=progress,
-                        show=show_nextpnr, stop=watch)
+        if two_runs:
+            log = directory / PLACE_LOG
+            seconds += run_tool([*common, "--json", netlist, "--no-route", "--write",
+                                 PLACED_NETLIST], log=log, cwd=directory, progress=progress,
+                                show=show_nextpnr)
+            log = directory / "pnr.log"
+            return seconds + run_tool(
+                [*common, "--json", PLACED_NETLIST, "--no-pack", "--no-place", "--no-tmdriv",
+                 *outputs], log=log, cwd=directory, progress=progress, show=show_nextpnr,
+                stop=watch)
+        return run_tool([*common, "--json", netlist, *outputs,
+                         *([] if place_for_timing else ["--no-tmdriv"])],
+                        log=log, cwd=directory, progress=progress, show=show_nextpnr,
+                        stop=watch)
     except RouterStalled:
         raise
     except FpgaError as error:
         over = [f"{kind} {used}/{available} ({100 * used / available:.0f}%)"
-                for kind, (used, available) in
-                parse_utilisation(directory / "pnr.log").items() if used > available]
+                for kind, (used, available) in parse_utilisation(log).items()
+                if used > available]
         if over:
             raise FpgaError(f"the design does not fit the {device}: {', '.join(over)}; "
-                            f"log {directory / 'pnr.log'}") from error
+                            f"log {log}") from error
         raise
 
 

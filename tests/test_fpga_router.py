@@ -150,3 +150,9 @@ def test_the_report_names_the_seed_and_the_seeds_stopped():
             "router2 diverged.") in report.markdown()
     assert "nextpnr seed 1.\n" in fpga.FpgaReport("fpga", "", "", 100, 35.0, {}, [], 28.6, 1,
                                                   2).markdown()
+
+
+def test_routing_for_timing_needs_placing_for_timing(tmp_path):
+    with pytest.raises(ValueError, match="routing for timing needs placing for timing"):
+        fpga.place_and_route(tmp_path, fpga.LFE5U_85F, frequency_mhz=100,
+                             place_for_timing=False, route_for_timing=True)

@@ -131,9 +131,15 @@ def test_a_wide_reset_goes_on_a_global_network(tmp_path):
     assert [p.loads for p in promotions] == [1024]
     fpga.place_and_route(tmp_path, fpga.LFE5U_85F, frequency_mhz=100,
                          netlist=fpga.GLOBAL_NETLIST, placer=fpga.CHIP_PLACER,
-                         timing_driven=fpga.CHIP_TIMING_DRIVEN)
+                         place_for_timing=fpga.CHIP_PLACE_FOR_TIMING,
+                         route_for_timing=fpga.CHIP_ROUTE_FOR_TIMING)
     log = (tmp_path / "pnr.log").read_text()
     assert f"routing clock net {promotions[0].buffer}.CLKO using global" in log
+    # Placed for timing and routed for congestion: the routing run took the placement run's
+    # netlist and placed nothing.
+    assert (fpga.CHIP_PLACE_FOR_TIMING, fpga.CHIP_ROUTE_FOR_TIMING) == (True, False)
+    assert "HeAP Placer Time" in (tmp_path / fpga.PLACE_LOG).read_text()
+    assert "HeAP Placer Time" not in log and "Router2 time" in log
     fmax, utilisation, _, _ = fpga.parse_pnr_report(tmp_path / "pnr_report.json")
     assert utilisation["TRELLIS_FF"][0] >= 1024 and fmax > 0
 
@@ -156,12 +162,15 @@ def test_reserved_rows_are_placed_first_and_left_out_of_the_report(tmp_path):
         netlist, reserved = fpga._placed_netlist(tmp_path, fpga.LFE5U_85F, period, None)
         pnr_seconds = fpga.place_and_route(tmp_path, fpga.LFE5U_85F, frequency_mhz=100,
                                            netlist=netlist, placer=fpga.CHIP_PLACER,
-                                           timing_driven=fpga.CHIP_TIMING_DRIVEN)
+                                           place_for_timing=fpga.CHIP_PLACE_FOR_TIMING,
+                         route_for_timing=fpga.CHIP_ROUTE_FOR_TIMING)
         reports[period] = fpga.write_report(tmp_path, preset("tiny"), "test", 100,
                                             synth_seconds, pnr_seconds, cells, "small", (),
                                             period, reserved)
     assert reserved == 5 * 123 * 8
-    assert f"Placed {reserved} cells based on constraints" in (tmp_path / "pnr.log").read_text()
+    # (Placed for timing, routed for congestion: the placement run has its own log.)
+    assert f"Placed {reserved} cells based on constraints" in \
+        (tmp_path / fpga.PLACE_LOG).read_text()
     logic = [reports[period].utilisation["TRELLIS_COMB"][0] for period in (0, 20)]
     assert logic[0] == logic[1] >= cells["LUT4"] > 0
     assert reports[20].fmax_mhz > 0 and "One row of logic tiles in 20" in reports[20].markdown()
