@@ -6,9 +6,11 @@ Two queues drive a slice, one per SRAM port: ``READ addr -> stream`` on the read
 
 Every word is stored with its SECDED check bits (:mod:`isa.ecc`: ``lanes / 8`` Hsiao (72,64)
 code words, the check bytes above the data in the SRAM word). Writes, the program's and the
-host's, encode; the word read is decoded and corrected on its way to the stream and to the host
-port, in the cycle it leaves the SRAM (:data:`isa.timing.ECC_READ_LATENCY`). The slice reports
-what the decoder found; the chip counts it.
+host's, are registered with their address and encoded and written in the next cycle, through a
+transparent SRAM, which keeps the contract of a write at the end of its issue cycle; the word
+read is decoded and corrected on its way to the stream and to the host port, in the cycle it
+leaves the SRAM (:data:`isa.timing.ECC_READ_LATENCY`). The slice reports what the decoder
+found; the chip counts it.
 """
 
 from amaranth import *
@@ -107,14 +109,24 @@ class MemorySlice(wiring.Component):
         m = Module()
         config = self.config
         code_words = config.vector_bits // DATA_BITS
+        # Transparent: the word a write puts in the SRAM reaches a read of its address in the
+        # same cycle (see the write port below).
         m.submodules.sram = sram = Sram(stored_bits(config.vector_bits), config.words,
-                                        blackbox=self.blackbox)
+                                        blackbox=self.blackbox, transparent=True)
         m.submodules.encoder = encoder = VectorSecdedEncoder(code_words)
         m.submodules.decoder = decoder = VectorSecdedDecoder(code_words)
-        wdata = Signal(config.vector_bits)
+        # The write accepted this cycle (from the write queue, or from the host when the chip
+        # is stopped), and the one accepted last cycle, which the SRAM writes now.
+        we, waddr, wdata = Signal(), Signal(range(config.words)), Signal(config.vector_bits)
+        w_we = Signal()
+        w_addr = Signal(range(config.words), reset_less=True)
+        w_data = Signal(config.vector_bits, reset_less=True)
+        m.d.sync += [w_we.eq(we), w_addr.eq(waddr), w_data.eq(wdata)]
         m.d.comb += [
-            encoder.data.eq(wdata),
-            sram.wdata.eq(Cat(wdata, encoder.check)),
+            encoder.data.eq(w_data),
+            sram.we.eq(w_we),
+            sram.waddr.eq(w_addr),
+            sram.wdata.eq(Cat(w_data, encoder.check)),
             decoder.data.eq(sram.rdata[:config.vector_bits]),
             decoder.check.eq(sram.rdata[config.vector_bits:]),
             self.corrected.eq(decoder.single & ~decoder.uncorrectable),
@@ -143,7 +155,12 @@ class MemorySlice(wiring.Component):
             self.tap.west_we.eq(Mux(out_dir == Direction.WEST, select, 0)),
         ]
 
-        # Write port: the stream is sampled in the issue cycle and written at its end.
+        # Write port: the stream is sampled in the issue cycle t and registered with the
+        # address; the SRAM encodes and writes the word in cycle t + 1, so the check bits'
+        # encoder starts from a register instead of from the issue's stream selection. The
+        # contract is the same as a write at the end of cycle t (isa.timing.MEM_WRITE_TO_READ):
+        # a read issued in cycle t still finds the old word in the SRAM, and one issued in
+        # t + 1 gets the new word through the SRAM's transparency.
         wr, wr_address, wr_go = decode_access(m, config, self.write, MemWriteOp.WRITE,
                                               self.write_error)
         passing = Signal(config.vector_bits)
@@ -153,15 +170,15 @@ class MemorySlice(wiring.Component):
         with m.If(self.running):
             m.d.comb += [
                 sram.raddr.eq(rd_address),
-                sram.we.eq(wr_go),
-                sram.waddr.eq(wr_address),
+                we.eq(wr_go),
+                waddr.eq(wr_address),
                 wdata.eq(passing),
             ]
         with m.Else():
             m.d.comb += [
                 sram.raddr.eq(self.host.addr),
-                sram.we.eq(self.host.we),
-                sram.waddr.eq(self.host.addr),
+                we.eq(self.host.we),
+                waddr.eq(self.host.addr),
                 wdata.eq(self.host.wdata),
             ]
         m.d.comb += self.host.rdata.eq(rdata)

@@ -243,6 +243,7 @@ class VectorAlu(wiring.Component):
         accepted = legal & ~self.cancel
         captured = [x_op.eq(op), x_stype.eq(f.stype), x_dtype.eq(f.dtype), x_dst_en.eq(f.dst_en),
                     x_dir.eq(f.dst_dir), x_mask.eq(self.dst_mask), x_imm.eq(imm)]
+        advanced = []   # folded: what moves on to the next chunk between phases
 
         if fold == 1:
             # The operands, selected whole at issue.
@@ -268,13 +269,10 @@ class VectorAlu(wiring.Component):
             # the result registers, registered at issue; the constant registers read chunk k
             # in cycle t + k (registered, used in cycle t + 1 + k), which sees every LDC
             # issued up to cycle t - 2 and none after (an LDC writes chunk k in t' + 1 + k).
-            # Each cycle selects one chunk of every source, shared by the three operands.
-            def chunks(whole, bits, phase, name):
-                piece = Signal(bits, name=name)
-                m.d.comb += piece.eq(Array(whole[k * bits:(k + 1) * bits]
-                                           for k in range(fold))[phase])
-                return piece
-
+            # Each cycle takes one chunk of every source, shared by the three operands: the
+            # registered streams and results shift down by a chunk after every phase, so the
+            # phase's chunk is always their lowest bits, with no multiplexer by phase between
+            # the registers and the operands' selection.
             bits = 8 * width
             x_east, x_west = ([Signal(cfg.vector_bits, name=f"x_{d}_{s}", reset_less=True)
                                for s in range(streams)] for d in ("east", "west"))
@@ -283,10 +281,11 @@ class VectorAlu(wiring.Component):
             captured += [r.eq(v) for r, v in zip(x_east + x_west,
                                                   [*self.east, *self.west])]
             captured += [r.eq(v.as_value()) for r, v in zip(x_results, self.results)]
-            chunk_east = [chunks(v, bits, x_phase, f"chunk_east_{s}") for s, v in enumerate(x_east)]
-            chunk_west = [chunks(v, bits, x_phase, f"chunk_west_{s}") for s, v in enumerate(x_west)]
-            chunk_results = Array(chunks(v, 32 * width, x_phase, f"chunk_result_{j}")
-                                  for j, v in enumerate(x_results))
+            advanced += [r.eq(r[bits:]) for r in x_east + x_west]
+            advanced += [r.eq(r[32 * width:]) for r in x_results]
+            chunk_east = [v[:bits] for v in x_east]
+            chunk_west = [v[:bits] for v in x_west]
+            chunk_results = Array(v[:32 * width] for v in x_results)
             # The chunk of the constant registers read this cycle, for the next one: the phase
             # after this one, which is 0 both when an operation is accepted (the ALU is idle,
             # or in its last phase) and when none is, so the constant file's read address does
@@ -318,11 +317,12 @@ class VectorAlu(wiring.Component):
         if fold == 1:
             m.d.sync += [x_valid.eq(accepted), *captured]
         else:
-            # The operands stay in place for the fold's cycles (no operation is accepted then).
+            # The operands stay for the fold's cycles, a chunk further down each phase (no
+            # operation is accepted then).
             with m.If(accepted):
                 m.d.sync += [x_valid.eq(1), x_phase.eq(0), *captured]
             with m.Elif(x_valid & ~last):
-                m.d.sync += x_phase.eq(x_phase + 1)
+                m.d.sync += [x_phase.eq(x_phase + 1), *advanced]
             with m.Else():
                 m.d.sync += x_valid.eq(0)
         with m.If(self.clear):
