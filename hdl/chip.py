@@ -366,7 +366,11 @@ class Chip(wiring.Component):
         for index, memory in enumerate([*mems, *queues]):
             m.d.comb += memory.host.we.eq(writing & request.target[index])
 
-        # Read data: the memories answer one cycle after the request; select and register.
+        # Read data: the memories answer one cycle after the request. Each MEM slice's
+        # corrected word is registered beside the slice, and the instruction word chosen
+        # among the queues is registered, so that neither the SECDED decoder nor the block
+        # RAMs' outputs reach across the chip in one cycle; the next cycle selects and
+        # registers the answer (isa.timing.HOST_READ_LATENCY).
         read_space = Signal.like(request.space)
         read_index = Signal.like(request.index)
         read_ok = Signal()
@@ -375,11 +379,19 @@ class Chip(wiring.Component):
         for i in range(len(mems)):
             m.d.comb += host_read[i].eq(read_ok & (read_space == HostSpace.SRAM) &
                                         (read_index == i))
-        sram_data = Array(mem.host.rdata for mem in mems)
-        imem_data = Array(icu.host.rdata[:WORD_BITS] for icu in queues)
-        with m.If(read_ok):
-            m.d.sync += request.rdata.eq(Mux(read_space == HostSpace.SRAM,
-                                             sram_data[read_index], imem_data[read_index]))
+        sram_words = [Signal(len(mem.host.rdata), name=f"host_sram_word_{i}", reset_less=True)
+                      for i, mem in enumerate(mems)]
+        imem_word = Signal(WORD_BITS, reset_less=True)
+        m.d.sync += [word.eq(mem.host.rdata) for word, mem in zip(sram_words, mems)]
+        m.d.sync += imem_word.eq(Array(icu.host.rdata[:WORD_BITS] for icu in queues)[read_index])
+        answer_space = Signal.like(request.space)
+        answer_index = Signal.like(request.index)
+        answer_ok = Signal()
+        m.d.sync += [answer_space.eq(read_space), answer_index.eq(read_index),
+                     answer_ok.eq(read_ok)]
+        with m.If(answer_ok):
+            m.d.sync += request.rdata.eq(Mux(answer_space == HostSpace.SRAM,
+                                             Array(sram_words)[answer_index], imem_word))
         with m.Else():
             m.d.sync += request.rdata.eq(0)
 

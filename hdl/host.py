@@ -50,7 +50,7 @@ class TransferRequestSignature(wiring.Signature):
             "addr":  Out(16),
             "wdata": Out(xfer_bits(config)),
             "predecoded": Out(PREDECODED),
-            "rdata": In(xfer_bits(config)),   #: read data, two cycles after the request
+            "rdata": In(xfer_bits(config)),   #: read data, HOST_READ_LATENCY - 1 cycles later
         })
 
 
@@ -282,7 +282,7 @@ class HostInterface(wiring.Component):
             ]
             m.d.sync += command.eq(0)
 
-        # Read data returns two cycles after the internal request (one cycle more for a
+        # Read data returns HOST_READ_LATENCY - 1 cycles after the internal request (one more for a
         # fast-port request, which was registered first), to whoever asked.
         depth = HOST_READ_LATENCY - 1
         fast_reads = Signal(depth)

@@ -101,12 +101,16 @@ def _memories(m, config, arriving, load, first, end, install, clear, phase):
         m.submodules[f"weights_{j}"] = ram
         # Write: the one row of the LW that falls in this memory, if any (an LW writes at
         # most `streams` <= `rams` consecutive rows). `rams` is a multiple of the rotator's
-        # power of two, so `arriving[j]` is the vector of every row of memory `j`.
+        # power of two, so `arriving[j]` is the vector of every row of memory `j`. The write
+        # is registered and lands at the end of the cycle after the LW's, which no read can
+        # tell: it goes to a slot that is not active in that cycle, and an install in that
+        # cycle makes it active from the next one on (LOAD_TO_INSTALL holds as declared).
+        # This takes the load's decode and the rotator off the memories' write ports.
         write = ram.write_port()
         offset = Signal(ram_bits, name=f"load_offset_{j}")
         row = Signal(range(lanes + rams), name=f"load_row_{j}")
         m.d.comb += [offset.eq(j - first), row.eq(first + offset)]
-        m.d.comb += [write.en.eq(load & (row < end)),
+        m.d.sync += [write.en.eq(load & (row < end)),
                      write.addr.eq(Cat((target >> row)[0], row >> ram_bits)),
                      write.data.eq(arriving[j])]
         # Read: the one row of this cycle's block that falls in this memory (if none, the

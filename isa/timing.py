@@ -112,9 +112,10 @@ SXM_LATENCY = 2
 LOAD_TO_INSTALL = 1
 #: NOTIFY in cycle n: released queues issue in cycle n + 2.
 NOTIFY_TO_ISSUE = 2
-#: Fast-port unload request in cycle t: data on the port in cycle t + 3 (the request is
-#: registered at the chip boundary, the SRAM reads in one cycle, the data is registered).
-HOST_READ_LATENCY = 3
+#: Fast-port unload request in cycle t: data on the port in cycle t + 4 (the request is
+#: registered at the chip boundary, the SRAM reads in one cycle, the word is registered beside
+#: its memory, then selected and registered).
+HOST_READ_LATENCY = 4
 #: An error or ECC event in cycle t (a queue's flag, a refused transfer, a word read): the host
 #: registers (ERRORS, ERROR_QUEUE, ERROR_CYCLE, the ECC registers) show it from cycle t + 2 on,
 #: and a run whose last cycle is t shows DONE from cycle t + 2 (each cycle's events are

@@ -26,8 +26,9 @@ from .scoreboard import FAULT, Scoreboard, reset
 CONFIG = UNIT_CONFIG
 XFER_BITS = xfer_bits(CONFIG)
 XFER_WORDS = xfer_words(CONFIG)
-#: The chip top answers an internal read request two cycles later.
-CHIP_READ_LATENCY = 2
+#: The chip top answers an internal read request this many cycles later (the fast port's
+#: request is registered once before it is an internal request).
+CHIP_READ_LATENCY = HOST_READ_LATENCY - 1
 FIELDS = ("valid", "write", "space", "index", "addr", "wdata")
 
 
